@@ -1,0 +1,33 @@
+# fieldsync_check_layering(module "allowed;deps" ...)   ("-" for none)
+#
+# Fails the configure step when a module includes a header of a module it may not
+# depend on. The target link graph enforces the same direction for symbols; this check
+# catches the header-only shortcuts the linker cannot see.
+function(fieldsync_check_layering)
+  set(all_modules "")
+  set(args ${ARGN})
+  list(LENGTH args n)
+  math(EXPR last "${n} - 1")
+  foreach(i RANGE 0 ${last} 2)
+    list(GET args ${i} m)
+    list(APPEND all_modules ${m})
+  endforeach()
+  foreach(i RANGE 0 ${last} 2)
+    list(GET args ${i} module)
+    math(EXPR j "${i} + 1")
+    list(GET args ${j} allowed)
+    list(APPEND allowed ${module})
+    file(GLOB_RECURSE sources CONFIGURE_DEPENDS
+      "${PROJECT_SOURCE_DIR}/${module}/*.hpp" "${PROJECT_SOURCE_DIR}/${module}/*.cpp")
+    foreach(src IN LISTS sources)
+      file(STRINGS "${src}" includes REGEX "^[ \t]*#[ \t]*include[ \t]+\"[a-z_]+/")
+      foreach(line IN LISTS includes)
+        string(REGEX REPLACE "^[ \t]*#[ \t]*include[ \t]+\"([a-z_]+)/.*" "\\1" target_module "${line}")
+        if(target_module IN_LIST all_modules AND NOT target_module IN_LIST allowed)
+          file(RELATIVE_PATH rel "${PROJECT_SOURCE_DIR}" "${src}")
+          message(FATAL_ERROR "layering: ${rel} includes ${target_module}/, but ${module} may only depend on: ${allowed}")
+        endif()
+      endforeach()
+    endforeach()
+  endforeach()
+endfunction()

@@ -1,0 +1,78 @@
+#pragma once
+// A non-blocking libpq connection driven by an Asio executor.
+//
+// Concurrency contract: a pg_connection lives on the executor it was created with and is
+// used from that executor only. One operation is in flight at a time; starting a second
+// one fails with pg_errc::busy instead of corrupting the protocol state. No call blocks:
+// every wait is an async_wait on PQsocket, re-read after each connect step because libpq
+// may open a new socket (for example when it tries the next host).
+
+#include "storage/pg_error.hpp"
+#include "storage/pg_params.hpp"
+#include "storage/pg_result.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace fieldsync::storage {
+
+struct pg_notification {
+  std::string channel;
+  std::string payload;
+  int backend_pid = 0;
+};
+
+class pg_connection {
+ public:
+  using executor_type = boost::asio::any_io_executor;
+
+  // Connects with the libpq conninfo string or URI. Fails with connect_timeout when the
+  // server does not complete the handshake in time (an unreachable host never hangs).
+  static boost::asio::awaitable<pg_outcome<std::unique_ptr<pg_connection>>> async_connect(
+      executor_type ex, std::string conninfo, std::chrono::milliseconds timeout);
+
+  ~pg_connection();
+  pg_connection(const pg_connection&) = delete;
+  pg_connection& operator=(const pg_connection&) = delete;
+
+  // One statement with parameters (extended protocol), text results.
+  boost::asio::awaitable<pg_outcome<pg_result>> async_query(std::string_view sql,
+                                                            const pg_params& params = {});
+
+  // One or more statements without parameters (simple protocol); the last result is kept.
+  boost::asio::awaitable<pg_outcome<pg_result>> async_exec(std::string_view sql);
+
+  // COPY ... FROM STDIN. `next_chunk` fills its argument with the next piece of COPY data
+  // and returns false when there is no more. Returns the number of rows copied.
+  using copy_source = std::function<bool(std::string& chunk)>;
+  boost::asio::awaitable<pg_outcome<long>> async_copy_in(std::string_view copy_sql,
+                                                         copy_source next_chunk);
+
+  // Waits until at least one LISTEN notification is queued (only while no other operation
+  // is in flight), then returns them all. Notifications that arrive during other
+  // operations are queued as well.
+  boost::asio::awaitable<pg_outcome<std::deque<pg_notification>>> async_wait_notifications();
+
+  // False once the connection broke; a pool discards such connections.
+  bool is_ok() const noexcept;
+  int backend_pid() const noexcept;
+  const executor_type& get_executor() const noexcept;
+  PGconn* native() const noexcept;
+
+  // Interrupts the operation in flight, if any: it completes with operation_aborted.
+  void cancel();
+
+ private:
+  struct impl;
+  explicit pg_connection(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace fieldsync::storage
