@@ -7,5 +7,5 @@ target_compile_options(fieldsync_warnings INTERFACE
 if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
   # GCC 12 reports false positives inside Boost.Asio/Beast coroutine frames.
   target_compile_options(fieldsync_warnings INTERFACE
-    -Wno-maybe-uninitialized -Wno-array-bounds -Wno-stringop-overflow)
+    -Wno-maybe-uninitialized -Wno-mismatched-new-delete -Wno-array-bounds -Wno-stringop-overflow)
 endif()

@@ -1,0 +1,141 @@
+#include "server/app.hpp"
+
+#include "server/endpoint.hpp"
+#include "server/routes.hpp"
+#include "storage/pg_conninfo.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+
+namespace fieldsync::server {
+
+namespace asio = boost::asio;
+using asio::as_tuple;
+using asio::use_awaitable;
+using namespace std::chrono_literals;
+
+app::app(config cfg) : cfg_(std::move(cfg)), started_at_(std::chrono::system_clock::now()) {
+  storage::pg_pool_options pool_opts;
+  pool_opts.conninfo = cfg_.database.dsn;
+  pool_opts.size = static_cast<std::size_t>(cfg_.database.pool_size);
+  pool_opts.connect_timeout = std::chrono::milliseconds(cfg_.database.connect_timeout_ms);
+  pool_ = storage::pg_pool::create(ioc_.get_executor(), std::move(pool_opts));
+  add_public_routes(public_routes_, *this);
+  add_admin_routes(admin_routes_, *this);
+}
+
+app::~app() = default;
+
+asio::ip::tcp::endpoint app::public_endpoint() const { return public_listener_->local_endpoint(); }
+asio::ip::tcp::endpoint app::admin_endpoint() const { return admin_listener_->local_endpoint(); }
+
+void app::on_shutdown(std::function<void()> f) { shutdown_hooks_.push_back(std::move(f)); }
+
+void app::run(startup_hook on_start, std::function<void(app&)> on_ready) {
+  http_limits limits;
+  limits.max_header_bytes = static_cast<std::size_t>(cfg_.server.max_header_bytes);
+  limits.max_body_bytes = static_cast<std::size_t>(cfg_.server.max_body_bytes);
+  limits.request_timeout = std::chrono::milliseconds(cfg_.server.request_timeout_ms);
+  limits.keepalive_timeout = std::chrono::milliseconds(cfg_.server.keepalive_timeout_ms);
+
+  ws_options ws;
+  ws.max_message_bytes = static_cast<std::size_t>(cfg_.websocket.max_message_bytes);
+  ws.send_queue_messages = static_cast<std::size_t>(cfg_.websocket.send_queue_messages);
+  ws.send_queue_bytes = static_cast<std::size_t>(cfg_.websocket.send_queue_bytes);
+  ws.handshake_timeout = std::chrono::milliseconds(cfg_.websocket.handshake_timeout_ms);
+  ws.idle_timeout = std::chrono::milliseconds(cfg_.websocket.idle_timeout_ms);
+  ws.permessage_deflate = cfg_.websocket.permessage_deflate;
+
+  auto public_ctx = std::make_shared<listener_context>(
+      listener_context{"public", &public_routes_, limits, std::make_shared<ws_protocol>(), ws,
+                       &registry_});
+  auto admin_ctx = std::make_shared<listener_context>(
+      listener_context{"admin", &admin_routes_, limits, nullptr, ws, &registry_});
+
+  // config validation guarantees both parse.
+  auto max_conn = static_cast<std::size_t>(cfg_.server.max_connections);
+  try {
+    public_listener_ = listener::bind(ioc_, *parse_endpoint(cfg_.server.listen), public_ctx, max_conn);
+    admin_listener_ = listener::bind(ioc_, *parse_endpoint(cfg_.server.admin_listen), admin_ctx, max_conn);
+  } catch (const std::runtime_error& e) {
+    throw startup_error(e.what());
+  }
+
+  asio::signal_set signals(ioc_, SIGINT, SIGTERM);
+  signals.async_wait([this](const boost::system::error_code& ec, int signo) {
+    if (ec) return;
+    spdlog::info("received {}, shutting down", signo == SIGINT ? "SIGINT" : "SIGTERM");
+    begin_shutdown();
+  });
+
+  asio::co_spawn(ioc_, start(std::move(on_start), std::move(on_ready)),
+                 [this](std::exception_ptr e) {
+                   if (!e) return;
+                   try {
+                     std::rethrow_exception(e);
+                   } catch (const std::exception& ex) {
+                     startup_failure_ = ex.what();
+                   }
+                   begin_shutdown();
+                 });
+  ioc_.run();
+  if (!startup_failure_.empty()) throw startup_error(startup_failure_);
+}
+
+asio::awaitable<void> app::start(startup_hook on_start, std::function<void(app&)> on_ready) {
+  auto check = co_await pool_->async_query("SELECT 1");
+  if (!check) {
+    throw startup_error("cannot connect to PostgreSQL (" +
+                        storage::describe_conninfo(cfg_.database.dsn) +
+                        "): " + check.error().to_string());
+  }
+  if (on_start) co_await on_start(*this);
+  if (shutting_down_) co_return;
+  public_listener_->start();
+  admin_listener_->start();
+  spdlog::info("ready");
+  if (on_ready) on_ready(*this);
+}
+
+void app::stop() {
+  asio::post(ioc_, [this] { begin_shutdown(); });
+}
+
+void app::begin_shutdown() {
+  if (shutting_down_) return;
+  shutting_down_ = true;
+  public_listener_->close();
+  admin_listener_->close();
+  for (auto& hook : shutdown_hooks_) hook();
+  registry_.shutdown_all();
+  await_drain(std::chrono::steady_clock::now() +
+              std::chrono::milliseconds(cfg_.server.shutdown_timeout_ms));
+}
+
+// Polls until every connection has ended or the deadline passed, then stops the reactor.
+// Stopping explicitly (rather than waiting for the io_context to run out of work) means a
+// forgotten timer somewhere can never keep the process from exiting.
+void app::await_drain(std::chrono::steady_clock::time_point deadline) {
+  if (registry_.size() == 0 || std::chrono::steady_clock::now() >= deadline) {
+    if (registry_.size() != 0) {
+      spdlog::warn("shutdown timeout: {} connections still open", registry_.size());
+    }
+    pool_->close();
+    ioc_.stop();
+    return;
+  }
+  auto timer = std::make_shared<asio::steady_timer>(ioc_, 20ms);
+  timer->async_wait([this, timer, deadline](const boost::system::error_code&) {
+    await_drain(deadline);
+  });
+}
+
+}  // namespace fieldsync::server

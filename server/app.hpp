@@ -1,0 +1,83 @@
+#pragma once
+// The process: one io_context (the reactor) with the public and admin listeners, the
+// database pool, and graceful shutdown on SIGINT/SIGTERM.
+//
+// Concurrency contract: run() runs the reactor on the calling thread; everything else
+// of the app lives on that io_context. stop() is the one member safe from other threads.
+
+#include "server/config.hpp"
+#include "server/connection_registry.hpp"
+#include "server/listener.hpp"
+#include "server/router.hpp"
+#include "server/ws_protocol.hpp"
+#include "storage/pg_pool.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace fieldsync::server {
+
+// A start-up failure: an occupied port, an unreachable database. One line; exit code 1.
+class startup_error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class app {
+ public:
+  explicit app(config cfg);
+  ~app();
+  app(const app&) = delete;
+  app& operator=(const app&) = delete;
+
+  // Runs after the database answered and before the listeners accept (demo data, for
+  // instance). Exceptions thrown by it are start-up failures.
+  using startup_hook = std::function<boost::asio::awaitable<void>(app&)>;
+
+  // Binds the listeners, checks the database, runs `on_start`, serves until SIGINT,
+  // SIGTERM or stop(), then shuts down gracefully. Throws startup_error when the server
+  // cannot start. `on_ready` runs once everything accepts connections.
+  void run(startup_hook on_start = {}, std::function<void(app&)> on_ready = {});
+
+  // Starts the graceful shutdown. Thread-safe.
+  void stop();
+
+  // Runs `f` when shutdown begins (to cancel a background task's timer, for example).
+  void on_shutdown(std::function<void()> f);
+
+  boost::asio::io_context& io() noexcept { return ioc_; }
+  storage::pg_pool& pool() noexcept { return *pool_; }
+  const config& cfg() const noexcept { return cfg_; }
+  const connection_registry& connections() const noexcept { return registry_; }
+  boost::asio::ip::tcp::endpoint public_endpoint() const;
+  boost::asio::ip::tcp::endpoint admin_endpoint() const;
+  std::chrono::system_clock::time_point started_at() const noexcept { return started_at_; }
+
+ private:
+  boost::asio::awaitable<void> start(startup_hook on_start, std::function<void(app&)> on_ready);
+  void begin_shutdown();
+  void await_drain(std::chrono::steady_clock::time_point deadline);
+
+  config cfg_;
+  boost::asio::io_context ioc_{1};
+  std::shared_ptr<storage::pg_pool> pool_;
+  connection_registry registry_;
+  router public_routes_;
+  router admin_routes_;
+  std::shared_ptr<listener> public_listener_;
+  std::shared_ptr<listener> admin_listener_;
+  std::vector<std::function<void()>> shutdown_hooks_;
+  std::string startup_failure_;
+  bool shutting_down_ = false;
+  std::chrono::system_clock::time_point started_at_;
+};
+
+}  // namespace fieldsync::server

@@ -1,0 +1,77 @@
+#pragma once
+// The configuration: one TOML file, every key overridable by FIELDSYNC_<SECTION>_<KEY>.
+// docs/config.md is the reference; config/fieldsync.toml the documented example.
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+namespace fieldsync::server {
+
+struct server_config {
+  std::string listen = "0.0.0.0:8080";
+  std::string admin_listen = "127.0.0.1:9090";
+  std::string admin_token;  // empty: admin endpoints other than health checks answer 403
+  std::int64_t max_connections = 10000;
+  std::int64_t max_header_bytes = 16 * 1024;
+  std::int64_t max_body_bytes = 1024 * 1024;
+  std::int64_t request_timeout_ms = 30'000;
+  std::int64_t keepalive_timeout_ms = 60'000;
+  std::int64_t shutdown_timeout_ms = 10'000;
+};
+
+struct websocket_config {
+  std::int64_t max_message_bytes = 1024 * 1024;
+  std::int64_t send_queue_messages = 1024;
+  std::int64_t send_queue_bytes = 8 * 1024 * 1024;
+  std::int64_t handshake_timeout_ms = 10'000;
+  std::int64_t idle_timeout_ms = 60'000;
+  bool permessage_deflate = true;
+};
+
+struct database_config {
+  std::string dsn;  // libpq conninfo or URI of the source database; required for `serve`
+  std::int64_t pool_size = 8;
+  std::int64_t connect_timeout_ms = 5'000;
+};
+
+struct log_config {
+  std::string level = "info";  // trace, debug, info, warn, error, critical, off
+  std::string format = "text";  // text | json
+};
+
+struct dev_config {
+  std::int64_t demo_seed = 20261124;
+  double demo_scale = 1.0;
+  std::int64_t etl_interval_ms = 5'000;  // 0 disables the demo KPI job
+};
+
+struct config {
+  server_config server;
+  websocket_config websocket;
+  database_config database;
+  log_config log;
+  dev_config dev;
+};
+
+// A configuration problem, as one line that names the file, line and key (or the
+// environment variable) at fault. `fieldsync` prints it and exits with code 2.
+class config_error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+using environment = std::map<std::string, std::string>;
+
+// The FIELDSYNC_* variables of the process environment.
+environment process_environment();
+
+// Starts from `defaults`, applies the TOML file (if any), then the environment.
+// `require_dsn` is false for `fieldsync dev`, which supplies its own database.
+config load_config(const std::optional<std::filesystem::path>& file, const environment& env,
+                   const config& defaults = {}, bool require_dsn = true);
+
+}  // namespace fieldsync::server

@@ -1,0 +1,16 @@
+#include "server/app.hpp"
+#include "server/routes.hpp"
+#include "server/version.hpp"
+
+namespace fieldsync::server {
+
+void add_public_routes(router& r, app&) {
+  // Liveness for load balancers: answers while the process serves, without touching the
+  // database (a database outage must not take every node out of the balancer at once).
+  r.add(http::verb::get, "/healthz", [](request_context& ctx) -> boost::asio::awaitable<http_response> {
+    co_return json_response(ctx.request, http::status::ok,
+                            {{"status", "ok"}, {"version", version()}});
+  });
+}
+
+}  // namespace fieldsync::server

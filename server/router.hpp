@@ -1,0 +1,51 @@
+#pragma once
+// Method + path routing with {name} segments, for both listeners.
+//
+// Concurrency contract: routes are added at start-up, before any session runs; dispatch is
+// const and may run on any session's executor.
+
+#include "server/http_types.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace fieldsync::server {
+
+struct request_context {
+  const http_request& request;
+  std::string_view path;   // the target without the query string
+  std::string_view query;  // after '?', undecoded
+  std::vector<std::pair<std::string, std::string>> path_params;  // percent-decoded
+
+  // The decoded value of a {name} segment; empty if there is none.
+  std::string_view param(std::string_view name) const;
+};
+
+using route_handler = std::function<boost::asio::awaitable<http_response>(request_context&)>;
+
+class router {
+ public:
+  // `pattern` is a path like "/v1/collections/{name}/changes".
+  void add(http::verb method, std::string pattern, route_handler handler);
+
+  // Runs the matching handler. Unknown path: 404; known path, other method: 405 with Allow.
+  boost::asio::awaitable<http_response> dispatch(const http_request& req) const;
+
+ private:
+  struct route {
+    http::verb method;
+    std::vector<std::string> segments;  // "{x}" marks a parameter
+    route_handler handler;
+  };
+  std::vector<route> routes_;
+};
+
+// Percent-decodes a path segment or query component ('+' stays '+'). nullopt on bad escapes.
+std::optional<std::string> percent_decode(std::string_view s);
+
+}  // namespace fieldsync::server

@@ -1,0 +1,16 @@
+#pragma once
+// WebSocket close codes of fieldsync.v1 (docs/protocol.md lists them for client authors).
+
+#include <cstdint>
+
+namespace fieldsync::server::ws_close {
+
+inline constexpr std::uint16_t going_away = 1001;          // server shutting down
+inline constexpr std::uint16_t protocol_error = 1002;      // not a WebSocket peer
+inline constexpr std::uint16_t unsupported_data = 1003;    // binary frames
+inline constexpr std::uint16_t policy_violation = 1008;
+inline constexpr std::uint16_t message_too_big = 1009;     // over websocket.max_message_bytes
+inline constexpr std::uint16_t internal_error = 1011;
+inline constexpr std::uint16_t slow_consumer = 4008;       // send queue over its limit
+
+}  // namespace fieldsync::server::ws_close

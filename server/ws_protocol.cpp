@@ -1,0 +1,58 @@
+#include "server/ws_protocol.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+namespace fieldsync::server {
+
+namespace json = boost::json;
+
+namespace {
+
+// Nesting deeper than this is never a fieldsync message; refusing it bounds parser work.
+constexpr std::size_t max_json_depth = 32;
+
+}  // namespace
+
+ws_protocol::ws_protocol() {
+  handlers_.emplace("ping", [](ws_session& s, const json::object& msg) {
+    json::object pong{{"type", "pong"}};
+    if (auto* id = msg.if_contains("id")) pong["id"] = *id;
+    s.send(json::serialize(pong));
+  });
+}
+
+std::string ws_protocol::error_message(std::string_view code, std::string_view message,
+                                       const json::value* id) {
+  json::object err{{"type", "error"}, {"code", code}, {"message", message}};
+  if (id) err["id"] = *id;
+  return json::serialize(err);
+}
+
+void ws_protocol::on_message(ws_session& session, std::string_view text) {
+  json::parse_options opts;
+  opts.max_depth = max_json_depth;
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec, {}, opts);
+  if (ec) {
+    session.send(error_message("bad_json", "message is not valid JSON: " + ec.message()));
+    return;
+  }
+  const auto* msg = v.if_object();
+  const json::value* type = msg ? msg->if_contains("type") : nullptr;
+  if (!type || !type->is_string()) {
+    session.send(error_message("bad_message", "a message is a JSON object with a string \"type\""));
+    return;
+  }
+  const json::value* id = msg->if_contains("id");
+  auto it = handlers_.find(std::string_view(type->get_string()));
+  if (it == handlers_.end()) {
+    session.send(error_message("unknown_type",
+                               "unknown message type \"" + std::string(type->get_string()) + "\"",
+                               id));
+    return;
+  }
+  it->second(session, *msg);
+}
+
+}  // namespace fieldsync::server

@@ -1,0 +1,202 @@
+#include "server/ws_session.hpp"
+
+#include "server/ws_close_codes.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/websocket.hpp>
+#include <spdlog/spdlog.h>
+
+namespace fieldsync::server {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+using asio::as_tuple;
+using asio::use_awaitable;
+
+namespace {
+
+// True when the comma-separated Sec-WebSocket-Protocol list offers `wanted`.
+bool offers_subprotocol(std::string_view header, std::string_view wanted) {
+  while (!header.empty()) {
+    auto comma = header.find(',');
+    auto token = header.substr(0, comma);
+    while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) token.remove_prefix(1);
+    while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
+    if (token == wanted) return true;
+    if (comma == std::string_view::npos) break;
+    header.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+bool is_normal_end(const boost::system::error_code& ec) {
+  return ec == websocket::error::closed || ec == asio::error::operation_aborted ||
+         ec == asio::error::eof || ec == asio::error::connection_reset ||
+         ec == beast::error::timeout;
+}
+
+}  // namespace
+
+ws_session::ws_session(stream_type ws, const ws_options& options,
+                       std::shared_ptr<ws_handler> handler)
+    : ws_(std::move(ws)),
+      options_(options),
+      handler_(std::move(handler)),
+      wake_(ws_.get_executor(), asio::steady_timer::time_point::max()) {}
+
+asio::awaitable<void> ws_session::run(beast::tcp_stream stream, http_request req,
+                                      const ws_options& options,
+                                      std::shared_ptr<ws_handler> handler,
+                                      connection_registry& registry) {
+  if (!offers_subprotocol(req[http::field::sec_websocket_protocol], ws_subprotocol)) {
+    auto res = error_response(req, http::status::bad_request, "unsupported_subprotocol",
+                              "the WebSocket endpoint speaks the subprotocol fieldsync.v1; "
+                              "offer it in Sec-WebSocket-Protocol");
+    res.keep_alive(false);
+    co_await http::async_write(stream, res, as_tuple(use_awaitable));
+    beast::error_code ignored;
+    stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+    co_return;
+  }
+
+  // Beast's own timeouts replace the tcp_stream's: handshake, then idle with pings.
+  stream.expires_never();
+  stream_type ws(std::move(stream));
+  websocket::stream_base::timeout timeouts{};
+  timeouts.handshake_timeout = options.handshake_timeout;
+  timeouts.idle_timeout = options.idle_timeout;
+  timeouts.keep_alive_pings = true;
+  ws.set_option(timeouts);
+  ws.read_message_max(options.max_message_bytes);
+  if (options.permessage_deflate) {
+    websocket::permessage_deflate pmd;
+    pmd.server_enable = true;
+    // Small windows keep per-connection zlib memory low; sync messages are small.
+    pmd.server_max_window_bits = 12;
+    pmd.client_max_window_bits = 12;
+    pmd.memLevel = 4;
+    ws.set_option(pmd);
+  }
+  ws.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
+    res.set(http::field::server, "fieldsync");
+    res.set(http::field::sec_websocket_protocol, ws_subprotocol);
+  }));
+
+  auto [ec] = co_await ws.async_accept(req, as_tuple(use_awaitable));
+  if (ec) {
+    spdlog::debug("websocket handshake failed: {}", ec.message());
+    co_return;
+  }
+
+  auto self = std::make_shared<ws_session>(std::move(ws), options, std::move(handler));
+  self->registration_.attach(registry, self);
+  asio::co_spawn(self->ws_.get_executor(), self->write_loop(), asio::detached);
+  co_await self->read_loop();
+}
+
+asio::awaitable<void> ws_session::read_loop() {
+  auto self = shared_from_this();
+  beast::flat_buffer buffer;
+  for (;;) {
+    auto [ec, n] = co_await ws_.async_read(buffer, as_tuple(use_awaitable));
+    if (ec) {
+      if (ec == websocket::error::message_too_big) {
+        spdlog::info("websocket closed: message over {} bytes", options_.max_message_bytes);
+      } else if (!is_normal_end(ec)) {
+        spdlog::debug("websocket read failed: {}", ec.message());
+      }
+      break;
+    }
+    if (!ws_.got_text()) {
+      buffer.consume(n);
+      request_close(ws_close::unsupported_data, "fieldsync.v1 uses text frames");
+      continue;
+    }
+    auto data = buffer.cdata();
+    handler_->on_message(
+        *this, std::string_view(static_cast<const char*>(data.data()), data.size()));
+    buffer.consume(n);
+  }
+  closed_ = true;
+  wake_.cancel();
+  handler_->on_close(*this);
+}
+
+asio::awaitable<void> ws_session::write_loop() {
+  auto self = shared_from_this();
+  while (!closed_) {
+    if (queue_.empty() && !close_requested_) {
+      wake_.expires_at(asio::steady_timer::time_point::max());
+      co_await wake_.async_wait(as_tuple(use_awaitable));
+      continue;
+    }
+    if (close_requested_) {
+      auto [ec] = co_await ws_.async_close(*close_requested_, as_tuple(use_awaitable));
+      if (ec && !is_normal_end(ec)) spdlog::debug("websocket close failed: {}", ec.message());
+      break;
+    }
+    auto message = queue_.front();
+    auto [ec, n] = co_await ws_.async_write(asio::buffer(*message), as_tuple(use_awaitable));
+    // The close path may have emptied the queue while this write was in flight.
+    if (!queue_.empty() && queue_.front() == message) {
+      queue_.pop_front();
+      queued_bytes_ -= message->size();
+    }
+    if (ec) {
+      if (!is_normal_end(ec)) spdlog::debug("websocket write failed: {}", ec.message());
+      break;
+    }
+  }
+  queue_.clear();
+  queued_bytes_ = 0;
+}
+
+void ws_session::send(std::shared_ptr<const std::string> message) {
+  asio::dispatch(ws_.get_executor(), [self = shared_from_this(), m = std::move(message)]() mutable {
+    self->enqueue(std::move(m));
+  });
+}
+
+void ws_session::enqueue(std::shared_ptr<const std::string> message) {
+  if (closed_ || close_requested_) return;
+  if (queue_.size() + 1 > options_.send_queue_messages ||
+      queued_bytes_ + message->size() > options_.send_queue_bytes) {
+    spdlog::warn("websocket send queue over its limit ({} messages, {} bytes): closing with {}",
+                 queue_.size(), queued_bytes_, ws_close::slow_consumer);
+    request_close(ws_close::slow_consumer, "send queue overflow: reconnect with your cursor");
+    return;
+  }
+  queued_bytes_ += message->size();
+  queue_.push_back(std::move(message));
+  wake_.cancel();
+}
+
+void ws_session::close(std::uint16_t code, std::string reason) {
+  asio::dispatch(ws_.get_executor(), [self = shared_from_this(), code, r = std::move(reason)]() mutable {
+    self->request_close(code, std::move(r));
+  });
+}
+
+void ws_session::shutdown() { close(ws_close::going_away, "server shutting down"); }
+
+void ws_session::request_close(std::uint16_t code, std::string reason) {
+  if (closed_ || close_requested_) return;
+  // A close frame's reason holds at most 123 bytes.
+  close_requested_.emplace(static_cast<boost::beast::websocket::close_code>(code),
+                           std::string_view(reason).substr(0, 123));
+  // Whatever is still queued is dropped (a client resumes from its cursor); the message in
+  // flight, if any, stays at the front until its write completes.
+  while (queue_.size() > 1) {
+    queued_bytes_ -= queue_.back()->size();
+    queue_.pop_back();
+  }
+  wake_.cancel();
+}
+
+}  // namespace fieldsync::server

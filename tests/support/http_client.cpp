@@ -1,0 +1,177 @@
+#include "tests/support/http_client.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/json/parse.hpp>
+
+#include <stdexcept>
+
+namespace fieldsync::test {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+using asio::ip::tcp;
+
+namespace {
+
+tcp::endpoint loopback(std::uint16_t port) {
+  return {asio::ip::make_address("127.0.0.1"), port};
+}
+
+// Runs the io_context until `done` or the timeout; throws on timeout.
+template <typename Done>
+void run_until(asio::io_context& ioc, Done done, std::chrono::milliseconds timeout,
+               const char* what) {
+  ioc.restart();
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!done()) {
+    if (ioc.run_one_until(deadline) == 0 && std::chrono::steady_clock::now() >= deadline) {
+      throw std::runtime_error(std::string("timed out: ") + what);
+    }
+  }
+}
+
+}  // namespace
+
+std::string http_reply::header(std::string_view name) const {
+  auto it = fields.find(name);
+  return it == fields.end() ? std::string() : std::string(it->value());
+}
+
+boost::json::value http_reply::json() const {
+  boost::system::error_code ec;
+  auto v = boost::json::parse(body, ec);
+  if (ec) throw std::runtime_error("response body is not JSON: " + body);
+  return v;
+}
+
+http_reply http_call(std::uint16_t port, http::verb method, std::string target,
+                     std::string body, const headers& extra,
+                     std::chrono::milliseconds timeout) {
+  asio::io_context ioc;
+  beast::tcp_stream stream(ioc);
+  stream.expires_after(timeout);
+  stream.connect(loopback(port));
+
+  http::request<http::string_body> req{method, target, 11};
+  req.set(http::field::host, "127.0.0.1:" + std::to_string(port));
+  for (const auto& [k, v] : extra) req.set(k, v);
+  if (!body.empty() || method == http::verb::post || method == http::verb::put) {
+    req.body() = std::move(body);
+    req.prepare_payload();
+  }
+
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(64 * 1024 * 1024);
+  if (method == http::verb::head) parser.skip(true);
+  beast::flat_buffer buffer;
+  boost::system::error_code ec;
+  bool done = false;
+  http::async_write(stream, req, [&](boost::system::error_code wec, std::size_t) {
+    if (wec) { ec = wec; done = true; return; }
+    http::async_read(stream, buffer, parser, [&](boost::system::error_code rec, std::size_t) {
+      ec = rec;
+      done = true;
+    });
+  });
+  run_until(ioc, [&] { return done; }, timeout, "http request");
+  if (ec) throw std::runtime_error("http " + target + ": " + ec.message());
+  auto res = parser.release();
+  http_reply out;
+  out.status = res.result_int();
+  for (const auto& f : res) out.fields.insert(f.name_string(), f.value());
+  out.body = std::move(res.body());
+  return out;
+}
+
+std::string raw_exchange(std::uint16_t port, const std::string& bytes,
+                         std::chrono::milliseconds timeout) {
+  asio::io_context ioc;
+  tcp::socket socket(ioc);
+  socket.connect(loopback(port));
+  asio::write(socket, asio::buffer(bytes));
+  std::string out;
+  char buf[4096];
+  bool done = false;
+  std::function<void()> read_more = [&] {
+    socket.async_read_some(asio::buffer(buf), [&](boost::system::error_code ec, std::size_t n) {
+      out.append(buf, n);
+      if (ec) { done = true; return; }
+      read_more();
+    });
+  };
+  read_more();
+  try {
+    run_until(ioc, [&] { return done; }, timeout, "raw exchange");
+  } catch (const std::runtime_error&) {
+    // The server kept the connection open: return what it said so far.
+  }
+  return out;
+}
+
+ws_client::ws_client(std::uint16_t port, std::string target,
+                     std::optional<std::string> subprotocol, const headers& extra)
+    : ws_(ioc_) {
+  beast::get_lowest_layer(ws_).expires_after(std::chrono::seconds(30));
+  beast::get_lowest_layer(ws_).connect(loopback(port));
+  ws_.set_option(websocket::stream_base::decorator([subprotocol, extra](websocket::request_type& req) {
+    if (subprotocol) req.set(http::field::sec_websocket_protocol, *subprotocol);
+    for (const auto& [k, v] : extra) req.set(k, v);
+  }));
+  websocket::response_type res;
+  boost::system::error_code ec;
+  bool done = false;
+  ws_.async_handshake(res, "127.0.0.1:" + std::to_string(port), target,
+                      [&](boost::system::error_code hec) { ec = hec; done = true; });
+  run_until(ioc_, [&] { return done; }, std::chrono::seconds(30), "websocket handshake");
+  if (ec) {
+    throw std::runtime_error("websocket handshake refused: HTTP " +
+                             std::to_string(res.result_int()) + " " + res.body());
+  }
+  beast::get_lowest_layer(ws_).expires_never();
+  subprotocol_ = std::string(res[http::field::sec_websocket_protocol]);
+}
+
+void ws_client::send(const std::string& text) {
+  ws_.text(true);
+  boost::system::error_code ec;
+  bool done = false;
+  ws_.async_write(asio::buffer(text), [&](boost::system::error_code wec, std::size_t) {
+    ec = wec;
+    done = true;
+  });
+  run_until(ioc_, [&] { return done; }, std::chrono::seconds(30), "websocket write");
+  if (ec) throw std::runtime_error("websocket write: " + ec.message());
+}
+
+std::optional<std::string> ws_client::receive(std::chrono::milliseconds timeout) {
+  boost::system::error_code ec;
+  bool done = false;
+  buffer_.clear();
+  ws_.async_read(buffer_, [&](boost::system::error_code rec, std::size_t) {
+    ec = rec;
+    done = true;
+  });
+  try {
+    run_until(ioc_, [&] { return done; }, timeout, "websocket read");
+  } catch (...) {
+    beast::get_lowest_layer(ws_).cancel();
+    run_until(ioc_, [&] { return done; }, std::chrono::seconds(5), "websocket cancel");
+    throw;
+  }
+  if (ec) return std::nullopt;
+  return beast::buffers_to_string(buffer_.data());
+}
+
+void ws_client::close() {
+  bool done = false;
+  ws_.async_close(websocket::close_code::normal, [&](boost::system::error_code) { done = true; });
+  run_until(ioc_, [&] { return done; }, std::chrono::seconds(10), "websocket close");
+}
+
+std::uint16_t ws_client::close_code() const { return ws_.reason().code; }
+
+}  // namespace fieldsync::test

@@ -1,0 +1,105 @@
+#include "server/config.hpp"
+
+#include "tests/support/temp_dir.hpp"
+#include "tests/support/test_env.hpp"
+
+#include <catch2/catch.hpp>
+
+using fieldsync::server::config_error;
+using fieldsync::server::environment;
+using fieldsync::server::load_config;
+using fieldsync::test::temp_dir;
+using fieldsync::test::write_file;
+
+namespace {
+
+std::string load_error(const std::string& toml, const environment& env = {}) {
+  temp_dir dir;
+  auto file = dir.path() / "fieldsync.toml";
+  write_file(file, toml);
+  try {
+    load_config(file, env);
+  } catch (const config_error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("the documented example config loads", "[config]") {
+  auto cfg = load_config(fieldsync::test::source_dir() / "config" / "fieldsync.toml", {});
+  CHECK(cfg.server.listen == "0.0.0.0:8080");
+  CHECK(cfg.server.admin_listen == "127.0.0.1:9090");
+  CHECK_FALSE(cfg.database.dsn.empty());
+}
+
+TEST_CASE("config values are read with their types", "[config]") {
+  temp_dir dir;
+  auto file = dir.path() / "c.toml";
+  write_file(file,
+             "[server]\nlisten = \"127.0.0.1:8181\"\nmax_connections = 7\n"
+             "[websocket]\npermessage_deflate = false\n"
+             "[database]\ndsn = \"host=/tmp dbname=x\"\n"
+             "[dev]\ndemo_scale = 0.5\n");
+  auto cfg = load_config(file, {});
+  CHECK(cfg.server.listen == "127.0.0.1:8181");
+  CHECK(cfg.server.max_connections == 7);
+  CHECK_FALSE(cfg.websocket.permessage_deflate);
+  CHECK(cfg.dev.demo_scale == 0.5);
+  CHECK(cfg.server.admin_listen == "127.0.0.1:9090");  // default kept
+}
+
+TEST_CASE("unknown keys and sections are errors naming the file, line and key", "[config]") {
+  auto err = load_error("[database]\ndsn = \"x\"\n[server]\nlisten = \"0.0.0.0:1\"\nlistn = 3\n");
+  CHECK_THAT(err, Catch::Contains("fieldsync.toml:5") && Catch::Contains("unknown key server.listn"));
+  err = load_error("[database]\ndsn = \"x\"\n[servr]\nlisten = 1\n");
+  CHECK_THAT(err, Catch::Contains(":3") && Catch::Contains("unknown section [servr]"));
+}
+
+TEST_CASE("wrong types and out-of-range values are errors", "[config]") {
+  auto err = load_error("[database]\ndsn = \"x\"\n[server]\nmax_connections = \"many\"\n");
+  CHECK_THAT(err, Catch::Contains(":4") && Catch::Contains("server.max_connections must be an integer, got a string"));
+  err = load_error("[database]\ndsn = \"x\"\npool_size = 0\n");
+  CHECK_THAT(err, Catch::Contains("database.pool_size must be between 1 and 1000"));
+  err = load_error("[database]\ndsn = \"x\"\n[log]\nformat = \"xml\"\n");
+  CHECK_THAT(err, Catch::Contains("log.format must be one of text, json"));
+  err = load_error("[database]\ndsn = \"x\"\n[server]\nlisten = \"nowhere\"\n");
+  CHECK_THAT(err, Catch::Contains("server.listen") && Catch::Contains("not an address:port"));
+}
+
+TEST_CASE("a missing required key is an error", "[config]") {
+  CHECK_THAT(load_error("[server]\n"), Catch::Contains("missing required key database.dsn"));
+}
+
+TEST_CASE("TOML syntax errors name the line", "[config]") {
+  CHECK_THAT(load_error("[database]\ndsn = \"x\"\n[server\n"), Catch::Contains("fieldsync.toml:3"));
+}
+
+TEST_CASE("every key can be overridden from the environment", "[config]") {
+  temp_dir dir;
+  auto file = dir.path() / "c.toml";
+  write_file(file, "[database]\ndsn = \"from-file\"\n[server]\nlisten = \"0.0.0.0:1\"\n");
+  auto cfg = load_config(file, {{"FIELDSYNC_SERVER_LISTEN", "127.0.0.1:0"},
+                                {"FIELDSYNC_SERVER_ADMIN_LISTEN", "127.0.0.1:1234"},
+                                {"FIELDSYNC_DATABASE_DSN", "from-env"},
+                                {"FIELDSYNC_WEBSOCKET_PERMESSAGE_DEFLATE", "false"},
+                                {"FIELDSYNC_DEV_DEMO_SCALE", "0.01"},
+                                {"FIELDSYNC_TEST_PG_STATE", "not a setting, ignored"}});
+  CHECK(cfg.server.listen == "127.0.0.1:0");
+  CHECK(cfg.server.admin_listen == "127.0.0.1:1234");
+  CHECK(cfg.database.dsn == "from-env");
+  CHECK_FALSE(cfg.websocket.permessage_deflate);
+  CHECK(cfg.dev.demo_scale == 0.01);
+
+  // Without a file, the environment alone is enough.
+  auto env_only = load_config(std::nullopt, {{"FIELDSYNC_DATABASE_DSN", "x"}});
+  CHECK(env_only.database.dsn == "x");
+}
+
+TEST_CASE("bad environment overrides are errors naming the variable", "[config]") {
+  CHECK_THAT(load_error("[database]\ndsn = \"x\"\n", {{"FIELDSYNC_SERVER_LISTN", "1"}}),
+             Catch::Contains("FIELDSYNC_SERVER_LISTN") && Catch::Contains("unknown key"));
+  CHECK_THAT(load_error("[database]\ndsn = \"x\"\n", {{"FIELDSYNC_DATABASE_POOL_SIZE", "8x"}}),
+             Catch::Contains("FIELDSYNC_DATABASE_POOL_SIZE") && Catch::Contains("must be an integer"));
+}
