@@ -67,11 +67,13 @@ class app {
   void await_drain(std::chrono::steady_clock::time_point deadline);
 
   config cfg_;
-  boost::asio::io_context ioc_{1};
-  std::shared_ptr<storage::pg_pool> pool_;
+  // Declared before the io_context so they outlive it: sessions whose coroutines are
+  // destroyed with the io_context unregister themselves and may reference the routes.
   connection_registry registry_;
   router public_routes_;
   router admin_routes_;
+  boost::asio::io_context ioc_{1};
+  std::shared_ptr<storage::pg_pool> pool_;
   std::shared_ptr<listener> public_listener_;
   std::shared_ptr<listener> admin_listener_;
   std::vector<std::function<void()>> shutdown_hooks_;

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
 #include <sys/wait.h>

@@ -39,9 +39,11 @@ class flood_handler final : public ws_handler {
 
 // A server with one WebSocket endpoint on a thread of its own.
 struct test_server {
+  // Declared first, destroyed last: sessions still in the io_context unregister on
+  // destruction.
+  connection_registry registry;
   asio::io_context ioc;
   asio::ip::tcp::acceptor acceptor{ioc, {asio::ip::make_address("127.0.0.1"), 0}};
-  connection_registry registry;
   std::thread thread;
 
   test_server(ws_options opts, std::shared_ptr<ws_handler> handler) {
