@@ -8,6 +8,7 @@
 #include <cctype>
 #include <charconv>
 #include <cstdlib>
+#include <functional>
 #include <limits>
 #include <set>
 #include <variant>
@@ -19,34 +20,37 @@ namespace fieldsync::server {
 
 namespace {
 
-using target = std::variant<std::string*, std::int64_t*, bool*, double*>;
+using target =
+    std::variant<std::string*, std::int64_t*, bool*, double*, std::vector<std::string>*>;
+
+std::string upper(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(c == '.' ? '_' : std::toupper(c)); });
+  return s;
+}
 
 struct key_spec {
-  key_spec(std::string s, std::string k, target f,
+  key_spec(std::string t, std::string k, target f,
            std::int64_t lo = 0, std::int64_t hi = std::numeric_limits<std::int64_t>::max(),
            std::vector<std::string> allowed = {})
-      : section(std::move(s)), key(std::move(k)), field(f), min(lo), max(hi),
+      : table(std::move(t)), key(std::move(k)), field(f), min(lo), max(hi),
         choices(std::move(allowed)) {}
 
-  std::string section;
+  std::string table;  // "server", "collections.accounts", "auth.keys.dev"
   std::string key;
   target field;
   std::int64_t min;  // for integers
   std::int64_t max;
   std::vector<std::string> choices;  // for strings; empty means any
 
-  std::string name() const { return section + "." + key; }
-  std::string env_name() const {
-    std::string n = "FIELDSYNC_" + section + "_" + key;
-    std::transform(n.begin(), n.end(), n.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-    return n;
-  }
+  std::string name() const { return table + "." + key; }
+  std::string env_name() const { return "FIELDSYNC_" + upper(table) + "_" + upper(key); }
 };
 
-// The one list of settings. docs/config.md documents each of them.
-std::vector<key_spec> schema(config& c) {
-  constexpr std::int64_t max_ms = 24LL * 3600 * 1000;
+constexpr std::int64_t max_ms = 24LL * 3600 * 1000;
+
+// The settings of the fixed sections. docs/config.md documents each of them.
+std::vector<key_spec> section_schema(config& c) {
   return {
       {"server", "listen", &c.server.listen},
       {"server", "admin_listen", &c.server.admin_listen},
@@ -69,11 +73,40 @@ std::vector<key_spec> schema(config& c) {
       {"log", "level", &c.log.level, 0, 0,
        {"trace", "debug", "info", "warn", "error", "critical", "off"}},
       {"log", "format", &c.log.format, 0, 0, {"text", "json"}},
+      {"auth", "issuer", &c.auth.issuer},
+      {"auth", "audience", &c.auth.audience},
+      {"auth", "leeway_ms", &c.auth.leeway_ms, 0, 3'600'000},
+      {"auth", "max_token_bytes", &c.auth.max_token_bytes, 256, 1 << 20},
       {"dev", "demo_seed", &c.dev.demo_seed, 0, std::numeric_limits<std::int64_t>::max()},
       {"dev", "demo_scale", &c.dev.demo_scale},
       {"dev", "etl_interval_ms", &c.dev.etl_interval_ms, 0, max_ms},
   };
 }
+
+std::vector<key_spec> jwt_key_schema(const std::string& table, jwt_key_config& k) {
+  return {
+      {table, "alg", &k.alg, 0, 0, {"HS256", "RS256", "ES256"}},
+      {table, "secret", &k.secret},
+      {table, "public_key_file", &k.public_key_file},
+  };
+}
+
+std::vector<key_spec> collection_schema(const std::string& table, collection_config& c) {
+  return {
+      {table, "table", &c.table},
+      {table, "primary_key", &c.primary_key},
+      {table, "columns", &c.columns},
+      {table, "read_scope", &c.read_scope},
+      {table, "write_scope", &c.write_scope},
+      {table, "public", &c.is_public},
+  };
+}
+
+// Named sub-tables: [auth.keys.<kid>] and [collections.<name>].
+struct entry_kind {
+  std::string table;  // "auth.keys" or "collections"
+  std::function<std::vector<key_spec>(const std::string& name, const std::string& table)> add;
+};
 
 const char* kind_name(const target& t) {
   return std::visit(
@@ -82,7 +115,8 @@ const char* kind_name(const target& t) {
         if constexpr (std::is_same_v<T, std::string>) return "a string";
         else if constexpr (std::is_same_v<T, std::int64_t>) return "an integer";
         else if constexpr (std::is_same_v<T, bool>) return "a boolean (true or false)";
-        else return "a number";
+        else if constexpr (std::is_same_v<T, double>) return "a number";
+        else return "an array of strings";
       },
       t);
 }
@@ -97,6 +131,12 @@ const char* toml_type_name(const toml::node& n) {
     case toml::node_type::array: return "an array";
     default: return "a date or time";
   }
+}
+
+bool is_identifier(std::string_view s) {
+  if (s.empty() || s.size() > 63) return false;
+  if (!(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
+  return std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isalnum(c) || c == '_'; });
 }
 
 // Checks range and choices once the value is stored; `where` prefixes the message.
@@ -126,7 +166,17 @@ void apply_toml(const key_spec& spec, const toml::node& node, const std::string&
   bool ok = std::visit(
       [&](auto* p) {
         using T = std::remove_pointer_t<decltype(p)>;
-        if constexpr (std::is_same_v<T, double>) {
+        if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+          const auto* arr = node.as_array();
+          if (!arr) return false;
+          p->clear();
+          for (const auto& item : *arr) {
+            auto v = item.value_exact<std::string>();
+            if (!v) return false;
+            p->push_back(*v);
+          }
+          return true;
+        } else if constexpr (std::is_same_v<T, double>) {
           if (auto v = node.value<double>()) { *p = *v; return true; }  // ints widen too
           return false;
         } else {
@@ -149,6 +199,17 @@ void apply_env(const key_spec& spec, const std::string& text) {
         using T = std::remove_pointer_t<decltype(p)>;
         if constexpr (std::is_same_v<T, std::string>) {
           *p = text;
+          return true;
+        } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+          // Comma-separated, for the environment.
+          p->clear();
+          std::string_view rest = text;
+          while (!rest.empty()) {
+            auto comma = rest.find(',');
+            p->emplace_back(rest.substr(0, comma));
+            if (comma == std::string_view::npos) break;
+            rest.remove_prefix(comma + 1);
+          }
           return true;
         } else if constexpr (std::is_same_v<T, bool>) {
           if (text == "true" || text == "1") { *p = true; return true; }
@@ -176,9 +237,197 @@ void apply_env(const key_spec& spec, const std::string& text) {
   validate(spec, where);
 }
 
-std::string location(const std::filesystem::path& file, const toml::source_region& src) {
-  return file.string() + ":" + std::to_string(src.begin.line);
-}
+class loader {
+ public:
+  loader(config& cfg, const std::optional<std::filesystem::path>& file)
+      : cfg_(cfg), file_(file), specs_(section_schema(cfg)) {
+    // Entries that came with the defaults can be overridden from the environment too.
+    for (auto& k : cfg_.auth.keys) {
+      auto more = jwt_key_schema("auth.keys." + k.kid, k);
+      specs_.insert(specs_.end(), more.begin(), more.end());
+    }
+    for (auto& c : cfg_.collections) {
+      auto more = collection_schema("collections." + c.name, c);
+      specs_.insert(specs_.end(), more.begin(), more.end());
+    }
+    for (const auto& s : specs_) sections_.insert(s.table);
+    sections_.insert("collections");
+    kinds_.push_back({"auth.keys", [this](const std::string& name, const std::string& table) {
+                        auto& k = cfg_.auth.keys.emplace_back();
+                        k.kid = name;
+                        return jwt_key_schema(table, k);
+                      }});
+    kinds_.push_back({"collections", [this](const std::string& name, const std::string& table) {
+                        auto& c = cfg_.collections.emplace_back();
+                        c.name = name;
+                        return collection_schema(table, c);
+                      }});
+  }
+
+  void load_file() {
+    toml::table root;
+    try {
+      root = toml::parse_file(file_->string());
+    } catch (const toml::parse_error& e) {
+      throw config_error(location(e.source()) + ": " + std::string(e.description()));
+    } catch (const std::exception& e) {
+      throw config_error(file_->string() + ": " + e.what());
+    }
+    // Entries first, so that their vectors no longer grow while specs point into them.
+    reserve_entries(root);
+    for (const auto& [section_key, section_node] : root) {
+      std::string section(section_key.str());
+      if (!sections_.contains(section)) {
+        throw config_error(location(section_node.source()) + ": unknown section [" + section + "]");
+      }
+      apply_table(section, section_node);
+    }
+  }
+
+  void apply_environment(const environment& env) {
+    for (const auto& [name, value] : env) {
+      auto it = std::find_if(specs_.begin(), specs_.end(),
+                             [&](const key_spec& s) { return s.env_name() == name; });
+      if (it != specs_.end()) {
+        apply_env(*it, value);
+        continue;
+      }
+      // A variable under a known section's prefix that names nothing is a typo. Entries
+      // ([collections.x], [auth.keys.y]) can be changed from the environment, not created.
+      for (const auto& section : sections_) {
+        if (name.starts_with("FIELDSYNC_" + upper(section) + "_")) {
+          bool entries = section == "collections" || name.starts_with("FIELDSYNC_AUTH_KEYS_");
+          throw config_error("environment " + name + ": unknown key in section [" + section + "]" +
+                             (entries ? " (entries of [collections] and [auth.keys] must exist "
+                                        "in the file to be overridden)"
+                                      : ""));
+        }
+      }
+    }
+  }
+
+  void check_required(bool require_dsn) {
+    for (const auto* spec_name : {"listen", "admin_listen"}) {
+      const std::string& value = std::string_view(spec_name) == "listen"
+                                     ? cfg_.server.listen : cfg_.server.admin_listen;
+      if (!parse_endpoint(value)) {
+        throw config_error("server." + std::string(spec_name) + ": \"" + value +
+                           "\" is not an address:port to listen on (e.g. 0.0.0.0:8080)");
+      }
+    }
+    if (require_dsn && cfg_.database.dsn.empty()) {
+      throw config_error(origin() + ": missing required key database.dsn (or FIELDSYNC_DATABASE_DSN)");
+    }
+    for (const auto& k : cfg_.auth.keys) {
+      std::string t = "auth.keys." + k.kid;
+      if (k.alg.empty()) throw config_error(origin() + ": missing required key " + t + ".alg");
+      bool hs = k.alg == "HS256";
+      if (hs && (k.secret.empty() || !k.public_key_file.empty())) {
+        throw config_error(origin() + ": " + t + ": HS256 needs secret (and no public_key_file)");
+      }
+      if (!hs && (k.public_key_file.empty() || !k.secret.empty())) {
+        throw config_error(origin() + ": " + t + ": " + k.alg + " needs public_key_file (and no secret)");
+      }
+    }
+    for (auto& c : cfg_.collections) {
+      std::string t = "collections." + c.name;
+      if (!is_identifier(c.name)) {
+        throw config_error(origin() + ": [" + t + "]: a collection name is an identifier ([A-Za-z_][A-Za-z0-9_]*)");
+      }
+      if (c.table.empty()) c.table = c.name;
+      auto dot = c.table.find('.');
+      if (!is_identifier(c.table.substr(0, dot)) ||
+          (dot != std::string::npos && !is_identifier(c.table.substr(dot + 1)))) {
+        throw config_error(origin() + ": " + t + ".table: \"" + c.table + "\" is not table or schema.table");
+      }
+      if (c.primary_key.empty()) {
+        throw config_error(origin() + ": missing required key " + t + ".primary_key");
+      }
+      for (const auto* list : {&c.primary_key, &c.columns}) {
+        for (const auto& col : *list) {
+          if (!is_identifier(col)) {
+            throw config_error(origin() + ": " + t + ": \"" + col + "\" is not a column name");
+          }
+        }
+      }
+    }
+  }
+
+ private:
+  std::string location(const toml::source_region& src) const {
+    return file_->string() + ":" + std::to_string(src.begin.line);
+  }
+  std::string origin() const { return file_ ? file_->string() : std::string("configuration"); }
+
+  // Entries of the file replace the defaults' (fieldsync dev has demo ones). Reserving
+  // keeps the vectors from reallocating while key_specs point into their elements.
+  void reserve_entries(const toml::table& root) {
+    auto drop_specs = [this](std::string_view prefix) {
+      std::erase_if(specs_, [&](const key_spec& s) { return s.table.starts_with(prefix); });
+    };
+    if (const auto* keys = root["auth"]["keys"].as_table()) {
+      drop_specs("auth.keys.");
+      cfg_.auth.keys.clear();
+      cfg_.auth.keys.reserve(keys->size());
+    }
+    if (const auto* cols = root["collections"].as_table()) {
+      drop_specs("collections.");
+      cfg_.collections.clear();
+      cfg_.collections.reserve(cols->size());
+    }
+  }
+
+  void apply_table(const std::string& table, const toml::node& node) {
+    const auto* t = node.as_table();
+    if (!t) throw config_error(location(node.source()) + ": " + table + " must be a table");
+    for (const auto& [key_node, child] : *t) {
+      std::string key(key_node.str());
+      std::string path = table + "." + key;
+      auto kind = std::find_if(kinds_.begin(), kinds_.end(),
+                               [&](const entry_kind& k) { return k.table == table; });
+      if (kind != kinds_.end()) {
+        // A named entry: [collections.accounts], [auth.keys.dev].
+        const auto* entry = child.as_table();
+        if (!entry) {
+          throw config_error(location(child.source()) + ": " + path + " must be a table");
+        }
+        auto entry_specs = kind->add(key, path);
+        apply_keys(path, *entry, entry_specs);
+        specs_.insert(specs_.end(), entry_specs.begin(), entry_specs.end());
+        continue;
+      }
+      if (path == "auth.keys") {
+        apply_table(path, child);
+        continue;
+      }
+      auto it = std::find_if(specs_.begin(), specs_.end(), [&](const key_spec& s) {
+        return s.table == table && s.key == key;
+      });
+      if (it == specs_.end()) {
+        throw config_error(location(child.source()) + ": unknown key " + path);
+      }
+      apply_toml(*it, child, location(child.source()));
+    }
+  }
+
+  void apply_keys(const std::string& table, const toml::table& t, const std::vector<key_spec>& specs) {
+    for (const auto& [key_node, child] : t) {
+      auto it = std::find_if(specs.begin(), specs.end(),
+                             [&](const key_spec& s) { return s.key == key_node.str(); });
+      if (it == specs.end()) {
+        throw config_error(location(child.source()) + ": unknown key " + table + "." +
+                           std::string(key_node.str()));
+      }
+      apply_toml(*it, child, location(child.source()));
+    }
+  }
+
+  config& cfg_;
+  const std::optional<std::filesystem::path>& file_;
+  std::vector<key_spec> specs_;
+  std::set<std::string> sections_;
+  std::vector<entry_kind> kinds_;
+};
 
 }  // namespace
 
@@ -197,75 +446,10 @@ environment process_environment() {
 config load_config(const std::optional<std::filesystem::path>& file, const environment& env,
                    const config& defaults, bool require_dsn) {
   config cfg = defaults;
-  auto specs = schema(cfg);
-  std::set<std::string> sections;
-  for (const auto& s : specs) sections.insert(s.section);
-
-  if (file) {
-    toml::table root;
-    try {
-      root = toml::parse_file(file->string());
-    } catch (const toml::parse_error& e) {
-      std::string what(e.description());
-      throw config_error(location(*file, e.source()) + ": " + what);
-    } catch (const std::exception& e) {
-      throw config_error(file->string() + ": " + e.what());
-    }
-    for (const auto& [section_key, section_node] : root) {
-      std::string section(section_key.str());
-      if (!sections.contains(section)) {
-        throw config_error(location(*file, section_node.source()) + ": unknown section [" +
-                           section + "]");
-      }
-      const auto* table = section_node.as_table();
-      if (!table) {
-        throw config_error(location(*file, section_node.source()) + ": " + section +
-                           " must be a table");
-      }
-      for (const auto& [key, node] : *table) {
-        auto it = std::find_if(specs.begin(), specs.end(), [&](const key_spec& s) {
-          return s.section == section && s.key == key.str();
-        });
-        if (it == specs.end()) {
-          throw config_error(location(*file, node.source()) + ": unknown key " + section + "." +
-                             std::string(key.str()));
-        }
-        apply_toml(*it, node, location(*file, node.source()));
-      }
-    }
-  }
-
-  // FIELDSYNC_<SECTION>_<KEY>. A variable whose prefix names a known section but no key of
-  // it is a typo and an error; other FIELDSYNC_* variables are not settings and are ignored.
-  for (const auto& [name, value] : env) {
-    auto it = std::find_if(specs.begin(), specs.end(),
-                           [&](const key_spec& s) { return s.env_name() == name; });
-    if (it != specs.end()) {
-      apply_env(*it, value);
-      continue;
-    }
-    for (const auto& section : sections) {
-      std::string prefix = "FIELDSYNC_" + section + "_";
-      std::transform(prefix.begin(), prefix.end(), prefix.begin(),
-                     [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-      if (name.starts_with(prefix)) {
-        throw config_error("environment " + name + ": unknown key in section [" + section + "]");
-      }
-    }
-  }
-
-  for (const auto* spec_name : {"listen", "admin_listen"}) {
-    const std::string& value = spec_name == std::string_view("listen") ? cfg.server.listen
-                                                                       : cfg.server.admin_listen;
-    if (!parse_endpoint(value)) {
-      throw config_error("server." + std::string(spec_name) + ": \"" + value +
-                         "\" is not an address:port to listen on (e.g. 0.0.0.0:8080)");
-    }
-  }
-  if (require_dsn && cfg.database.dsn.empty()) {
-    throw config_error((file ? file->string() : std::string("configuration")) +
-                       ": missing required key database.dsn (or FIELDSYNC_DATABASE_DSN)");
-  }
+  loader l(cfg, file);
+  if (file) l.load_file();
+  l.apply_environment(env);
+  l.check_required(require_dsn);
   return cfg;
 }
 

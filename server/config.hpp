@@ -8,6 +8,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace fieldsync::server {
 
@@ -43,6 +44,33 @@ struct log_config {
   std::string format = "text";  // text | json
 };
 
+// A key that signs bearer tokens, from [auth.keys.<kid>].
+struct jwt_key_config {
+  std::string kid;  // the table name
+  std::string alg;  // HS256, RS256 or ES256: pinned, never taken from the token
+  std::string secret;           // HS256
+  std::string public_key_file;  // RS256, ES256: PEM
+};
+
+struct auth_config {
+  std::string issuer;    // expected "iss"; empty: not checked
+  std::string audience;  // expected "aud"; empty: not checked
+  std::int64_t leeway_ms = 30'000;
+  std::int64_t max_token_bytes = 8192;
+  std::vector<jwt_key_config> keys;
+};
+
+// A synced table, from [collections.<name>].
+struct collection_config {
+  std::string name;                      // the table name; what clients subscribe to
+  std::string table;                     // "schema.table" or "table"; defaults to the name
+  std::vector<std::string> primary_key;  // required
+  std::vector<std::string> columns;      // empty: every column of the table
+  std::string read_scope;                // filter over row columns and $claims
+  std::string write_scope;
+  bool is_public = false;                // readable by every authenticated user
+};
+
 struct dev_config {
   std::int64_t demo_seed = 20261124;
   double demo_scale = 1.0;
@@ -54,6 +82,8 @@ struct config {
   websocket_config websocket;
   database_config database;
   log_config log;
+  auth_config auth;
+  std::vector<collection_config> collections;
   dev_config dev;
 };
 

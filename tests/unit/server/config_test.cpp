@@ -103,3 +103,50 @@ TEST_CASE("bad environment overrides are errors naming the variable", "[config]"
   CHECK_THAT(load_error("[database]\ndsn = \"x\"\n", {{"FIELDSYNC_DATABASE_POOL_SIZE", "8x"}}),
              Catch::Contains("FIELDSYNC_DATABASE_POOL_SIZE") && Catch::Contains("must be an integer"));
 }
+
+TEST_CASE("collections and JWT keys are named tables", "[config]") {
+  temp_dir dir;
+  auto file = dir.path() / "c.toml";
+  write_file(file,
+             "[database]\ndsn = \"x\"\n"
+             "[auth]\nissuer = \"https://auth.example\"\n"
+             "[auth.keys.dev]\nalg = \"HS256\"\nsecret = \"0123456789abcdef0123456789abcdef\"\n"
+             "[auth.keys.prod]\nalg = \"RS256\"\npublic_key_file = \"/etc/k.pem\"\n"
+             "[collections.accounts]\nprimary_key = [\"id\"]\n"
+             "read_scope = \"territory_id = ANY($claims.territories)\"\n"
+             "[collections.visit_reports]\ntable = \"sales.visits\"\nprimary_key = [\"id\"]\n"
+             "columns = [\"id\", \"notes\"]\npublic = true\n");
+  auto cfg = load_config(file, {{"FIELDSYNC_COLLECTIONS_VISIT_REPORTS_PUBLIC", "false"},
+                                {"FIELDSYNC_AUTH_KEYS_DEV_SECRET", "abcdefghijklmnopqrstuvwxyz012345"}});
+  REQUIRE(cfg.auth.keys.size() == 2);
+  CHECK(cfg.auth.keys[0].kid == "dev");
+  CHECK(cfg.auth.keys[0].secret == "abcdefghijklmnopqrstuvwxyz012345");
+  CHECK(cfg.auth.keys[1].public_key_file == "/etc/k.pem");
+  REQUIRE(cfg.collections.size() == 2);
+  CHECK(cfg.collections[0].name == "accounts");
+  CHECK(cfg.collections[0].table == "accounts");  // defaults to the name
+  CHECK(cfg.collections[1].table == "sales.visits");
+  CHECK(cfg.collections[1].columns == std::vector<std::string>{"id", "notes"});
+  CHECK_FALSE(cfg.collections[1].is_public);
+}
+
+TEST_CASE("bad collections and keys are errors naming them", "[config]") {
+  const std::string head = "[database]\ndsn = \"x\"\n";
+  CHECK_THAT(load_error(head + "[collections.a]\ntable = \"a\"\n"),
+             Catch::Contains("missing required key collections.a.primary_key"));
+  CHECK_THAT(load_error(head + "[collections.a]\nprimary_key = [\"id\"]\ncolour = 1\n"),
+             Catch::Contains(":5") && Catch::Contains("unknown key collections.a.colour"));
+  CHECK_THAT(load_error(head + "[collections.a]\nprimary_key = [\"id; drop table x\"]\n"),
+             Catch::Contains("is not a column name"));
+  CHECK_THAT(load_error(head + "[collections.a]\nprimary_key = [1]\n"),
+             Catch::Contains("collections.a.primary_key must be an array of strings"));
+  CHECK_THAT(load_error(head + "[collections.a]\ntable = \"x.y.z\"\nprimary_key = [\"id\"]\n"),
+             Catch::Contains("not table or schema.table"));
+  CHECK_THAT(load_error(head + "[auth.keys.k]\nalg = \"none\"\n"),
+             Catch::Contains("auth.keys.k.alg must be one of HS256, RS256, ES256"));
+  CHECK_THAT(load_error(head + "[auth.keys.k]\nalg = \"RS256\"\nsecret = \"s\"\n"),
+             Catch::Contains("RS256 needs public_key_file"));
+  CHECK_THAT(load_error(head + "[collections.a]\nprimary_key = [\"id\"]\n",
+                        {{"FIELDSYNC_COLLECTIONS_B_TABLE", "x"}}),
+             Catch::Contains("FIELDSYNC_COLLECTIONS_B_TABLE") && Catch::Contains("must exist in the file"));
+}
