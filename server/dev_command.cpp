@@ -1,0 +1,166 @@
+#include "server/dev_command.hpp"
+
+#include "server/app.hpp"
+#include "server/version.hpp"
+#include "storage/demo_data.hpp"
+#include "storage/dev_cluster.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include <fstream>
+#include <iostream>
+#include <random>
+#include <sys/stat.h>
+
+namespace fieldsync::server {
+
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A secret kept in the data directory, so URLs and tokens printed once stay valid across
+// restarts of the same demo. Readable by its owner only.
+std::string persistent_secret(const fs::path& file) {
+  std::ifstream in(file);
+  std::string secret;
+  if (in && std::getline(in, secret) && secret.size() >= 32) return secret;
+  std::random_device rd;
+  static constexpr char hex[] = "0123456789abcdef";
+  secret.clear();
+  for (int i = 0; i < 48; ++i) secret.push_back(hex[rd() % 16]);
+  std::ofstream out(file, std::ios::trunc);
+  out << secret << "\n";
+  if (!out) throw startup_error("cannot write " + file.string());
+  ::chmod(file.c_str(), 0600);
+  return secret;
+}
+
+std::string url(const asio::ip::tcp::endpoint& ep) {
+  auto host = ep.address().is_unspecified() ? std::string("127.0.0.1") : ep.address().to_string();
+  return "http://" + host + ":" + std::to_string(ep.port());
+}
+
+// The demo's ETL job: moves this month's KPI figures now and then, so live data moves.
+asio::awaitable<void> run_kpi_etl(app& a, std::int64_t seed, std::chrono::milliseconds every,
+                                  std::shared_ptr<asio::steady_timer> timer) {
+  for (std::uint64_t tick = 1;; ++tick) {
+    timer->expires_after(every);
+    auto [ec] = co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return;  // cancelled at shutdown
+    auto conn = co_await a.pool().async_acquire();
+    if (!conn) {
+      spdlog::warn("demo ETL: {}", conn.error().to_string());
+      continue;
+    }
+    auto changed = co_await storage::async_run_kpi_etl_tick(**conn, static_cast<std::uint64_t>(seed), tick);
+    if (!changed) spdlog::warn("demo ETL: {}", changed.error().to_string());
+    else spdlog::debug("demo ETL tick {}: {} KPI rows updated", tick, *changed);
+  }
+}
+
+}  // namespace
+
+config dev_defaults() {
+  config c;
+  c.server.listen = "127.0.0.1:8080";
+  c.server.admin_listen = "127.0.0.1:9090";
+  return c;
+}
+
+int dev_command(config cfg, const dev_options& opts) {
+  std::error_code ec;
+  fs::create_directories(opts.data_dir, ec);
+  if (ec) throw startup_error("cannot create " + opts.data_dir.string() + ": " + ec.message());
+  fs::path data_dir = fs::canonical(opts.data_dir);
+
+  spdlog::info("fieldsync {} dev: PostgreSQL cluster in {}", version(), (data_dir / "pg").string());
+  storage::dev_cluster_options cluster_opts;
+  cluster_opts.data_dir = data_dir;
+  storage::dev_cluster cluster(cluster_opts);
+  try {
+    cluster.start();
+  } catch (const storage::dev_cluster_error& e) {
+    throw startup_error(e.what());
+  }
+  spdlog::info("PostgreSQL {} on port {} ({})",
+               cluster.created_now() ? "initialised and started"
+                                     : (cluster.reused_running() ? "already running" : "started"),
+               cluster.port(), cluster.log_file().string());
+
+  cfg.database.dsn = cluster.conninfo();
+  if (cfg.server.admin_token.empty()) {
+    cfg.server.admin_token = persistent_secret(data_dir / "admin_token");
+  }
+
+  std::string demo_summary;
+  auto on_start = [&](app& a) -> asio::awaitable<void> {
+    auto conn = co_await a.pool().async_acquire();
+    if (!conn) throw startup_error("demo data: " + conn.error().to_string());
+    storage::demo_options demo;
+    demo.seed = static_cast<std::uint64_t>(cfg.dev.demo_seed);
+    demo.scale = cfg.dev.demo_scale;
+    auto started = std::chrono::steady_clock::now();
+    if (!co_await storage::async_demo_loaded(**conn)) {
+      spdlog::info("loading the demo data (seed {}, scale {}); this takes a little while",
+                   demo.seed, demo.scale);
+    }
+    auto report = co_await storage::async_load_demo(**conn, demo);
+    if (!report) throw startup_error("loading the demo data: " + report.error().to_string());
+    auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    demo_summary = report->reused ? "reused (already loaded)"
+                                  : fmt::format("loaded in {:.1f} s", secs);
+    spdlog::info("demo data {}: {}", demo_summary, report->summary());
+
+    if (cfg.dev.etl_interval_ms > 0) {
+      auto timer = std::make_shared<asio::steady_timer>(a.io());
+      a.on_shutdown([timer] { timer->cancel(); });
+      asio::co_spawn(a.io(),
+                     run_kpi_etl(a, cfg.dev.demo_seed,
+                                 std::chrono::milliseconds(cfg.dev.etl_interval_ms), timer),
+                     asio::detached);
+    }
+  };
+
+  auto on_ready = [&](app& a) {
+    std::cout << "\nfieldsync " << version() << " dev is running\n"
+              << "  public     " << url(a.public_endpoint()) << "   (GET /healthz, WebSocket /v1/ws)\n"
+              << "  admin      " << url(a.admin_endpoint())
+              << "   (Authorization: Bearer " << a.cfg().server.admin_token << ")\n"
+              << "  status     curl -H 'Authorization: Bearer " << a.cfg().server.admin_token
+              << "' " << url(a.admin_endpoint()) << "/admin/v1/status\n"
+              << "  postgres   psql \"" << cluster.conninfo() << "\"\n"
+              << "  demo data  " << demo_summary << "\n"
+              << "  data dir   " << data_dir.string() << "\n"
+              << "Ctrl-C stops the server, then the database.\n"
+              << std::endl;
+  };
+
+  try {
+    app a(cfg);
+    a.run(on_start, on_ready);
+  } catch (...) {
+    // The cluster is ours to stop whatever happened to the server.
+    try {
+      cluster.stop();
+    } catch (const std::exception& e) {
+      spdlog::error("stopping PostgreSQL: {}", e.what());
+    }
+    throw;
+  }
+  spdlog::info("server stopped; stopping PostgreSQL");
+  try {
+    cluster.stop();
+  } catch (const storage::dev_cluster_error& e) {
+    throw startup_error(e.what());
+  }
+  spdlog::info("PostgreSQL stopped");
+  return 0;
+}
+
+}  // namespace fieldsync::server
