@@ -39,7 +39,7 @@ std::size_t lines(const std::string& s) {
 
 }  // namespace
 
-TEST_CASE("--version and --help", "[e2e][cli]") {
+TEST_CASE("fieldsync prints its version and its help", "[e2e][cli]") {
   auto v = run({"--version"});
   CHECK(v.code == 0);
   CHECK_THAT(v.output, Catch::StartsWith("fieldsync 0."));

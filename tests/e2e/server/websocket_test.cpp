@@ -7,6 +7,8 @@
 #include <boost/json/parse.hpp>
 #include <catch2/catch.hpp>
 
+#include <csignal>
+
 using namespace fieldsync::test;
 namespace json = boost::json;
 

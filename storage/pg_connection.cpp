@@ -1,0 +1,340 @@
+#include "storage/pg_connection.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <optional>
+#include <vector>
+
+namespace fieldsync::storage {
+
+namespace asio = boost::asio;
+using asio::as_tuple;
+using asio::use_awaitable;
+using namespace asio::experimental::awaitable_operators;
+using wait_type = asio::posix::descriptor_base::wait_type;
+
+namespace {
+
+// libpq messages end with a newline and may span lines; errors here are one line.
+std::string one_line(const char* msg) {
+  std::string s = msg ? msg : "";
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  for (std::size_t pos; (pos = s.find('\n')) != std::string::npos;) s.replace(pos, 1, "; ");
+  return s;
+}
+
+pg_error make_error(pg_errc code, std::string message) {
+  return pg_error{make_error_code(code), {}, std::move(message)};
+}
+
+pg_error error_from_result(const PGresult* r) {
+  const char* state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+  const char* primary = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+  return pg_error{make_error_code(pg_errc::query_failed), state ? state : "",
+                  one_line(primary ? primary : PQresultErrorMessage(r))};
+}
+
+}  // namespace
+
+struct pg_connection::impl {
+  executor_type ex;
+  PGconn* conn = nullptr;
+  std::optional<asio::posix::stream_descriptor> socket;
+  bool busy = false;
+  bool broken = false;
+  std::deque<pg_notification> notifications;
+
+  explicit impl(executor_type e) : ex(std::move(e)) {}
+
+  ~impl() {
+    // libpq owns the descriptor: take it out of the reactor without closing it.
+    if (socket) socket->release();
+    if (conn) PQfinish(conn);
+  }
+
+  // (Re-)registers PQsocket with the reactor. During connect libpq may close its socket and
+  // open another one, possibly under the same number, so connect steps always re-register.
+  bool attach_socket(bool force) {
+    int fd = PQsocket(conn);
+    if (fd < 0) return false;
+    if (socket && !force && socket->native_handle() == fd) return true;
+    if (socket) socket->release();
+    socket.emplace(ex, fd);
+    return true;
+  }
+
+  pg_error lost(const char* what) {
+    broken = true;
+    std::string msg = one_line(PQerrorMessage(conn));
+    return make_error(pg_errc::connection_lost, msg.empty() ? what : msg);
+  }
+
+  void drain_notifications() {
+    while (PGnotify* n = PQnotifies(conn)) {
+      notifications.push_back({n->relname, n->extra ? n->extra : "", n->be_pid});
+      PQfreemem(n);
+    }
+  }
+
+  asio::awaitable<boost::system::error_code> wait(wait_type w) {
+    auto [ec] = co_await socket->async_wait(w, as_tuple(use_awaitable));
+    co_return ec;
+  }
+
+  // Whichever of readable/writable comes first (the flush rule of the libpq manual).
+  asio::awaitable<std::pair<boost::system::error_code, bool /*readable*/>> wait_read_or_write() {
+    auto r = co_await (socket->async_wait(wait_type::wait_read, as_tuple(use_awaitable)) ||
+                       socket->async_wait(wait_type::wait_write, as_tuple(use_awaitable)));
+    if (r.index() == 0) co_return std::pair{std::get<0>(std::get<0>(r)), true};
+    co_return std::pair{std::get<0>(std::get<1>(r)), false};
+  }
+
+  // Sends what libpq has buffered: PQflush until 0, waiting for read or write readiness
+  // in between and consuming input when readable, so the server can never deadlock us by
+  // waiting for us to read while we wait for it to read.
+  asio::awaitable<std::optional<pg_error>> flush() {
+    for (;;) {
+      int rc = PQflush(conn);
+      if (rc == 0) co_return std::nullopt;
+      if (rc < 0) co_return lost("flush failed");
+      auto [ec, readable] = co_await wait_read_or_write();
+      if (ec) co_return aborted(ec);
+      if (readable) {
+        if (!PQconsumeInput(conn)) co_return lost("connection lost");
+        drain_notifications();
+      }
+    }
+  }
+
+  pg_error aborted(const boost::system::error_code& ec) {
+    // An operation interrupted mid-protocol leaves the connection in an unknown state.
+    broken = true;
+    return pg_error{ec, {}, "operation interrupted: " + ec.message()};
+  }
+
+  // Collects results until libpq has none left (or a COPY starts). The first error wins;
+  // every result is still consumed so the connection stays in step with the server.
+  asio::awaitable<pg_outcome<pg_result>> read_results() {
+    std::optional<pg_error> error;
+    pg_result last;
+    for (;;) {
+      while (PQisBusy(conn)) {
+        auto ec = co_await wait(wait_type::wait_read);
+        if (ec) co_return aborted(ec);
+        if (!PQconsumeInput(conn)) co_return lost("connection lost");
+        drain_notifications();
+      }
+      PGresult* r = PQgetResult(conn);
+      if (!r) break;
+      auto status = PQresultStatus(r);
+      if (status == PGRES_COPY_IN || status == PGRES_COPY_OUT || status == PGRES_COPY_BOTH) {
+        // The caller continues the COPY; libpq returns no further result until it ends.
+        co_return pg_result(r);
+      }
+      if ((status == PGRES_FATAL_ERROR || status == PGRES_BAD_RESPONSE) && !error) {
+        error = error_from_result(r);
+      }
+      last = pg_result(r);
+    }
+    drain_notifications();
+    if (PQstatus(conn) == CONNECTION_BAD) co_return lost("connection lost");
+    if (error) co_return *error;
+    co_return last;
+  }
+};
+
+namespace {
+
+// Marks the connection busy for one operation.
+class operation_guard {
+ public:
+  explicit operation_guard(bool& busy) : busy_(busy), acquired_(!busy) {
+    if (acquired_) busy_ = true;
+  }
+  ~operation_guard() {
+    if (acquired_) busy_ = false;
+  }
+  bool acquired() const noexcept { return acquired_; }
+
+ private:
+  bool& busy_;
+  bool acquired_;
+};
+
+}  // namespace
+
+pg_connection::pg_connection(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+pg_connection::~pg_connection() = default;
+
+asio::awaitable<pg_outcome<std::unique_ptr<pg_connection>>> pg_connection::async_connect(
+    executor_type ex, std::string conninfo, std::chrono::milliseconds timeout) {
+  auto d = std::make_unique<impl>(ex);
+  d->conn = PQconnectStart(conninfo.c_str());
+  if (!d->conn) co_return make_error(pg_errc::connection_failed, "out of memory");
+  if (PQstatus(d->conn) == CONNECTION_BAD) {
+    co_return make_error(pg_errc::connection_failed, one_line(PQerrorMessage(d->conn)));
+  }
+
+  auto* raw = d.get();
+  auto poll_loop = [raw]() -> asio::awaitable<std::optional<pg_error>> {
+    // The manual: behave as if PQconnectPoll had returned PGRES_POLLING_WRITING at first.
+    PostgresPollingStatusType status = PGRES_POLLING_WRITING;
+    for (;;) {
+      if (status == PGRES_POLLING_OK) co_return std::nullopt;
+      if (status == PGRES_POLLING_FAILED) {
+        co_return make_error(pg_errc::connection_failed, one_line(PQerrorMessage(raw->conn)));
+      }
+      if (!raw->attach_socket(true)) {
+        co_return make_error(pg_errc::connection_failed, one_line(PQerrorMessage(raw->conn)));
+      }
+      auto ec = co_await raw->wait(status == PGRES_POLLING_READING ? wait_type::wait_read
+                                                                   : wait_type::wait_write);
+      if (ec) co_return pg_error{ec, {}, "connect interrupted"};
+      status = PQconnectPoll(raw->conn);
+    }
+  };
+
+  asio::steady_timer timer(ex, timeout);
+  auto outcome = co_await (poll_loop() || timer.async_wait(as_tuple(use_awaitable)));
+  if (outcome.index() == 1) {
+    co_return make_error(pg_errc::connect_timeout,
+                         "no connection within " + std::to_string(timeout.count()) + " ms");
+  }
+  if (auto err = std::get<0>(outcome)) co_return *err;
+
+  if (PQsetnonblocking(d->conn, 1) != 0 || !d->attach_socket(true)) {
+    co_return make_error(pg_errc::connection_failed, one_line(PQerrorMessage(d->conn)));
+  }
+  co_return std::unique_ptr<pg_connection>(new pg_connection(std::move(d)));
+}
+
+asio::awaitable<pg_outcome<pg_result>> pg_connection::async_query(std::string_view sql,
+                                                                  const pg_params& params) {
+  operation_guard guard(impl_->busy);
+  if (!guard.acquired()) co_return make_error(pg_errc::busy, "another operation is in flight");
+  if (impl_->broken) co_return make_error(pg_errc::connection_lost, "connection is broken");
+
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const auto& v : params.values()) values.push_back(v ? v->c_str() : nullptr);
+  std::string text(sql);
+  if (!PQsendQueryParams(impl_->conn, text.c_str(), static_cast<int>(values.size()), nullptr,
+                         values.data(), nullptr, nullptr, 0)) {
+    co_return impl_->lost("cannot send query");
+  }
+  if (auto err = co_await impl_->flush()) co_return *err;
+  auto r = co_await impl_->read_results();
+  if (r && PQresultStatus(r->native()) == PGRES_COPY_IN) {
+    co_return make_error(pg_errc::unexpected_result, "use async_copy_in for COPY FROM STDIN");
+  }
+  co_return r;
+}
+
+asio::awaitable<pg_outcome<pg_result>> pg_connection::async_exec(std::string_view sql) {
+  operation_guard guard(impl_->busy);
+  if (!guard.acquired()) co_return make_error(pg_errc::busy, "another operation is in flight");
+  if (impl_->broken) co_return make_error(pg_errc::connection_lost, "connection is broken");
+  std::string text(sql);
+  if (!PQsendQuery(impl_->conn, text.c_str())) co_return impl_->lost("cannot send query");
+  if (auto err = co_await impl_->flush()) co_return *err;
+  co_return co_await impl_->read_results();
+}
+
+asio::awaitable<pg_outcome<long>> pg_connection::async_copy_in(std::string_view copy_sql,
+                                                               copy_source next_chunk) {
+  operation_guard guard(impl_->busy);
+  if (!guard.acquired()) co_return make_error(pg_errc::busy, "another operation is in flight");
+  if (impl_->broken) co_return make_error(pg_errc::connection_lost, "connection is broken");
+  auto* conn = impl_->conn;
+  std::string text(copy_sql);
+  if (!PQsendQuery(conn, text.c_str())) co_return impl_->lost("cannot send COPY");
+  if (auto err = co_await impl_->flush()) co_return *err;
+  auto start = co_await impl_->read_results();
+  if (!start) co_return start.error();
+  if (PQresultStatus(start->native()) != PGRES_COPY_IN) {
+    co_return make_error(pg_errc::unexpected_result, "statement did not start COPY FROM STDIN");
+  }
+
+  // Sends one piece: PQputCopyData returns 0 while libpq's buffer is full.
+  auto put = [this, conn](const char* data, int len) -> asio::awaitable<std::optional<pg_error>> {
+    for (;;) {
+      int rc = PQputCopyData(conn, data, len);
+      if (rc == 1) co_return std::nullopt;
+      if (rc < 0) co_return impl_->lost("COPY data could not be sent");
+      auto ec = co_await impl_->wait(wait_type::wait_write);
+      if (ec) co_return impl_->aborted(ec);
+      if (PQflush(conn) < 0) co_return impl_->lost("COPY data could not be sent");
+    }
+  };
+
+  std::string chunk;
+  std::string failure;
+  for (;;) {
+    chunk.clear();
+    bool more = false;
+    try {
+      more = next_chunk(chunk);
+    } catch (const std::exception& e) {
+      failure = e.what();
+      break;
+    }
+    if (!chunk.empty()) {
+      if (auto err = co_await put(chunk.data(), static_cast<int>(chunk.size()))) co_return *err;
+    }
+    if (!more) break;
+  }
+  // PQputCopyEnd with an error message makes the server abort the COPY.
+  for (;;) {
+    int rc = PQputCopyEnd(conn, failure.empty() ? nullptr : failure.c_str());
+    if (rc == 1) break;
+    if (rc < 0) co_return impl_->lost("COPY could not be ended");
+    auto ec = co_await impl_->wait(wait_type::wait_write);
+    if (ec) co_return impl_->aborted(ec);
+  }
+  if (auto err = co_await impl_->flush()) co_return *err;
+  auto done = co_await impl_->read_results();
+  if (!failure.empty()) co_return make_error(pg_errc::copy_failed, "COPY source failed: " + failure);
+  if (!done) {
+    auto e = done.error();
+    if (e.code == make_error_code(pg_errc::query_failed)) e.code = make_error_code(pg_errc::copy_failed);
+    co_return e;
+  }
+  co_return done->affected_rows();
+}
+
+asio::awaitable<pg_outcome<std::deque<pg_notification>>> pg_connection::async_wait_notifications() {
+  operation_guard guard(impl_->busy);
+  if (!guard.acquired()) co_return make_error(pg_errc::busy, "another operation is in flight");
+  if (impl_->broken) co_return make_error(pg_errc::connection_lost, "connection is broken");
+  while (impl_->notifications.empty()) {
+    auto ec = co_await impl_->wait(wait_type::wait_read);
+    if (ec) co_return pg_error{ec, {}, "wait interrupted"};  // idle: the connection stays usable
+    if (!PQconsumeInput(impl_->conn)) co_return impl_->lost("connection lost");
+    impl_->drain_notifications();
+  }
+  std::deque<pg_notification> out;
+  out.swap(impl_->notifications);
+  co_return out;
+}
+
+bool pg_connection::is_ok() const noexcept {
+  return !impl_->broken && PQstatus(impl_->conn) == CONNECTION_OK;
+}
+
+int pg_connection::backend_pid() const noexcept { return PQbackendPID(impl_->conn); }
+const pg_connection::executor_type& pg_connection::get_executor() const noexcept { return impl_->ex; }
+PGconn* pg_connection::native() const noexcept { return impl_->conn; }
+
+void pg_connection::cancel() {
+  if (impl_->socket) {
+    boost::system::error_code ignored;
+    impl_->socket->cancel(ignored);
+  }
+}
+
+}  // namespace fieldsync::storage
