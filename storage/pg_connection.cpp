@@ -168,12 +168,13 @@ class operation_guard {
 
 }  // namespace
 
-pg_connection::pg_connection(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
-pg_connection::~pg_connection() = default;
+pg_connection::pg_connection(std::shared_ptr<impl> p) : impl_(std::move(p)) {}
+
+pg_connection::~pg_connection() { cancel(); }
 
 asio::awaitable<pg_outcome<std::unique_ptr<pg_connection>>> pg_connection::async_connect(
     executor_type ex, std::string conninfo, std::chrono::milliseconds timeout) {
-  auto d = std::make_unique<impl>(ex);
+  auto d = std::make_shared<impl>(ex);
   d->conn = PQconnectStart(conninfo.c_str());
   if (!d->conn) co_return make_error(pg_errc::connection_failed, "out of memory");
   if (PQstatus(d->conn) == CONNECTION_BAD) {
@@ -215,20 +216,21 @@ asio::awaitable<pg_outcome<std::unique_ptr<pg_connection>>> pg_connection::async
 
 asio::awaitable<pg_outcome<pg_result>> pg_connection::async_query(std::string_view sql,
                                                                   const pg_params& params) {
-  operation_guard guard(impl_->busy);
+  auto d = impl_;  // keeps the state alive across suspensions
+  operation_guard guard(d->busy);
   if (!guard.acquired()) co_return make_error(pg_errc::busy, "another operation is in flight");
-  if (impl_->broken) co_return make_error(pg_errc::connection_lost, "connection is broken");
+  if (d->broken) co_return make_error(pg_errc::connection_lost, "connection is broken");
 
   std::vector<const char*> values;
   values.reserve(params.size());
   for (const auto& v : params.values()) values.push_back(v ? v->c_str() : nullptr);
   std::string text(sql);
-  if (!PQsendQueryParams(impl_->conn, text.c_str(), static_cast<int>(values.size()), nullptr,
+  if (!PQsendQueryParams(d->conn, text.c_str(), static_cast<int>(values.size()), nullptr,
                          values.data(), nullptr, nullptr, 0)) {
-    co_return impl_->lost("cannot send query");
+    co_return d->lost("cannot send query");
   }
-  if (auto err = co_await impl_->flush()) co_return *err;
-  auto r = co_await impl_->read_results();
+  if (auto err = co_await d->flush()) co_return *err;
+  auto r = co_await d->read_results();
   if (r && PQresultStatus(r->native()) == PGRES_COPY_IN) {
     co_return make_error(pg_errc::unexpected_result, "use async_copy_in for COPY FROM STDIN");
   }
@@ -236,39 +238,41 @@ asio::awaitable<pg_outcome<pg_result>> pg_connection::async_query(std::string_vi
 }
 
 asio::awaitable<pg_outcome<pg_result>> pg_connection::async_exec(std::string_view sql) {
-  operation_guard guard(impl_->busy);
+  auto d = impl_;  // keeps the state alive across suspensions
+  operation_guard guard(d->busy);
   if (!guard.acquired()) co_return make_error(pg_errc::busy, "another operation is in flight");
-  if (impl_->broken) co_return make_error(pg_errc::connection_lost, "connection is broken");
+  if (d->broken) co_return make_error(pg_errc::connection_lost, "connection is broken");
   std::string text(sql);
-  if (!PQsendQuery(impl_->conn, text.c_str())) co_return impl_->lost("cannot send query");
-  if (auto err = co_await impl_->flush()) co_return *err;
-  co_return co_await impl_->read_results();
+  if (!PQsendQuery(d->conn, text.c_str())) co_return d->lost("cannot send query");
+  if (auto err = co_await d->flush()) co_return *err;
+  co_return co_await d->read_results();
 }
 
 asio::awaitable<pg_outcome<long>> pg_connection::async_copy_in(std::string_view copy_sql,
                                                                copy_source next_chunk) {
-  operation_guard guard(impl_->busy);
+  auto d = impl_;  // keeps the state alive across suspensions
+  operation_guard guard(d->busy);
   if (!guard.acquired()) co_return make_error(pg_errc::busy, "another operation is in flight");
-  if (impl_->broken) co_return make_error(pg_errc::connection_lost, "connection is broken");
-  auto* conn = impl_->conn;
+  if (d->broken) co_return make_error(pg_errc::connection_lost, "connection is broken");
+  auto* conn = d->conn;
   std::string text(copy_sql);
-  if (!PQsendQuery(conn, text.c_str())) co_return impl_->lost("cannot send COPY");
-  if (auto err = co_await impl_->flush()) co_return *err;
-  auto start = co_await impl_->read_results();
+  if (!PQsendQuery(conn, text.c_str())) co_return d->lost("cannot send COPY");
+  if (auto err = co_await d->flush()) co_return *err;
+  auto start = co_await d->read_results();
   if (!start) co_return start.error();
   if (PQresultStatus(start->native()) != PGRES_COPY_IN) {
     co_return make_error(pg_errc::unexpected_result, "statement did not start COPY FROM STDIN");
   }
 
   // Sends one piece: PQputCopyData returns 0 while libpq's buffer is full.
-  auto put = [this, conn](const char* data, int len) -> asio::awaitable<std::optional<pg_error>> {
+  auto put = [d, conn](const char* data, int len) -> asio::awaitable<std::optional<pg_error>> {
     for (;;) {
       int rc = PQputCopyData(conn, data, len);
       if (rc == 1) co_return std::nullopt;
-      if (rc < 0) co_return impl_->lost("COPY data could not be sent");
-      auto ec = co_await impl_->wait(wait_type::wait_write);
-      if (ec) co_return impl_->aborted(ec);
-      if (PQflush(conn) < 0) co_return impl_->lost("COPY data could not be sent");
+      if (rc < 0) co_return d->lost("COPY data could not be sent");
+      auto ec = co_await d->wait(wait_type::wait_write);
+      if (ec) co_return d->aborted(ec);
+      if (PQflush(conn) < 0) co_return d->lost("COPY data could not be sent");
     }
   };
 
@@ -292,12 +296,12 @@ asio::awaitable<pg_outcome<long>> pg_connection::async_copy_in(std::string_view 
   for (;;) {
     int rc = PQputCopyEnd(conn, failure.empty() ? nullptr : failure.c_str());
     if (rc == 1) break;
-    if (rc < 0) co_return impl_->lost("COPY could not be ended");
-    auto ec = co_await impl_->wait(wait_type::wait_write);
-    if (ec) co_return impl_->aborted(ec);
+    if (rc < 0) co_return d->lost("COPY could not be ended");
+    auto ec = co_await d->wait(wait_type::wait_write);
+    if (ec) co_return d->aborted(ec);
   }
-  if (auto err = co_await impl_->flush()) co_return *err;
-  auto done = co_await impl_->read_results();
+  if (auto err = co_await d->flush()) co_return *err;
+  auto done = co_await d->read_results();
   if (!failure.empty()) co_return make_error(pg_errc::copy_failed, "COPY source failed: " + failure);
   if (!done) {
     auto e = done.error();
@@ -308,17 +312,18 @@ asio::awaitable<pg_outcome<long>> pg_connection::async_copy_in(std::string_view 
 }
 
 asio::awaitable<pg_outcome<std::deque<pg_notification>>> pg_connection::async_wait_notifications() {
-  operation_guard guard(impl_->busy);
+  auto d = impl_;  // keeps the state alive across suspensions
+  operation_guard guard(d->busy);
   if (!guard.acquired()) co_return make_error(pg_errc::busy, "another operation is in flight");
-  if (impl_->broken) co_return make_error(pg_errc::connection_lost, "connection is broken");
-  while (impl_->notifications.empty()) {
-    auto ec = co_await impl_->wait(wait_type::wait_read);
+  if (d->broken) co_return make_error(pg_errc::connection_lost, "connection is broken");
+  while (d->notifications.empty()) {
+    auto ec = co_await d->wait(wait_type::wait_read);
     if (ec) co_return pg_error{ec, {}, "wait interrupted"};  // idle: the connection stays usable
-    if (!PQconsumeInput(impl_->conn)) co_return impl_->lost("connection lost");
-    impl_->drain_notifications();
+    if (!PQconsumeInput(d->conn)) co_return d->lost("connection lost");
+    d->drain_notifications();
   }
   std::deque<pg_notification> out;
-  out.swap(impl_->notifications);
+  out.swap(d->notifications);
   co_return out;
 }
 

@@ -71,8 +71,11 @@ class pg_connection {
 
  private:
   struct impl;
-  explicit pg_connection(std::unique_ptr<impl> p);
-  std::unique_ptr<impl> impl_;
+  explicit pg_connection(std::shared_ptr<impl> p);
+  // Shared with the operation in flight, which holds it across its suspensions: a
+  // connection destroyed mid-operation cancels the operation instead of freeing the state
+  // under it.
+  std::shared_ptr<impl> impl_;
 };
 
 }  // namespace fieldsync::storage
