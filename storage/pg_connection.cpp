@@ -173,9 +173,19 @@ pg_connection::pg_connection(std::shared_ptr<impl> p) : impl_(std::move(p)) {}
 pg_connection::~pg_connection() { cancel(); }
 
 asio::awaitable<pg_outcome<std::unique_ptr<pg_connection>>> pg_connection::async_connect(
-    executor_type ex, std::string conninfo, std::chrono::milliseconds timeout) {
+    executor_type ex, std::string conninfo, std::chrono::milliseconds timeout,
+    std::vector<std::pair<std::string, std::string>> extra) {
   auto d = std::make_shared<impl>(ex);
-  d->conn = PQconnectStart(conninfo.c_str());
+  // dbname carries the whole conninfo (expand_dbname); keywords after it override it.
+  std::vector<const char*> keys{"dbname"};
+  std::vector<const char*> values{conninfo.c_str()};
+  for (const auto& [k, v] : extra) {
+    keys.push_back(k.c_str());
+    values.push_back(v.c_str());
+  }
+  keys.push_back(nullptr);
+  values.push_back(nullptr);
+  d->conn = PQconnectStartParams(keys.data(), values.data(), 1);
   if (!d->conn) co_return make_error(pg_errc::connection_failed, "out of memory");
   if (PQstatus(d->conn) == CONNECTION_BAD) {
     co_return make_error(pg_errc::connection_failed, one_line(PQerrorMessage(d->conn)));
@@ -309,6 +319,106 @@ asio::awaitable<pg_outcome<long>> pg_connection::async_copy_in(std::string_view 
     co_return e;
   }
   co_return done->affected_rows();
+}
+
+asio::awaitable<pg_outcome<void>> pg_connection::async_start_copy_both(std::string_view sql) {
+  auto d = impl_;  // keeps the state alive across suspensions
+  operation_guard guard(d->busy);
+  if (!guard.acquired()) co_return make_error(pg_errc::busy, "another operation is in flight");
+  if (d->broken) co_return make_error(pg_errc::connection_lost, "connection is broken");
+  std::string text(sql);
+  if (!PQsendQuery(d->conn, text.c_str())) co_return d->lost("cannot send query");
+  if (auto err = co_await d->flush()) co_return *err;
+  auto r = co_await d->read_results();
+  if (!r) co_return r.error();
+  if (PQresultStatus(r->native()) != PGRES_COPY_BOTH) {
+    co_return make_error(pg_errc::unexpected_result, "statement did not start COPY BOTH");
+  }
+  co_return pg_outcome<void>{};
+}
+
+asio::awaitable<pg_outcome<std::optional<std::string>>> pg_connection::async_read_copy_data(
+    std::chrono::steady_clock::time_point deadline) {
+  auto d = impl_;  // keeps the state alive across suspensions
+  operation_guard guard(d->busy);
+  if (!guard.acquired()) co_return make_error(pg_errc::busy, "another operation is in flight");
+  if (d->broken) co_return make_error(pg_errc::connection_lost, "connection is broken");
+  asio::steady_timer timer(d->ex, deadline);
+  for (;;) {
+    char* buffer = nullptr;
+    int n = PQgetCopyData(d->conn, &buffer, 1);
+    if (n > 0) {
+      std::string out(buffer, static_cast<std::size_t>(n));
+      PQfreemem(buffer);
+      co_return std::optional<std::string>(std::move(out));
+    }
+    if (n == -1) {
+      // The server ended the stream: collect its final result (an error, usually).
+      auto r = co_await d->read_results();
+      if (!r) co_return pg_error{make_error_code(pg_errc::copy_ended), r.error().sqlstate, r.error().message};
+      co_return make_error(pg_errc::copy_ended, "the server ended the COPY stream");
+    }
+    if (n < 0) co_return d->lost("COPY stream broke");
+    // n == 0: no complete message yet.
+    auto outcome = co_await (d->socket->async_wait(wait_type::wait_read, as_tuple(use_awaitable)) ||
+                             timer.async_wait(as_tuple(use_awaitable)));
+    if (outcome.index() == 1) {
+      if (std::get<0>(std::get<1>(outcome))) co_return d->aborted(std::get<0>(std::get<1>(outcome)));
+      co_return std::optional<std::string>();  // deadline: nothing arrived
+    }
+    if (auto ec = std::get<0>(std::get<0>(outcome))) co_return d->aborted(ec);
+    if (!PQconsumeInput(d->conn)) co_return d->lost("connection lost");
+    d->drain_notifications();
+  }
+}
+
+asio::awaitable<pg_outcome<void>> pg_connection::async_write_copy_data(std::string_view data) {
+  auto d = impl_;  // keeps the state alive across suspensions
+  operation_guard guard(d->busy);
+  if (!guard.acquired()) co_return make_error(pg_errc::busy, "another operation is in flight");
+  if (d->broken) co_return make_error(pg_errc::connection_lost, "connection is broken");
+  for (;;) {
+    int rc = PQputCopyData(d->conn, data.data(), static_cast<int>(data.size()));
+    if (rc == 1) break;
+    if (rc < 0) co_return d->lost("COPY data could not be sent");
+    auto ec = co_await d->wait(wait_type::wait_write);
+    if (ec) co_return d->aborted(ec);
+    if (PQflush(d->conn) < 0) co_return d->lost("COPY data could not be sent");
+  }
+  if (auto err = co_await d->flush()) co_return *err;
+  co_return pg_outcome<void>{};
+}
+
+asio::awaitable<pg_outcome<void>> pg_connection::async_end_copy() {
+  auto d = impl_;  // keeps the state alive across suspensions
+  operation_guard guard(d->busy);
+  if (!guard.acquired()) co_return make_error(pg_errc::busy, "another operation is in flight");
+  if (d->broken) co_return make_error(pg_errc::connection_lost, "connection is broken");
+  for (;;) {
+    int rc = PQputCopyEnd(d->conn, nullptr);
+    if (rc == 1) break;
+    if (rc < 0) co_return d->lost("CopyDone could not be sent");
+    auto ec = co_await d->wait(wait_type::wait_write);
+    if (ec) co_return d->aborted(ec);
+  }
+  if (auto err = co_await d->flush()) co_return *err;
+  // The server may still send CopyData before its own CopyDone; drop it.
+  for (;;) {
+    char* buffer = nullptr;
+    int n = PQgetCopyData(d->conn, &buffer, 1);
+    if (n > 0) {
+      PQfreemem(buffer);
+      continue;
+    }
+    if (n == -1) break;
+    if (n < -1) co_return d->lost("COPY stream broke");
+    auto ec = co_await d->wait(wait_type::wait_read);
+    if (ec) co_return d->aborted(ec);
+    if (!PQconsumeInput(d->conn)) co_return d->lost("connection lost");
+  }
+  auto r = co_await d->read_results();
+  if (!r) co_return r.error();
+  co_return pg_outcome<void>{};
 }
 
 asio::awaitable<pg_outcome<std::deque<pg_notification>>> pg_connection::async_wait_notifications() {

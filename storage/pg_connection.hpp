@@ -18,6 +18,9 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <utility>
+#include <vector>
 #include <string>
 #include <string_view>
 
@@ -35,8 +38,10 @@ class pg_connection {
 
   // Connects with the libpq conninfo string or URI. Fails with connect_timeout when the
   // server does not complete the handshake in time (an unreachable host never hangs).
+  // `extra` keyword/value pairs override the conninfo's (e.g. {"replication", "database"}).
   static boost::asio::awaitable<pg_outcome<std::unique_ptr<pg_connection>>> async_connect(
-      executor_type ex, std::string conninfo, std::chrono::milliseconds timeout);
+      executor_type ex, std::string conninfo, std::chrono::milliseconds timeout,
+      std::vector<std::pair<std::string, std::string>> extra = {});
 
   ~pg_connection();
   pg_connection(const pg_connection&) = delete;
@@ -54,6 +59,22 @@ class pg_connection {
   using copy_source = std::function<bool(std::string& chunk)>;
   boost::asio::awaitable<pg_outcome<long>> async_copy_in(std::string_view copy_sql,
                                                          copy_source next_chunk);
+
+  // COPY BOTH, for the streaming-replication protocol: a statement such as
+  // START_REPLICATION that the server answers with CopyBothResponse.
+  boost::asio::awaitable<pg_outcome<void>> async_start_copy_both(std::string_view sql);
+
+  // The next CopyData message of a COPY OUT/BOTH stream, or nullopt when `deadline` passes
+  // first. Fails with pg_errc::copy_ended when the server ended the stream, carrying the
+  // server's error when it ended with one.
+  boost::asio::awaitable<pg_outcome<std::optional<std::string>>> async_read_copy_data(
+      std::chrono::steady_clock::time_point deadline);
+
+  // Queues and flushes one CopyData message of a COPY BOTH stream.
+  boost::asio::awaitable<pg_outcome<void>> async_write_copy_data(std::string_view data);
+
+  // Sends CopyDone and reads until the server has finished the COPY.
+  boost::asio::awaitable<pg_outcome<void>> async_end_copy();
 
   // Waits until at least one LISTEN notification is queued (only while no other operation
   // is in flight), then returns them all. Notifications that arrive during other
