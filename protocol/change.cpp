@@ -7,6 +7,7 @@ std::string_view to_string(change_op op) noexcept {
     case change_op::insert: return "insert";
     case change_op::update: return "update";
     case change_op::remove: return "delete";
+    case change_op::truncate: return "truncate";
   }
   return "unknown";
 }

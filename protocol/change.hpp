@@ -16,9 +16,11 @@
 
 namespace fieldsync::protocol {
 
-enum class change_op : char { insert = 'i', update = 'u', remove = 'd' };
+// truncate exists only between the ingest and the change log, which expands it into a
+// delete of every live row of the collection; readers of the log never see it.
+enum class change_op : char { insert = 'i', update = 'u', remove = 'd', truncate = 't' };
 
-std::string_view to_string(change_op op) noexcept;  // "insert", "update", "delete"
+std::string_view to_string(change_op op) noexcept;  // "insert", "update", "delete", "truncate"
 
 // Which client mutation made a change. Read from the transactional logical message with
 // prefix "fieldsync" that the mutation path emits right before the writes of each
@@ -40,6 +42,10 @@ struct row_change {
   // update: the columns whose value changed; insert: every column; delete: none.
   std::vector<std::string> changed;
   std::optional<change_origin> origin;
+  // Columns the stream did not carry (an unchanged TOASTed value without the old row, or a
+  // delete that logged only the key): the change log fills them from the row's previous
+  // version. Never NULL-filled.
+  std::vector<std::string> missing;
 };
 
 // One committed source transaction's changes to synced collections, in WAL order.

@@ -28,6 +28,24 @@ std::string one_line(const char* msg) {
   return s;
 }
 
+// Settings every session runs with, whatever the server's defaults: values come back in
+// the text forms protocol/value_json.hpp expects (the walsender formats pgoutput values
+// with its session's settings too). Appended to the conninfo's own `options`.
+std::string session_options(const std::string& conninfo) {
+  std::string out;
+  char* err = nullptr;
+  if (PQconninfoOption* opts = PQconninfoParse(conninfo.c_str(), &err)) {
+    for (auto* o = opts; o->keyword; ++o) {
+      if (std::string_view(o->keyword) == "options" && o->val) out = std::string(o->val) + " ";
+    }
+    PQconninfoFree(opts);
+  }
+  if (err) PQfreemem(err);
+  return out +
+         "-c DateStyle=ISO,YMD -c TimeZone=UTC -c IntervalStyle=iso_8601 "
+         "-c extra_float_digits=3 -c bytea_output=hex -c client_encoding=UTF8";
+}
+
 pg_error make_error(pg_errc code, std::string message) {
   return pg_error{make_error_code(code), {}, std::move(message)};
 }
@@ -179,6 +197,9 @@ asio::awaitable<pg_outcome<std::unique_ptr<pg_connection>>> pg_connection::async
   // dbname carries the whole conninfo (expand_dbname); keywords after it override it.
   std::vector<const char*> keys{"dbname"};
   std::vector<const char*> values{conninfo.c_str()};
+  std::string options = session_options(conninfo);
+  keys.push_back("options");
+  values.push_back(options.c_str());
   for (const auto& [k, v] : extra) {
     keys.push_back(k.c_str());
     values.push_back(v.c_str());
@@ -344,6 +365,7 @@ asio::awaitable<pg_outcome<std::optional<std::string>>> pg_connection::async_rea
   if (!guard.acquired()) co_return make_error(pg_errc::busy, "another operation is in flight");
   if (d->broken) co_return make_error(pg_errc::connection_lost, "connection is broken");
   asio::steady_timer timer(d->ex, deadline);
+  bool polled = false;
   for (;;) {
     char* buffer = nullptr;
     int n = PQgetCopyData(d->conn, &buffer, 1);
@@ -359,7 +381,15 @@ asio::awaitable<pg_outcome<std::optional<std::string>>> pg_connection::async_rea
       co_return make_error(pg_errc::copy_ended, "the server ended the COPY stream");
     }
     if (n < 0) co_return d->lost("COPY stream broke");
-    // n == 0: no complete message yet.
+    // n == 0: no complete message yet. A deadline already passed is a poll: take in what
+    // the socket holds once, then give up without waiting.
+    if (std::chrono::steady_clock::now() >= deadline) {
+      if (polled) co_return std::optional<std::string>();
+      polled = true;
+      if (!PQconsumeInput(d->conn)) co_return d->lost("connection lost");
+      d->drain_notifications();
+      continue;
+    }
     auto outcome = co_await (d->socket->async_wait(wait_type::wait_read, as_tuple(use_awaitable)) ||
                              timer.async_wait(as_tuple(use_awaitable)));
     if (outcome.index() == 1) {

@@ -23,6 +23,7 @@ class pg_category_impl final : public boost::system::error_category {
       case pg_errc::pool_queue_full: return "pool_queue_full";
       case pg_errc::unexpected_result: return "unexpected_result";
       case pg_errc::copy_ended: return "copy_ended";
+      case pg_errc::fenced: return "fenced";
     }
     return "unknown pg error";
   }

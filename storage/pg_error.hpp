@@ -21,6 +21,7 @@ enum class pg_errc {
   pool_queue_full,        // too many waiters for a pooled connection
   unexpected_result,      // the server answered with a result of an unexpected shape
   copy_ended,             // the server ended a COPY OUT/BOTH stream
+  fenced,                 // fieldsync's own state changed under us: another node took over
 };
 
 const boost::system::error_category& pg_category() noexcept;

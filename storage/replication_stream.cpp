@@ -1,6 +1,7 @@
 #include "storage/replication_stream.hpp"
 
 #include "protocol/walsender_message.hpp"
+#include "storage/sql_quote.hpp"
 
 #include <boost/asio/use_awaitable.hpp>
 
@@ -27,12 +28,6 @@ std::string quote_publications(const std::vector<std::string>& names) {
     out += '"';
   }
   return out + "'";
-}
-
-std::string quote_identifier(const std::string& name) {
-  std::string out = "\"";
-  for (char c : name) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
 }
 
 pg_error protocol_error(const boost::system::error_code& ec) {
@@ -82,15 +77,21 @@ asio::awaitable<pg_outcome<void>> replication_stream::async_send_status(bool rep
   co_return co_await conn_->async_write_copy_data(msg);
 }
 
-asio::awaitable<pg_outcome<wal_message>> replication_stream::async_next() {
+asio::awaitable<pg_outcome<std::optional<wal_message>>> replication_stream::async_next(
+    std::chrono::steady_clock::time_point deadline) {
   for (;;) {
-    if (std::chrono::steady_clock::now() >= next_status_) {
+    auto now = std::chrono::steady_clock::now();
+    if (now >= next_status_) {
       auto sent = co_await async_send_status();
       if (!sent) co_return sent.error();
     }
-    auto data = co_await conn_->async_read_copy_data(next_status_);
+    auto wait_until = std::min(deadline, next_status_);
+    auto data = co_await conn_->async_read_copy_data(wait_until);
     if (!data) co_return data.error();
-    if (!*data) continue;  // the status interval passed: loop sends one
+    if (!*data) {
+      if (std::chrono::steady_clock::now() >= deadline) co_return std::optional<wal_message>();
+      continue;  // the status interval passed: the loop sends one
+    }
     const auto& bytes = **data;
     auto decoded = protocol::decode_walsender_message(
         {reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()});
@@ -108,7 +109,7 @@ asio::awaitable<pg_outcome<wal_message>> replication_stream::async_next() {
     if (x.wal_start > received_) received_ = x.wal_start;
     wal_message out{x.wal_start, x.wal_end,
                     std::string(reinterpret_cast<const char*>(x.payload.data()), x.payload.size())};
-    co_return out;
+    co_return std::optional<wal_message>(std::move(out));
   }
 }
 

@@ -19,6 +19,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,9 +48,15 @@ class replication_stream {
   static boost::asio::awaitable<pg_outcome<std::unique_ptr<replication_stream>>> async_start(
       boost::asio::any_io_executor ex, replication_options opts, protocol::lsn start);
 
-  // The next pgoutput message. On the way it answers keepalives that ask for a reply and
-  // sends a status update whenever status_interval has passed.
-  boost::asio::awaitable<pg_outcome<wal_message>> async_next();
+  // The next pgoutput message, or nullopt once `deadline` passed without one (a deadline
+  // in the past polls: it returns what has already arrived). On the way it answers
+  // keepalives that ask for a reply and sends a status update whenever status_interval
+  // has passed.
+  boost::asio::awaitable<pg_outcome<std::optional<wal_message>>> async_next(
+      std::chrono::steady_clock::time_point deadline);
+
+  // Interrupts a pending async_next (it fails with operation_aborted); the stream is done.
+  void cancel() { conn_->cancel(); }
 
   // The position that is durably stored; reported as flushed from the next status update.
   // Never goes backwards.

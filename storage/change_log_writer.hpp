@@ -1,0 +1,69 @@
+#pragma once
+// Appends committed transactions to the change log and moves the resume position, in one
+// storage transaction per batch: the changes (COPY), the latest version of every row
+// they touched (`rows`), the state row (resume and high-water LSN) and the notification
+// that tells every node about the new high-water mark. Either all of it commits or none
+// of it does; only after the commit may the caller confirm the resume LSN to the slot.
+//
+// Fencing: async_begin locks the state row and checks that the stored resume position is
+// the one this writer last wrote. Another node that took over ingest meanwhile makes it
+// fail with pg_errc::fenced instead of writing the same changes twice.
+//
+// Concurrency contract: uses its connection exclusively from async_begin to
+// async_commit/async_rollback; driven by one coroutine.
+
+#include "protocol/change.hpp"
+#include "storage/pg_connection.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace fieldsync::storage {
+
+class change_log_writer {
+ public:
+  change_log_writer(pg_connection& conn, std::int64_t epoch, protocol::lsn resume,
+                    protocol::lsn high);
+
+  boost::asio::awaitable<pg_outcome<void>> async_begin();
+
+  // Appends changes of the transaction `txn` (its commit LSN, time and xid; its own
+  // `changes` are ignored). May be called several times for one transaction (a large
+  // one arrives in pieces); positions within it continue. Truncates become deletes of
+  // every live row; missing columns are filled from the row's previous version.
+  boost::asio::awaitable<pg_outcome<void>> async_append(const protocol::transaction& txn,
+                                                        std::vector<protocol::row_change>& changes);
+
+  // Stores the new resume and high-water positions and commits.
+  boost::asio::awaitable<pg_outcome<void>> async_commit(protocol::lsn resume);
+
+  // Abandons the batch (the connection may be broken: errors are ignored).
+  boost::asio::awaitable<void> async_rollback();
+
+  protocol::lsn resume() const noexcept { return resume_; }
+  protocol::lsn high() const noexcept { return high_; }
+  std::uint64_t changes_in_batch() const noexcept { return batch_changes_; }
+
+ private:
+  boost::asio::awaitable<pg_outcome<void>> flush_copy();
+  boost::asio::awaitable<pg_outcome<void>> upsert_rows(protocol::lsn upto);
+  boost::asio::awaitable<pg_outcome<void>> fill_missing(protocol::row_change& change);
+  boost::asio::awaitable<pg_outcome<void>> expand_truncate(const protocol::transaction& txn,
+                                                           const protocol::row_change& change);
+
+  pg_connection& conn_;
+  std::int64_t epoch_;
+  protocol::lsn resume_;       // as committed
+  protocol::lsn high_;         // as committed
+  protocol::lsn batch_high_;   // the newest commit LSN appended in this batch
+  protocol::lsn current_txn_;  // the transaction being appended
+  std::uint32_t next_idx_ = 0;
+  std::uint64_t batch_changes_ = 0;
+  std::string copy_buffer_;
+  bool open_ = false;
+};
+
+}  // namespace fieldsync::storage

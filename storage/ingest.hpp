@@ -1,0 +1,92 @@
+#pragma once
+// The ingest: one leader per cluster follows the source database's logical replication
+// slot and makes every committed change durable in the change log, exactly once.
+//
+// Leadership is a session advisory lock on the source database; nodes without it retry
+// every leader_retry and take over when the leader's session ends. The leader prepares
+// (storage schema migrations, publication, slot and epoch, initial loads), then streams:
+// pgoutput -> transaction_assembler -> change_log_writer, in batches, confirming to the
+// slot only what the log committed. Failures (PostgreSQL restarts, a terminated
+// walsender, network errors) end the streaming session; it is retried with exponential
+// backoff and jitter and resumes from the stored position. Re-sent transactions (commit
+// LSN below the stored resume position) are dropped.
+//
+// Slot hygiene: every heartbeat_interval the leader emits a non-transactional logical
+// message; when it arrives and nothing is pending, the resume position moves to it, so
+// the slot advances (and releases WAL) even when no published table changes.
+//
+// Concurrency contract: lives on one executor (the reactor); start, async_stop and
+// status are called there.
+
+#include "protocol/collection_schema.hpp"
+#include "protocol/lsn.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace fieldsync::storage {
+
+struct ingest_options {
+  std::string source_conninfo;
+  std::string storage_conninfo;
+  std::string slot = "fieldsync";
+  std::string publication = "fieldsync";
+  std::vector<protocol::collection_schema> collections;
+  std::chrono::milliseconds connect_timeout{5'000};
+  std::chrono::milliseconds status_interval{10'000};
+  std::chrono::milliseconds heartbeat_interval{10'000};
+  std::chrono::milliseconds reconnect_min{500};
+  std::chrono::milliseconds reconnect_max{30'000};
+  std::chrono::milliseconds leader_retry{1'000};
+  std::size_t max_transaction_bytes = 64u << 20;
+  std::size_t batch_max_changes = 20'000;
+  std::size_t batch_max_bytes = 16u << 20;
+};
+
+struct ingest_status {
+  std::string phase = "starting";  // waiting, preparing, streaming, retrying, stopped
+  bool leader = false;
+  std::int64_t epoch = 0;
+  protocol::lsn resume;     // confirmed to the slot
+  protocol::lsn high;       // the log's high-water mark
+  std::uint64_t transactions = 0;  // stored since start
+  std::uint64_t changes = 0;
+  double changes_per_second = 0;   // over the last few seconds
+  std::uint64_t restarts = 0;      // streaming sessions that failed
+  std::uint64_t epochs_started = 0;
+  std::string last_error;
+  std::chrono::system_clock::time_point last_error_at{};
+  std::chrono::system_clock::time_point leader_since{};
+};
+
+class ingest : public std::enable_shared_from_this<ingest> {
+ public:
+  static std::shared_ptr<ingest> create(boost::asio::any_io_executor ex, ingest_options opts);
+  ~ingest();
+
+  void start();
+  // Ends streaming (CopyDone after the pending batch), gives up leadership, returns when
+  // the ingest has stopped.
+  boost::asio::awaitable<void> async_stop();
+  // Stops without waiting (shutdown paths that cannot await); stopped() tells when done.
+  void request_stop();
+  bool stopped() const noexcept;
+
+  const ingest_status& status() const noexcept;
+  const ingest_options& options() const noexcept;
+
+  struct impl;  // defined in ingest.cpp
+
+ private:
+  explicit ingest(std::shared_ptr<impl> p);
+  std::shared_ptr<impl> impl_;
+};
+
+}  // namespace fieldsync::storage

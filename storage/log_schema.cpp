@@ -1,0 +1,146 @@
+#include "storage/log_schema.hpp"
+
+#include <string>
+
+namespace fieldsync::storage {
+
+namespace {
+
+// Positions are pg_lsn (comparable, indexable, printed as X/X). `changes` is append-only
+// and holds what the stream delivered, one row per row change; `rows` is the latest
+// version of every row (live or tombstone), so a snapshot is one indexed read of it.
+constexpr std::string_view migration_1 = R"sql(
+CREATE TABLE fieldsync.state (
+  singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+  -- Changes whenever history is lost (new slot, restored log); cursors carry it.
+  epoch bigint NOT NULL,
+  slot_name text NOT NULL,
+  -- Everything the stream delivered before this position is stored: a transaction whose
+  -- commit LSN is below it is a re-send and is dropped. Confirmed to the slot.
+  resume_lsn pg_lsn NOT NULL,
+  -- The commit LSN of the newest stored transaction: the log's high-water mark.
+  high_lsn pg_lsn NOT NULL,
+  -- Changes after this position are all still in `changes`; older cursors get "reset".
+  horizon_lsn pg_lsn NOT NULL,
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE fieldsync.collections (
+  name text PRIMARY KEY,
+  relation text NOT NULL,        -- "schema"."table" as configured when loaded
+  columns text[] NOT NULL,
+  primary_key text[] NOT NULL,
+  epoch bigint NOT NULL,         -- loaded in this epoch
+  loaded_lsn pg_lsn NOT NULL,    -- the version given to the loaded rows
+  -- The log's high-water mark when the load committed: a cursor of this collection below
+  -- it predates the load and gets "reset".
+  loaded_high_lsn pg_lsn NOT NULL,
+  -- While set, stream transactions visible in this snapshot (pg_snapshot text) are already
+  -- in the loaded rows and are skipped for this collection; cleared once the stream has
+  -- passed snapshot_until, after which no such transaction can arrive.
+  snapshot text,
+  snapshot_until pg_lsn
+);
+
+CREATE TABLE fieldsync.changes (
+  lsn pg_lsn NOT NULL,           -- commit LSN: the version of the row
+  idx integer NOT NULL,          -- position within the transaction
+  collection text NOT NULL,
+  key text NOT NULL,             -- canonical key text (protocol/row_key.hpp)
+  op "char" NOT NULL CHECK (op IN ('i', 'u', 'd')),
+  "row" jsonb NOT NULL,          -- new row; for deletes the old row
+  old_row jsonb,                 -- updates: the row before
+  changed text[],                -- updates: the columns that changed
+  commit_time timestamptz NOT NULL,
+  xid bigint NOT NULL,
+  client_id text,                -- origin, when a fieldsync mutation made the change
+  mutation_id bigint,
+  client_ts text,
+  PRIMARY KEY (lsn, idx)
+);
+-- "changes of collection C after LSN X" and the history of one row.
+CREATE INDEX changes_collection_lsn_idx ON fieldsync.changes (collection, lsn, idx);
+CREATE INDEX changes_row_idx ON fieldsync.changes (collection, key, lsn);
+
+CREATE TABLE fieldsync.rows (
+  collection text NOT NULL,
+  key text NOT NULL,
+  lsn pg_lsn NOT NULL,           -- the row's version
+  deleted boolean NOT NULL,      -- a tombstone, kept for changelog.tombstone_ms
+  "row" jsonb NOT NULL,
+  changed_at timestamptz NOT NULL DEFAULT now(),
+  client_id text,
+  mutation_id bigint,
+  PRIMARY KEY (collection, key)
+) WITH (fillfactor = 80);        -- room for HOT updates: most changes rewrite a row
+-- "latest version of every live row of C".
+CREATE INDEX rows_live_idx ON fieldsync.rows (collection) WHERE NOT deleted;
+CREATE INDEX rows_tombstone_idx ON fieldsync.rows (changed_at) WHERE deleted;
+)sql";
+
+constexpr migration migrations[] = {
+    {1, "change log, current rows, ingest state", migration_1},
+};
+
+// Serialises migrations of concurrent nodes; any constant shared by all fieldsync builds.
+constexpr std::string_view migration_lock_key = "4242010001";
+
+}  // namespace
+
+std::span<const migration> log_migrations() noexcept { return migrations; }
+
+namespace {
+
+boost::asio::awaitable<pg_outcome<int>> migrate_locked(pg_connection& conn) {
+  auto setup = co_await conn.async_exec(
+      "CREATE SCHEMA IF NOT EXISTS fieldsync;"
+      "CREATE TABLE IF NOT EXISTS fieldsync.schema_migrations ("
+      "  version integer PRIMARY KEY,"
+      "  description text NOT NULL,"
+      "  applied_at timestamptz NOT NULL DEFAULT now())");
+  if (!setup) co_return setup.error();
+  auto done = co_await conn.async_query("SELECT coalesce(max(version), 0) FROM fieldsync.schema_migrations");
+  if (!done) co_return done.error();
+  int current = std::stoi(std::string(done->value(0, 0)));
+  int newest = migrations[std::size(migrations) - 1].version;
+  if (current > newest) {
+    co_return pg_error{make_error_code(pg_errc::unexpected_result), {},
+                       "the storage database has fieldsync schema version " +
+                           std::to_string(current) + ", newer than this binary's " +
+                           std::to_string(newest) + ": upgrade fieldsync"};
+  }
+  for (const auto& m : migrations) {
+    if (m.version <= current) continue;
+    auto run = co_await conn.async_exec("BEGIN");
+    if (run) run = co_await conn.async_exec(m.sql);
+    if (run) {
+      run = co_await conn.async_query(
+          "INSERT INTO fieldsync.schema_migrations (version, description) VALUES ($1, $2)",
+          pg_params(m.version, m.description));
+    }
+    if (run) run = co_await conn.async_exec("COMMIT");
+    if (!run) {
+      (void)co_await conn.async_exec("ROLLBACK");
+      co_return pg_error{run.error().code, run.error().sqlstate,
+                         "migration " + std::to_string(m.version) + " (" +
+                             std::string(m.description) + "): " + run.error().message};
+    }
+    current = m.version;
+  }
+  co_return current;
+}
+
+}  // namespace
+
+boost::asio::awaitable<pg_outcome<int>> async_migrate_log_schema(pg_connection& conn) {
+  // A session lock: concurrent nodes wait here, then find the work done.
+  const std::string key(migration_lock_key);
+  auto locked = co_await conn.async_exec("SELECT pg_advisory_lock(" + key + ")");
+  if (!locked) co_return locked.error();
+  auto result = co_await migrate_locked(conn);
+  auto unlocked = co_await conn.async_exec("SELECT pg_advisory_unlock(" + key + ")");
+  if (!unlocked && result) co_return unlocked.error();
+  co_return result;
+}
+
+}  // namespace fieldsync::storage
