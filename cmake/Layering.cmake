@@ -1,4 +1,5 @@
-# fieldsync_check_layering(module "allowed;deps" ...)   ("-" for none)
+# fieldsync_check_layering(module "allowed,deps" ...)   ("-" for none)
+# (Commas, not semicolons: a ;-list would be split into separate arguments.)
 #
 # Fails the configure step when a module includes a header of a module it may not
 # depend on. The target link graph enforces the same direction for symbols; this check
@@ -16,6 +17,7 @@ function(fieldsync_check_layering)
     list(GET args ${i} module)
     math(EXPR j "${i} + 1")
     list(GET args ${j} allowed)
+    string(REPLACE "," ";" allowed "${allowed}")
     list(APPEND allowed ${module})
     file(GLOB_RECURSE sources CONFIGURE_DEPENDS
       "${PROJECT_SOURCE_DIR}/${module}/*.hpp" "${PROJECT_SOURCE_DIR}/${module}/*.cpp")

@@ -4,6 +4,7 @@
 #include "server/version.hpp"
 
 #include <boost/json/parse.hpp>
+#include <fmt/chrono.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -42,6 +43,84 @@ std::optional<http_response> check_admin(const request_context& ctx, const app& 
   return std::nullopt;
 }
 
+std::string iso_time(std::chrono::system_clock::time_point t) {
+  if (t == std::chrono::system_clock::time_point{}) return {};
+  return fmt::format("{:%Y-%m-%dT%H:%M:%S}Z", std::chrono::floor<std::chrono::seconds>(t));
+}
+
+// What this node's ingest reports of itself.
+json::value ingest_json(const storage::ingest* ingest) {
+  if (!ingest) return nullptr;
+  const auto& s = ingest->status();
+  return json::object{
+      {"phase", s.phase},
+      {"leader", s.leader},
+      {"leader_since", s.leader ? json::value(iso_time(s.leader_since)) : json::value(nullptr)},
+      {"epoch", s.epoch},
+      {"confirmed_lsn", s.resume.to_string()},
+      {"high_lsn", s.high.to_string()},
+      {"transactions", s.transactions},
+      {"changes", s.changes},
+      {"changes_per_second", s.changes_per_second},
+      {"restarts", s.restarts},
+      {"epochs_started", s.epochs_started},
+      {"last_error", s.last_error.empty() ? json::value(nullptr) : json::value(s.last_error)},
+      {"last_error_at", s.last_error.empty() ? json::value(nullptr) : json::value(iso_time(s.last_error_at))},
+  };
+}
+
+// The slot as the source database sees it: lag and retained WAL in bytes.
+asio::awaitable<json::value> slot_json(app& a) {
+  auto r = co_await a.pool().async_query(
+      "SELECT pg_current_wal_lsn()::text, s.active, s.active_pid, s.wal_status, "
+      "s.confirmed_flush_lsn::text, s.restart_lsn::text, "
+      "pg_wal_lsn_diff(pg_current_wal_lsn(), s.confirmed_flush_lsn)::bigint, "
+      "pg_wal_lsn_diff(pg_current_wal_lsn(), s.restart_lsn)::bigint "
+      "FROM (SELECT 1) one LEFT JOIN pg_replication_slots s ON s.slot_name = $1",
+      storage::pg_params(a.cfg().replication.slot));
+  if (!r) co_return json::object{{"error", r.error().to_string()}};
+  auto opt = [&](int col) -> json::value {
+    if (r->is_null(0, col)) return nullptr;
+    return json::value(std::string(r->value(0, col)));
+  };
+  auto num = [&](int col) -> json::value {
+    if (r->is_null(0, col)) return nullptr;
+    return json::value(std::stoll(std::string(r->value(0, col))));
+  };
+  co_return json::object{
+      {"name", a.cfg().replication.slot},
+      {"exists", !r->is_null(0, 1)},
+      {"active", r->is_null(0, 1) ? json::value(nullptr) : json::value(r->value(0, 1) == "t")},
+      {"active_pid", num(2)},
+      {"wal_status", opt(3)},
+      {"current_wal_lsn", opt(0)},
+      {"confirmed_flush_lsn", opt(4)},
+      {"restart_lsn", opt(5)},
+      {"lag_bytes", num(6)},
+      {"retained_wal_bytes", num(7)},
+  };
+}
+
+// The change log as stored: shared by every node.
+asio::awaitable<json::value> log_json(app& a) {
+  auto r = co_await a.storage_pool().async_query(
+      "SELECT epoch, resume_lsn::text, high_lsn::text, horizon_lsn::text, updated_at::text "
+      "FROM fieldsync.state");
+  if (!r) {
+    // 42P01: no log yet (the ingest has not run its migrations).
+    if (r.error().sqlstate == "42P01") co_return nullptr;
+    co_return json::object{{"error", r.error().to_string()}};
+  }
+  if (r->rows() == 0) co_return nullptr;
+  co_return json::object{
+      {"epoch", std::stoll(std::string(r->value(0, 0)))},
+      {"resume_lsn", std::string(r->value(0, 1))},
+      {"high_lsn", std::string(r->value(0, 2))},
+      {"horizon_lsn", std::string(r->value(0, 3))},
+      {"updated_at", std::string(r->value(0, 4))},
+  };
+}
+
 }  // namespace
 
 void add_admin_routes(router& r, app& a) {
@@ -77,6 +156,14 @@ void add_admin_routes(router& r, app& a) {
           {"idle", a.pool().idle_connections()},
           {"waiters", a.pool().waiters()}}},
     };
+    // Awaited apart from the braces: GCC 12 mishandles co_await inside an initialiser list.
+    auto slot = co_await slot_json(a);
+    auto log = co_await log_json(a);
+    json::object replication;
+    replication["ingest"] = ingest_json(a.ingest());
+    replication["slot"] = std::move(slot);
+    replication["log"] = std::move(log);
+    body["replication"] = std::move(replication);
     co_return json_response(ctx.request, http::status::ok, body);
   });
 

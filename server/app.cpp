@@ -3,6 +3,7 @@
 #include "server/endpoint.hpp"
 #include "server/routes.hpp"
 #include "storage/pg_conninfo.hpp"
+#include "storage/source_catalog.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -27,7 +28,14 @@ app::app(config cfg) : cfg_(std::move(cfg)), started_at_(std::chrono::system_clo
   pool_opts.conninfo = cfg_.database.dsn;
   pool_opts.size = static_cast<std::size_t>(cfg_.database.pool_size);
   pool_opts.connect_timeout = std::chrono::milliseconds(cfg_.database.connect_timeout_ms);
+  auto storage_opts = pool_opts;
   pool_ = storage::pg_pool::create(ioc_.get_executor(), std::move(pool_opts));
+  if (cfg_.database.storage_dsn.empty() || cfg_.database.storage_dsn == cfg_.database.dsn) {
+    storage_pool_ = pool_;
+  } else {
+    storage_opts.conninfo = cfg_.database.storage_dsn;
+    storage_pool_ = storage::pg_pool::create(ioc_.get_executor(), std::move(storage_opts));
+  }
   add_public_routes(public_routes_, *this);
   add_admin_routes(admin_routes_, *this);
 }
@@ -99,10 +107,47 @@ asio::awaitable<void> app::start(startup_hook on_start, std::function<void(app&)
   }
   if (on_start) co_await on_start(*this);
   if (shutting_down_) co_return;
+  co_await start_change_feed();
+  if (shutting_down_) co_return;
   public_listener_->start();
   admin_listener_->start();
   spdlog::info("ready");
   if (on_ready) on_ready(*this);
+}
+
+asio::awaitable<void> app::start_change_feed() {
+  if (cfg_.collections.empty()) {
+    spdlog::warn("no [collections] configured: nothing is synced");
+    co_return;
+  }
+  std::vector<storage::collection_spec> specs;
+  for (const auto& c : cfg_.collections) specs.push_back({c.name, c.table, c.primary_key, c.columns});
+  auto conn = co_await pool_->async_acquire();
+  if (!conn) throw startup_error("cannot connect to PostgreSQL: " + conn.error().to_string());
+  auto described = co_await storage::async_describe_collections(**conn, specs);
+  if (!described) throw startup_error("configuration does not match the database: " + described.error().message);
+  collections_ = std::move(*described);
+  if (!cfg_.replication.ingest) {
+    spdlog::info("replication.ingest is off: this node serves, another one ingests");
+    co_return;
+  }
+  storage::ingest_options o;
+  o.source_conninfo = cfg_.database.dsn;
+  o.storage_conninfo = storage_dsn(cfg_);
+  o.slot = cfg_.replication.slot;
+  o.publication = cfg_.replication.publication;
+  o.collections = collections_;
+  o.connect_timeout = std::chrono::milliseconds(cfg_.database.connect_timeout_ms);
+  o.status_interval = std::chrono::milliseconds(cfg_.replication.status_interval_ms);
+  o.heartbeat_interval = std::chrono::milliseconds(cfg_.replication.heartbeat_interval_ms);
+  o.reconnect_min = std::chrono::milliseconds(cfg_.replication.reconnect_min_ms);
+  o.reconnect_max = std::chrono::milliseconds(cfg_.replication.reconnect_max_ms);
+  o.leader_retry = std::chrono::milliseconds(cfg_.replication.leader_retry_ms);
+  o.max_transaction_bytes = static_cast<std::size_t>(cfg_.replication.max_transaction_bytes);
+  o.batch_max_changes = static_cast<std::size_t>(cfg_.replication.batch_max_changes);
+  o.batch_max_bytes = static_cast<std::size_t>(cfg_.replication.batch_max_bytes);
+  ingest_ = storage::ingest::create(ioc_.get_executor(), std::move(o));
+  ingest_->start();
 }
 
 void app::stop() {
@@ -115,6 +160,7 @@ void app::begin_shutdown() {
   public_listener_->close();
   admin_listener_->close();
   for (auto& hook : shutdown_hooks_) hook();
+  if (ingest_) ingest_->request_stop();
   registry_.shutdown_all();
   await_drain(std::chrono::steady_clock::now() +
               std::chrono::milliseconds(cfg_.server.shutdown_timeout_ms));
@@ -124,11 +170,14 @@ void app::begin_shutdown() {
 // Stopping explicitly (rather than waiting for the io_context to run out of work) means a
 // forgotten timer somewhere can never keep the process from exiting.
 void app::await_drain(std::chrono::steady_clock::time_point deadline) {
-  if (registry_.size() == 0 || std::chrono::steady_clock::now() >= deadline) {
+  bool ingest_done = !ingest_ || ingest_->stopped();
+  if ((registry_.size() == 0 && ingest_done) || std::chrono::steady_clock::now() >= deadline) {
     if (registry_.size() != 0) {
       spdlog::warn("shutdown timeout: {} connections still open", registry_.size());
     }
+    if (!ingest_done) spdlog::warn("shutdown timeout: the ingest did not stop in time");
     pool_->close();
+    storage_pool_->close();
     ioc_.stop();
     return;
   }

@@ -10,6 +10,8 @@
 #include "server/listener.hpp"
 #include "server/router.hpp"
 #include "server/ws_protocol.hpp"
+#include "protocol/collection_schema.hpp"
+#include "storage/ingest.hpp"
 #include "storage/pg_pool.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -54,7 +56,14 @@ class app {
   void on_shutdown(std::function<void()> f);
 
   boost::asio::io_context& io() noexcept { return ioc_; }
+  // The source database (the synced tables) and fieldsync's storage database (the change
+  // log); the same pool when database.storage_dsn is empty.
   storage::pg_pool& pool() noexcept { return *pool_; }
+  storage::pg_pool& storage_pool() noexcept { return *storage_pool_; }
+  // The collections as the source catalog describes them (known once start-up ran).
+  const std::vector<protocol::collection_schema>& collections() const noexcept { return collections_; }
+  // The ingest of this node; null when replication.ingest is off or nothing is synced.
+  const storage::ingest* ingest() const noexcept { return ingest_.get(); }
   const config& cfg() const noexcept { return cfg_; }
   const connection_registry& connections() const noexcept { return registry_; }
   boost::asio::ip::tcp::endpoint public_endpoint() const;
@@ -63,6 +72,7 @@ class app {
 
  private:
   boost::asio::awaitable<void> start(startup_hook on_start, std::function<void(app&)> on_ready);
+  boost::asio::awaitable<void> start_change_feed();
   void begin_shutdown();
   void await_drain(std::chrono::steady_clock::time_point deadline);
 
@@ -74,6 +84,9 @@ class app {
   router admin_routes_;
   boost::asio::io_context ioc_{1};
   std::shared_ptr<storage::pg_pool> pool_;
+  std::shared_ptr<storage::pg_pool> storage_pool_;
+  std::vector<protocol::collection_schema> collections_;
+  std::shared_ptr<storage::ingest> ingest_;
   std::shared_ptr<listener> public_listener_;
   std::shared_ptr<listener> admin_listener_;
   std::vector<std::function<void()>> shutdown_hooks_;

@@ -68,8 +68,23 @@ std::vector<key_spec> section_schema(config& c) {
       {"websocket", "idle_timeout_ms", &c.websocket.idle_timeout_ms, 1000, max_ms},
       {"websocket", "permessage_deflate", &c.websocket.permessage_deflate},
       {"database", "dsn", &c.database.dsn},
+      {"database", "storage_dsn", &c.database.storage_dsn},
       {"database", "pool_size", &c.database.pool_size, 1, 1000},
       {"database", "connect_timeout_ms", &c.database.connect_timeout_ms, 100, max_ms},
+      {"replication", "ingest", &c.replication.ingest},
+      {"replication", "slot", &c.replication.slot},
+      {"replication", "publication", &c.replication.publication},
+      {"replication", "status_interval_ms", &c.replication.status_interval_ms, 100, 600'000},
+      {"replication", "heartbeat_interval_ms", &c.replication.heartbeat_interval_ms, 100, 3'600'000},
+      {"replication", "reconnect_min_ms", &c.replication.reconnect_min_ms, 10, max_ms},
+      {"replication", "reconnect_max_ms", &c.replication.reconnect_max_ms, 10, max_ms},
+      {"replication", "leader_retry_ms", &c.replication.leader_retry_ms, 10, max_ms},
+      {"replication", "max_transaction_bytes", &c.replication.max_transaction_bytes, 64 * 1024, 1LL << 34},
+      {"replication", "batch_max_changes", &c.replication.batch_max_changes, 1, 10'000'000},
+      {"replication", "batch_max_bytes", &c.replication.batch_max_bytes, 64 * 1024, 1LL << 32},
+      {"changelog", "history_ms", &c.changelog.history_ms, 0, 3650LL * max_ms},
+      {"changelog", "tombstone_ms", &c.changelog.tombstone_ms, 0, 3650LL * max_ms},
+      {"changelog", "compaction_interval_ms", &c.changelog.compaction_interval_ms, 1000, max_ms},
       {"log", "level", &c.log.level, 0, 0,
        {"trace", "debug", "info", "warn", "error", "critical", "off"}},
       {"log", "format", &c.log.format, 0, 0, {"text", "json"}},
@@ -314,6 +329,21 @@ class loader {
         throw config_error("server." + std::string(spec_name) + ": \"" + value +
                            "\" is not an address:port to listen on (e.g. 0.0.0.0:8080)");
       }
+    }
+    for (const auto* name : {&cfg_.replication.slot, &cfg_.replication.publication}) {
+      // Slot names allow lower-case letters, digits and underscores only (PostgreSQL).
+      bool ok = !name->empty() && name->size() <= 63 &&
+                std::all_of(name->begin(), name->end(), [](unsigned char ch) {
+                  return std::islower(ch) || std::isdigit(ch) || ch == '_';
+                });
+      if (!ok) {
+        throw config_error(origin() + ": replication." +
+                           (name == &cfg_.replication.slot ? "slot" : "publication") + ": \"" +
+                           *name + "\" must be lower-case letters, digits and _ (at most 63)");
+      }
+    }
+    if (cfg_.replication.reconnect_min_ms > cfg_.replication.reconnect_max_ms) {
+      throw config_error(origin() + ": replication.reconnect_min_ms is above replication.reconnect_max_ms");
     }
     if (require_dsn && cfg_.database.dsn.empty()) {
       throw config_error(origin() + ": missing required key database.dsn (or FIELDSYNC_DATABASE_DSN)");

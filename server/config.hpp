@@ -35,8 +35,31 @@ struct websocket_config {
 
 struct database_config {
   std::string dsn;  // libpq conninfo or URI of the source database; required for `serve`
+  std::string storage_dsn;  // fieldsync's own schema (change log); empty: the source database
   std::int64_t pool_size = 8;
   std::int64_t connect_timeout_ms = 5'000;
+};
+
+// The change feed: logical replication from the source into the change log.
+struct replication_config {
+  bool ingest = true;  // this node competes for ingest leadership
+  std::string slot = "fieldsync";
+  std::string publication = "fieldsync";
+  std::int64_t status_interval_ms = 10'000;
+  std::int64_t heartbeat_interval_ms = 10'000;
+  std::int64_t reconnect_min_ms = 500;
+  std::int64_t reconnect_max_ms = 30'000;
+  std::int64_t leader_retry_ms = 1'000;
+  std::int64_t max_transaction_bytes = 64LL << 20;
+  std::int64_t batch_max_changes = 20'000;
+  std::int64_t batch_max_bytes = 16LL << 20;
+};
+
+// Retention of the change log.
+struct changelog_config {
+  std::int64_t history_ms = 7LL * 24 * 3600 * 1000;    // superseded versions and deletes
+  std::int64_t tombstone_ms = 7LL * 24 * 3600 * 1000;  // deleted rows' last versions
+  std::int64_t compaction_interval_ms = 60'000;
 };
 
 struct log_config {
@@ -77,15 +100,23 @@ struct dev_config {
   std::int64_t etl_interval_ms = 5'000;  // 0 disables the demo KPI job
 };
 
+
 struct config {
   server_config server;
   websocket_config websocket;
   database_config database;
+  replication_config replication;
+  changelog_config changelog;
   log_config log;
   auth_config auth;
   std::vector<collection_config> collections;
   dev_config dev;
 };
+
+// The storage DSN in effect: storage_dsn, or the source's when it is empty.
+inline const std::string& storage_dsn(const config& c) {
+  return c.database.storage_dsn.empty() ? c.database.dsn : c.database.storage_dsn;
+}
 
 // A configuration problem, as one line that names the file, line and key (or the
 // environment variable) at fault. `fieldsync` prints it and exits with code 2.
