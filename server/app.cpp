@@ -127,6 +127,12 @@ asio::awaitable<void> app::start_change_feed() {
   auto described = co_await storage::async_describe_collections(**conn, specs);
   if (!described) throw startup_error("configuration does not match the database: " + described.error().message);
   collections_ = std::move(*described);
+  storage::compaction_options co;
+  co.history = std::chrono::milliseconds(cfg_.changelog.history_ms);
+  co.tombstones = std::chrono::milliseconds(cfg_.changelog.tombstone_ms);
+  co.interval = std::chrono::milliseconds(cfg_.changelog.compaction_interval_ms);
+  compactor_ = storage::log_compactor::create(ioc_.get_executor(), storage_pool_, co);
+  compactor_->start();
   if (!cfg_.replication.ingest) {
     spdlog::info("replication.ingest is off: this node serves, another one ingests");
     co_return;
@@ -161,6 +167,7 @@ void app::begin_shutdown() {
   admin_listener_->close();
   for (auto& hook : shutdown_hooks_) hook();
   if (ingest_) ingest_->request_stop();
+  if (compactor_) compactor_->stop();
   registry_.shutdown_all();
   await_drain(std::chrono::steady_clock::now() +
               std::chrono::milliseconds(cfg_.server.shutdown_timeout_ms));

@@ -12,6 +12,7 @@
 #include "server/ws_protocol.hpp"
 #include "protocol/collection_schema.hpp"
 #include "storage/ingest.hpp"
+#include "storage/log_compactor.hpp"
 #include "storage/pg_pool.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -87,6 +88,7 @@ class app {
   std::shared_ptr<storage::pg_pool> storage_pool_;
   std::vector<protocol::collection_schema> collections_;
   std::shared_ptr<storage::ingest> ingest_;
+  std::shared_ptr<storage::log_compactor> compactor_;
   std::shared_ptr<listener> public_listener_;
   std::shared_ptr<listener> admin_listener_;
   std::vector<std::function<void()>> shutdown_hooks_;

@@ -70,6 +70,15 @@ config dev_defaults() {
   config c;
   c.server.listen = "127.0.0.1:8080";
   c.server.admin_listen = "127.0.0.1:9090";
+  // The demo tables (config/demo_schema.sql), as config/fieldsync.toml declares them.
+  c.collections = {
+      {"territories", "territories", {"id"}, {}, "", "", false},
+      {"reps", "reps", {"id"}, {}, "", "", false},
+      {"accounts", "accounts", {"id"}, {}, "", "", false},
+      {"visits", "visits", {"id"}, {}, "", "", false},
+      {"opportunities", "opportunities", {"id"}, {}, "", "", false},
+      {"kpis", "kpis", {"rep_id", "month"}, {}, "", "", false},
+  };
   return c;
 }
 
