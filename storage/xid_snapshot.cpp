@@ -38,6 +38,7 @@ std::optional<xid_snapshot> xid_snapshot::parse(std::string_view text) {
     s.xip_.push_back(x);
     if (comma == std::string_view::npos) break;
     rest.remove_prefix(comma + 1);
+    if (rest.empty()) return std::nullopt;  // a trailing comma
   }
   std::sort(s.xip_.begin(), s.xip_.end());
   return s;
