@@ -171,10 +171,20 @@ void dev_cluster::start() {
   ensure_database();
 }
 
-void dev_cluster::stop() {
+void dev_cluster::restart(std::string_view mode) {
+  resolve_binaries();
+  auto r = pg_ctl({"restart", "-m", std::string(mode), "-w", "-t", "60", "-l", log_file_.string(),
+                   "-o", "-p " + std::to_string(port_)});
+  if (r.exit_code != 0) {
+    throw dev_cluster_error("pg_ctl restart failed for " + cluster_dir_.string() + " (exit " +
+                            std::to_string(r.exit_code) + "): " + one_line(r.output));
+  }
+}
+
+void dev_cluster::stop(std::string_view mode) {
   resolve_binaries();
   if (!fs::exists(cluster_dir_ / "postmaster.pid")) return;
-  auto r = pg_ctl({"stop", "-m", "fast", "-w"});
+  auto r = pg_ctl({"stop", "-m", std::string(mode), "-w"});
   if (r.exit_code == 0) return;
   // A stale postmaster.pid (the postmaster died without cleaning up) is not a failure to
   // stop: what we wanted, no running server, is already true.

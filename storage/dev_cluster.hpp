@@ -58,8 +58,13 @@ class dev_cluster {
   // A reused postmaster keeps the settings it started with until it restarts.
   void start();
 
-  // `pg_ctl stop -m fast -w`; nothing to do when no postmaster.pid exists.
-  void stop();
+  // `pg_ctl stop -m <mode> -w` (fast, or immediate: a crash); nothing to do when no
+  // postmaster.pid exists.
+  void stop(std::string_view mode = "fast");
+
+  // `pg_ctl restart -m <mode>` on the same port (the fault tests restart PostgreSQL
+  // under load; clients reconnect to the same address).
+  void restart(std::string_view mode = "fast");
 
   int port() const noexcept { return port_; }
   const std::filesystem::path& data_dir() const noexcept { return data_dir_; }

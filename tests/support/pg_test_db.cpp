@@ -8,6 +8,8 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <thread>
+#include <chrono>
 #include <stdexcept>
 
 #include <unistd.h>
@@ -52,7 +54,7 @@ void exec_maintenance(const std::string& sql) {
     throw std::runtime_error("test cluster: " + std::string(PQerrorMessage(conn.get())));
   }
   std::unique_ptr<PGresult, decltype(&PQclear)> r(PQexec(conn.get(), sql.c_str()), &PQclear);
-  if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) {
+  if (PQresultStatus(r.get()) != PGRES_COMMAND_OK && PQresultStatus(r.get()) != PGRES_TUPLES_OK) {
     throw std::runtime_error(sql + ": " + PQresultErrorMessage(r.get()));
   }
 }
@@ -71,6 +73,19 @@ fresh_database::fresh_database() {
 
 fresh_database::~fresh_database() {
   try {
+    // A database with a logical slot cannot be dropped, even WITH (FORCE). A slot whose
+    // walsender was just terminated is released a moment later: retry briefly.
+    exec_maintenance("SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots "
+                     "WHERE database = '" + name_ + "' AND active_pid IS NOT NULL");
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      try {
+        exec_maintenance("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
+                         "WHERE database = '" + name_ + "'");
+        break;
+      } catch (const std::exception&) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+    }
     exec_maintenance("DROP DATABASE IF EXISTS \"" + name_ + "\" WITH (FORCE)");
   } catch (...) {
     // The cluster is thrown away at the end of the run anyway.
