@@ -6,6 +6,7 @@
 #include "storage/source_catalog.hpp"
 
 #include <boost/json/serialize.hpp>
+#include <spdlog/spdlog.h>
 
 namespace fieldsync::storage {
 
@@ -89,6 +90,25 @@ asio::awaitable<pg_outcome<std::uint64_t>> copy_collection(pg_connection& source
 asio::awaitable<pg_outcome<load_report>> load_in_transactions(
     pg_connection& source, pg_connection& storage,
     const std::vector<const protocol::collection_schema*>& collections, std::int64_t epoch) {
+  // Transactions already running when the publication gained these tables may be decoded
+  // without them (with the catalog as it was when they began) yet be invisible to a
+  // snapshot taken now: their changes would be in neither the copy nor the stream. So the
+  // copy waits until every one of them has ended, and then sees them all.
+  auto xmax = co_await source.async_query("SELECT pg_snapshot_xmax(pg_current_snapshot())::text");
+  if (!xmax) co_return xmax.error();
+  const std::string before(xmax->value(0, 0));
+  for (int waited = 0;; ++waited) {
+    auto done = co_await source.async_query(
+        "SELECT pg_snapshot_xmin(pg_current_snapshot()) >= $1::xid8", pg_params(before));
+    if (!done) co_return done.error();
+    if (done->value(0, 0) == "t") break;
+    if (waited == 10) {
+      spdlog::info("initial load: waiting for transactions older than the publication change to end");
+    }
+    auto nap = co_await source.async_query("SELECT pg_sleep(0.1)");
+    if (!nap) co_return nap.error();
+  }
+
   // L0 before the snapshot: everything the snapshot misses commits after it.
   auto l0 = co_await source.async_query("SELECT pg_current_wal_lsn()::text");
   if (!l0) co_return l0.error();

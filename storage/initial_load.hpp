@@ -2,7 +2,9 @@
 // Copies collections' current rows into the change log's `rows` at a point consistent
 // with the replication stream, while integrations keep writing.
 //
-// How: read the WAL position L0, then take a REPEATABLE READ snapshot S of the source
+// First it waits for the transactions that were running when the publication gained the
+// tables to end (they may be decoded without them). Then it reads the WAL position L0,
+// takes a REPEATABLE READ snapshot S of the source
 // and copy the tables as S sees them; the rows get version L0. A stream transaction that
 // S sees committed before the copy (so its effects are in it), and only such a
 // transaction, is skipped for these collections: the snapshot text is stored with the

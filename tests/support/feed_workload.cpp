@@ -37,6 +37,10 @@ CREATE TABLE t_items (id bigint PRIMARY KEY, grp int NOT NULL, val text, n bigin
                       big text);
 CREATE TABLE t_pairs (a int NOT NULL, b text NOT NULL, v int, PRIMARY KEY (a, b));
 CREATE TABLE t_noise (id bigserial PRIMARY KEY, payload text);
+-- Set here rather than by fieldsync: tests hold transactions open on these tables while
+-- fieldsync starts, and ALTER TABLE would wait for them.
+ALTER TABLE t_items REPLICA IDENTITY FULL;
+ALTER TABLE t_pairs REPLICA IDENTITY FULL;
 CREATE TABLE feed_audit (seq bigserial PRIMARY KEY, xid bigint NOT NULL, coll text NOT NULL,
                          key text NOT NULL, op "char" NOT NULL);
 CREATE FUNCTION feed_audit_items() RETURNS trigger LANGUAGE plpgsql AS $$
