@@ -98,8 +98,9 @@ TEST_CASE("a second node takes over ingest when the leader is killed", "[e2e][fe
   workload_options w;
   w.changes = 20'000;
   w.writers = 2;
+  auto before = stored_high(dsn);
   std::thread writers([&] { run_feed_workload(dsn, w); });
-  std::this_thread::sleep_for(300ms);
+  while (stored_high(dsn) == before) std::this_thread::sleep_for(20ms);  // mid-load
   leader->process().signal(SIGKILL);
   REQUIRE(leader->process().wait_exit(10s) == 128 + SIGKILL);
   leader.reset();
