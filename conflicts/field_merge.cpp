@@ -10,7 +10,7 @@ boost::system::result<merged_field> merge_field(const merge_strategy& strategy,
   if (c.base && strategy.same(*c.client, *c.base, c.type)) {
     return merged_field{*c.server, field_resolution::server};
   }
-  if (strategy.same(*c.client, *c.server, c.type)) {
+  if (!strategy.accumulates() && strategy.same(*c.client, *c.server, c.type)) {
     return merged_field{*c.server, field_resolution::agreed};
   }
   auto decided = strategy.resolve(c);

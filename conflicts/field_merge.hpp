@@ -6,7 +6,8 @@
 //   2. the client's value is the same as the base (the client did not change it): the
 //      server's value;
 //   3. the client's value is the same as the server's (both changed it alike): the server's
-//      value, no conflict;
+//      value, no conflict; except for strategies that accumulate (counter), for which two
+//      equal changes are two changes;
 //   4. otherwise the field's strategy decides, or rejects.
 // "The same" is the strategy's same() (semantic equality; set-union compares sets). An
 // absent base is the same as no value, so an insert merged onto an existing row goes

@@ -64,13 +64,19 @@ class merge_strategy {
   // when it has the schema. Unknown types ("other") are accepted by the generic strategies.
   virtual bool accepts(const protocol::column_type& type) const noexcept;
 
+  // Whether two sides that changed the field to the same value are two changes rather than
+  // an agreement, so the frame sends them to resolve() too: counter, where two devices that
+  // each add 1 to 5 must make 7, not 6.
+  virtual bool accumulates() const noexcept { return false; }
+
   // Whether the frame should treat two values as the same. Semantic equality
   // (conflicts/canonical_value.hpp) unless the strategy sees values differently: set-union
   // compares arrays as sets.
   virtual bool same(const boost::json::value& a, const boost::json::value& b,
                     const protocol::column_type& type) const;
 
-  // Called only for a field both sides changed to values that are not the same().
+  // Called only for a field both sides changed, to values that are not the same() unless
+  // the strategy accumulates().
   virtual boost::system::result<boost::json::value> resolve(const field_context& c) const = 0;
 };
 

@@ -42,6 +42,27 @@ void stamp_all(row_merge_result& r, const boost::json::object& changes, const wr
   for (const auto& kv : changes) r.field_clocks.insert_or_assign(std::string(kv.key()), *client.clock);
 }
 
+// The clock of the write whose value now stands, which is what lww compares the next
+// concurrent write with; nullopt when the field's clock does not change.
+std::optional<hlc> field_clock(const merge_strategy& strategy, const field_context& c,
+                               const merged_field& merged) {
+  switch (merged.resolution) {
+    case field_resolution::client:
+      // A field the client sent back unchanged was not written by it.
+      if (c.base && strategy.same(*c.client, *c.base, c.type)) return std::nullopt;
+      return c.client_writer->clock;
+    case field_resolution::server:
+      return std::nullopt;
+    case field_resolution::agreed:
+      return later(c.server_writer->clock, c.client_writer->clock);
+    case field_resolution::policy:
+      if (strategy.same(merged.value, *c.server, c.type)) return std::nullopt;
+      if (strategy.same(merged.value, *c.client, c.type)) return c.client_writer->clock;
+      return later(c.server_writer->clock, c.client_writer->clock);
+  }
+  return std::nullopt;
+}
+
 row_merge_result reject(merge_errc reason, const std::optional<boost::json::object>& current) {
   row_merge_result r;
   r.outcome = row_outcome::rejected;
@@ -72,8 +93,10 @@ boost::system::result<row_merge_result> merge_update(const merge_config& config,
 
     writer field_writer;
     const writer* server_writer = &in.server;
-    if (auto it = in.server_field_clocks.find(field); it != in.server_field_clocks.end()) {
-      field_writer = writer{it->second, it->second.node()};
+    if (in.server_field_clocks) {
+      if (auto it = in.server_field_clocks->find(field); it != in.server_field_clocks->end()) {
+        field_writer = writer{it->second, it->second.node()};
+      }
       server_writer = &field_writer;
     }
     const boost::json::value& client_value = in.changes.at(field);
@@ -114,10 +137,8 @@ boost::system::result<row_merge_result> merge_update(const merge_config& config,
     if (!current.contains(field) || !same_value(merged->value, server_value, c.type)) {
       written = true;
     }
-    if (merged->resolution != field_resolution::server) {
-      if (auto clock = later(server_writer->clock, in.client.clock)) {
-        r.field_clocks.insert_or_assign(std::string(field), *clock);
-      }
+    if (auto clock = field_clock(*strategy, c, *merged)) {
+      r.field_clocks.insert_or_assign(std::string(field), *clock);
     }
     r.row[field] = std::move(merged->value);
   }

@@ -43,9 +43,12 @@ struct row_merge_input {
   std::optional<boost::json::object> tombstone;  // a deleted row's last values, if still known
   writer client;                                 // the mutation's client id and clock
   writer server;  // the last writer of the current row (or of the tombstone)
-  // Per-field last-writer clocks, for callers that keep them: lww then compares each field
-  // with its own last writer, which keeps it order-independent for any number of writers.
-  std::map<std::string, hlc, std::less<>> server_field_clocks;
+  // Per-field last-writer clocks, for callers that keep them (store field_clocks of every
+  // result): lww then compares each field with its own last writer, which keeps it
+  // order-independent for any number of concurrent writers, where the row clock only does for
+  // two. nullopt: not kept, every field's last writer is `server`. A field missing from a
+  // kept map has an unknown clock (earlier than any).
+  std::optional<std::map<std::string, hlc, std::less<>>> server_field_clocks;
   // Column types: numeric equality for decimal strings, doubles for floating counters.
   const protocol::collection_schema* schema = nullptr;
 };
@@ -85,7 +88,8 @@ struct row_merge_result {
   boost::system::error_code reason;
   std::vector<std::string> rejected_fields;
   // When action is not none: the row's new last-writer clock (the later of both sides), and
-  // the new clocks of the fields the client changed.
+  // the new clocks of the fields whose clock changed: the client's for a field it changed
+  // and won, the later of both for a field both sides set alike or a policy combined.
   std::optional<hlc> row_clock;
   std::map<std::string, hlc, std::less<>> field_clocks;
 };
