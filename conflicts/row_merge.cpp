@@ -150,12 +150,8 @@ boost::system::result<row_merge_result> merge_update(const merge_config& config,
     return r;
   }
   r.outcome = client_overridden ? row_outcome::merged : row_outcome::applied;
-  if (written) {
-    r.action = row_action::update;
-    r.row_clock = later(in.server.clock, in.client.clock);
-  } else {
-    r.field_clocks.clear();
-  }
+  if (written) r.action = row_action::update;
+  r.row_clock = later(in.server.clock, in.client.clock);
   return r;
 }
 

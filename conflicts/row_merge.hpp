@@ -87,9 +87,11 @@ struct row_merge_result {
   // row_changed the fields the server changed since the base).
   boost::system::error_code reason;
   std::vector<std::string> rejected_fields;
-  // When action is not none: the row's new last-writer clock (the later of both sides), and
-  // the new clocks of the fields whose clock changed: the client's for a field it changed
-  // and won, the later of both for a field both sides set alike or a policy combined.
+  // Unless rejected: the row's new last-writer clock (the later of both sides), and the new
+  // clocks of the fields whose clock changed: the client's for a field it changed and won,
+  // the later of both for a field both sides set alike or a policy combined. Callers that keep
+  // clocks store them even when action is none: two sides that agreed leave the value as it
+  // was, but the later of their clocks is what the next concurrent write must beat.
   std::optional<hlc> row_clock;
   std::map<std::string, hlc, std::less<>> field_clocks;
 };

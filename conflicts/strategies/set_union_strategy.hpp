@@ -4,7 +4,8 @@
 // client's value, not in the base) that are not there yet: server order first, then the
 // additions in the client's order, each element once. A server-side removal stands. null and
 // an absent base are the empty set. Two arrays with the same elements are the same() in any
-// order, so merges commute as sets (the order may differ with arrival order).
+// order, so merges commute as sets (the order may differ with arrival order). A value the
+// frame takes whole (the server had not changed the field) is stored as the client sent it.
 
 #include "conflicts/merge_strategy.hpp"
 

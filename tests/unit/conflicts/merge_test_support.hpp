@@ -110,12 +110,63 @@ inline server_row apply(const merge_config& config, const server_row& s, const m
   in.schema = schema;
   auto r = merge_row(config, builtins(), in);
   if (!r) throw std::runtime_error("merge_row failed: " + r.error().message());
-  if (r->action == row_action::none) return s;
-  server_row next{r->row, writer{r->row_clock, m.client.client_id}, s.field_clocks};
+  if (r->outcome == row_outcome::rejected) return s;
+  writer last = s.last_writer;
+  if (r->row_clock) last = writer{r->row_clock, r->row_clock->node()};
+  server_row next{r->row, last, s.field_clocks};
   if (next.field_clocks) {
     for (const auto& [field, c] : r->field_clocks) next.field_clocks->insert_or_assign(field, c);
   }
   return next;
+}
+
+// Runs the frame for one field with a registered strategy. base nullptr: absent.
+inline boost::system::result<merged_field> merge_one(std::string_view strategy,
+                                                     const char* base, std::string_view client,
+                                                     std::string_view server,
+                                                     const writer& client_writer = {},
+                                                     const writer& server_writer = {},
+                                                     const protocol::column_type& type = {}) {
+  const merge_strategy* s = builtins().find(strategy);
+  if (!s) throw std::invalid_argument("no strategy " + std::string(strategy));
+  boost::json::value b = base ? j(base) : boost::json::value();
+  boost::json::value c = j(client);
+  boost::json::value v = j(server);
+  field_context ctx{.collection = "test",
+                    .field = "f",
+                    .type = type,
+                    .base = base ? &b : nullptr,
+                    .client = &c,
+                    .server = &v,
+                    .client_writer = &client_writer,
+                    .server_writer = &server_writer};
+  return merge_field(*s, ctx);
+}
+
+// The merged value, or the rejection's reason code.
+inline std::string merged_text(const boost::system::result<merged_field>& r) {
+  if (!r) return "rejected:" + r.error().message();
+  return boost::json::serialize(r->value);
+}
+
+// Two concurrent mutations from the same base, arriving in either order.
+struct arrival_orders {
+  server_row first_then_second;
+  server_row second_then_first;
+};
+
+inline arrival_orders both_orders(const merge_config& config, const server_row& start,
+                                  const mutation& m1, const mutation& m2,
+                                  const protocol::collection_schema* schema = nullptr) {
+  return {apply(config, apply(config, start, m1, schema), m2, schema),
+          apply(config, apply(config, start, m2, schema), m1, schema)};
+}
+
+inline merge_config config_with(std::string_view default_strategy) {
+  merge_config c;
+  c.collection = "test";
+  c.default_strategy = std::string(default_strategy);
+  return c;
 }
 
 }  // namespace fieldsync::conflicts::test
