@@ -30,11 +30,18 @@ void append_double(std::string& out, double v) {
 
 void append_canonical(std::string& out, const boost::json::value& v, bool decimal_strings) {
   switch (v.kind()) {
-    case boost::json::kind::null: out += "null"; return;
-    case boost::json::kind::bool_: out += v.get_bool() ? "true" : "false"; return;
-    case boost::json::kind::int64: return append_decimal(out, decimal::from_int(v.get_int64()));
-    case boost::json::kind::uint64: return append_decimal(out, decimal::from_uint(v.get_uint64()));
-    case boost::json::kind::double_: return append_double(out, v.get_double());
+    case boost::json::kind::null:
+      out += "null";
+      return;
+    case boost::json::kind::bool_:
+      out += v.get_bool() ? "true" : "false";
+      return;
+    case boost::json::kind::int64:
+      return append_decimal(out, decimal::from_int(v.get_int64()));
+    case boost::json::kind::uint64:
+      return append_decimal(out, decimal::from_uint(v.get_uint64()));
+    case boost::json::kind::double_:
+      return append_double(out, v.get_double());
     case boost::json::kind::string: {
       std::string_view s = v.get_string();
       if (decimal_strings) {

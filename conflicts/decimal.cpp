@@ -9,7 +9,9 @@ namespace fieldsync::conflicts {
 
 namespace {
 
-bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+bool is_digit(char c) noexcept {
+  return c >= '0' && c <= '9';
+}
 
 void strip_leading_zeros(std::string& d) {
   auto nz = d.find_first_not_of('0');
@@ -235,7 +237,9 @@ std::optional<decimal> add(const decimal& a, const decimal& b) {
   return r;
 }
 
-std::optional<decimal> subtract(const decimal& a, const decimal& b) { return add(a, -b); }
+std::optional<decimal> subtract(const decimal& a, const decimal& b) {
+  return add(a, -b);
+}
 
 decimal decimal::operator-() const {
   decimal d = *this;
@@ -244,8 +248,9 @@ decimal decimal::operator-() const {
 }
 
 std::strong_ordering compare(const decimal& a, const decimal& b) {
-  if (a.negative_ != b.negative_) return a.negative_ ? std::strong_ordering::less
-                                                     : std::strong_ordering::greater;
+  if (a.negative_ != b.negative_) {
+    return a.negative_ ? std::strong_ordering::less : std::strong_ordering::greater;
+  }
   std::size_t scale = std::max(a.scale_, b.scale_);
   auto magnitude = compare_magnitude(rescaled(a.digits_, scale - a.scale_),
                                      rescaled(b.digits_, scale - b.scale_));

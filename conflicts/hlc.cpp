@@ -14,27 +14,33 @@ class hlc_category_impl final : public boost::system::error_category {
   const char* name() const noexcept override { return "fieldsync.hlc"; }
   std::string message(int ev) const override {
     switch (static_cast<hlc_errc>(ev)) {
-      case hlc_errc::malformed: return "malformed hybrid logical clock";
-      case hlc_errc::bad_time: return "hybrid logical clock time out of range";
-      case hlc_errc::bad_counter: return "bad hybrid logical clock counter";
-      case hlc_errc::bad_node: return "bad hybrid logical clock node";
-      case hlc_errc::counter_overflow: return "hybrid logical clock counter overflow";
-      case hlc_errc::clock_drift: return "hybrid logical clock too far ahead of wall time";
+      case hlc_errc::malformed:
+        return "malformed hybrid logical clock";
+      case hlc_errc::bad_time:
+        return "hybrid logical clock time out of range";
+      case hlc_errc::bad_counter:
+        return "bad hybrid logical clock counter";
+      case hlc_errc::bad_node:
+        return "bad hybrid logical clock node";
+      case hlc_errc::counter_overflow:
+        return "hybrid logical clock counter overflow";
+      case hlc_errc::clock_drift:
+        return "hybrid logical clock too far ahead of wall time";
     }
     return "unknown hlc error";
   }
 };
 
 constexpr std::int64_t ms_per_day = 86'400'000;
-constexpr std::size_t time_size = 24;    // "2026-11-25T11:04:51.123Z"
-constexpr std::size_t counter_at = 25;   // after the time and '-'
-constexpr std::size_t node_at = 30;      // after the counter and '-'
+constexpr std::size_t time_size = 24;   // "2026-11-25T11:04:51.123Z"
+constexpr std::size_t counter_at = 25;  // after the time and '-'
+constexpr std::size_t node_at = 30;     // after the counter and '-'
 
 bool valid_node(std::string_view node) noexcept {
   if (node.empty() || node.size() > hlc::max_node_size) return false;
   return std::all_of(node.begin(), node.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '_' || c == ':' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == ':' || c == '-';
   });
 }
 
@@ -111,11 +117,12 @@ std::string hlc::to_string() const {
   std::chrono::year_month_day ymd{days};
   std::int64_t in_day = physical_ms_ % ms_per_day;
   char buf[max_text_size + 1];
-  int n = std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ-%04X-%s",
-                        static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
-                        static_cast<unsigned>(ymd.day()), static_cast<int>(in_day / 3'600'000),
-                        static_cast<int>(in_day / 60'000 % 60), static_cast<int>(in_day / 1000 % 60),
-                        static_cast<int>(in_day % 1000), counter_, node_.c_str());
+  int n =
+      std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ-%04X-%s",
+                    static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+                    static_cast<unsigned>(ymd.day()), static_cast<int>(in_day / 3'600'000),
+                    static_cast<int>(in_day / 60'000 % 60), static_cast<int>(in_day / 1000 % 60),
+                    static_cast<int>(in_day % 1000), counter_, node_.c_str());
   return std::string(buf, static_cast<std::size_t>(n));
 }
 

@@ -64,14 +64,14 @@ std::vector<merge_config_error> validate_merge_config(const merge_config& config
                                                       const protocol::collection_schema* schema) {
   std::vector<merge_config_error> errors;
   auto fail = [&](std::string_view field, std::string message) {
-    errors.push_back({config.collection, std::string(field),
-                      where(config, field) + ": " + std::move(message)});
+    errors.push_back(
+        {config.collection, std::string(field), where(config, field) + ": " + std::move(message)});
   };
   auto lookup = [&](std::string_view field, std::string_view name) -> const merge_strategy* {
     const merge_strategy* s = registry.find(name);
     if (!s) {
-      fail(field, "unknown merge strategy \"" + std::string(name) + "\" (known: " +
-                      known_list(registry) + ")");
+      fail(field, "unknown merge strategy \"" + std::string(name) +
+                      "\" (known: " + known_list(registry) + ")");
     }
     return s;
   };
@@ -94,8 +94,8 @@ std::vector<merge_config_error> validate_merge_config(const merge_config& config
   }
   if (schema && fallback) {
     for (const auto& column : schema->columns) {
-      bool key = std::find(schema->primary_key.begin(), schema->primary_key.end(),
-                           column.name) != schema->primary_key.end();
+      bool key = std::find(schema->primary_key.begin(), schema->primary_key.end(), column.name) !=
+                 schema->primary_key.end();
       if (key || config.field_strategies.contains(column.name)) continue;
       if (!fallback->accepts(column.type)) {
         fail(column.name, "the default merge strategy \"" + config.default_strategy +

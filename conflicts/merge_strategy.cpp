@@ -4,7 +4,9 @@
 
 namespace fieldsync::conflicts {
 
-bool merge_strategy::accepts(const protocol::column_type&) const noexcept { return true; }
+bool merge_strategy::accepts(const protocol::column_type&) const noexcept {
+  return true;
+}
 
 bool merge_strategy::same(const boost::json::value& a, const boost::json::value& b,
                           const protocol::column_type& type) const {

@@ -39,7 +39,8 @@ const boost::json::value& value_or_null(const boost::json::object& row, std::str
 // The clocks of the fields the client set, for a row written without a merge.
 void stamp_all(row_merge_result& r, const boost::json::object& changes, const writer& client) {
   if (!client.clock) return;
-  for (const auto& kv : changes) r.field_clocks.insert_or_assign(std::string(kv.key()), *client.clock);
+  for (const auto& kv : changes)
+    r.field_clocks.insert_or_assign(std::string(kv.key()), *client.clock);
 }
 
 // The clock of the write whose value now stands, which is what lww compares the next

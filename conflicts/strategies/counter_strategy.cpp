@@ -20,8 +20,7 @@ bool counter_strategy::accepts(const protocol::column_type& type) const noexcept
          type.cls == type_class::floating || type.cls == type_class::other;
 }
 
-boost::system::result<boost::json::value> counter_strategy::resolve(
-    const field_context& c) const {
+boost::system::result<boost::json::value> counter_strategy::resolve(const field_context& c) const {
   auto base = operand(c.base);
   auto client = operand(c.client);
   auto server = operand(c.server);

@@ -21,8 +21,7 @@ std::optional<const boost::json::array*> as_set(const boost::json::value* v) {
   return &v->get_array();
 }
 
-std::set<std::string> element_keys(const boost::json::array& a,
-                                   const protocol::column_type& type) {
+std::set<std::string> element_keys(const boost::json::array& a, const protocol::column_type& type) {
   std::set<std::string> keys;
   for (const auto& e : a) keys.insert(canonical_value(e, type));
   return keys;

@@ -23,7 +23,7 @@ TEST_CASE("numbers are the same by exact value, whatever their JSON spelling", "
   CHECK(same_value(j("-0.0"), j("0")));
   CHECK(same_value(j("18446744073709551615"), j("18446744073709551615")));
   CHECK_FALSE(same_value(j("9007199254740993"), j("9007199254740992")));  // int8 stays exact
-  CHECK(same_value(j("0.1"), j("0.10000000000000001")));  // one and the same double
+  CHECK(same_value(j("0.1"), j("0.10000000000000001")));                  // one and the same double
   CHECK_FALSE(same_value(j("1"), j("true")));
   CHECK_FALSE(same_value(j("0"), j("null")));
 }
@@ -35,8 +35,7 @@ TEST_CASE("strings are text unless the column is numeric", "[value]") {
   CHECK(same_value(j(R"("12.50")"), j(R"("12.5")"), numeric));
   CHECK(same_value(j(R"("12.50")"), j("12.5"), numeric));
   CHECK(same_value(j("12.5"), j(R"("12.50")"), numeric));
-  CHECK(same_value(j(R"("100000000000000000000.10")"), j(R"("100000000000000000000.1")"),
-                   numeric));
+  CHECK(same_value(j(R"("100000000000000000000.10")"), j(R"("100000000000000000000.1")"), numeric));
   CHECK_FALSE(same_value(j(R"("NaN")"), j("0"), numeric));
   CHECK(same_value(j(R"("NaN")"), j(R"("NaN")"), numeric));
   CHECK(same_value(j(R"(["1.0", 2])"), j(R"([1, "2.00"])"), numeric_array));
@@ -67,9 +66,8 @@ TEST_CASE("canonical forms are injective on tricky strings", "[value]") {
 }
 
 TEST_CASE("compare_values is a total order consistent with same_value", "[value]") {
-  auto values = {j("null"), j("true"),      j("false"),       j("1"),
-                 j("1.0"),  j("-2"),        j(R"("1")"),      j(R"("a")"),
-                 j("[1]"),  j(R"({"a":1})"), j(R"({"a":1.0})"), j("[]")};
+  auto values = {j("null"),   j("true"),   j("false"), j("1"),          j("1.0"),          j("-2"),
+                 j(R"("1")"), j(R"("a")"), j("[1]"),   j(R"({"a":1})"), j(R"({"a":1.0})"), j("[]")};
   for (const auto& a : values) {
     for (const auto& b : values) {
       CHECK((compare_values(a, b) == 0) == same_value(a, b));

@@ -21,7 +21,9 @@ decimal d(std::string_view text) {
   return *v;
 }
 
-std::string sum(std::string_view a, std::string_view b) { return add(d(a), d(b))->to_string(); }
+std::string sum(std::string_view a, std::string_view b) {
+  return add(d(a), d(b))->to_string();
+}
 std::string difference(std::string_view a, std::string_view b) {
   return subtract(d(a), d(b))->to_string();
 }
@@ -91,8 +93,7 @@ TEST_CASE("decimal adds exactly", "[decimal]") {
   CHECK(sum("9223372036854775807", "1") == "9223372036854775808");
   CHECK(sum("123456789012345678901234567890.123456789", "0.000000001") ==
         "123456789012345678901234567890.123456790");
-  CHECK(difference("100000000000000000000000000000", "0.01") ==
-        "99999999999999999999999999999.99");
+  CHECK(difference("100000000000000000000000000000", "0.01") == "99999999999999999999999999999.99");
 }
 
 TEST_CASE("decimal compares by value", "[decimal]") {

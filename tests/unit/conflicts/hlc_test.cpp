@@ -45,8 +45,8 @@ TEST_CASE("hlc rejects malformed text with the reason", "[hlc]") {
       {"2026-11-25T11:04:51.123Z_0001-a", hlc_errc::malformed},
       {"2026-11-25T11:04:51.123Z-0001_a", hlc_errc::malformed},
       {"2026-11-25 11:04:51.123Z-0001-a", hlc_errc::malformed},
-      {"2026-11-25T11:04:51Z-0001-abcd", hlc_errc::malformed},       // no milliseconds
-      {"2026-11-25T11:04:51.1234-0001-a", hlc_errc::malformed},      // no Z
+      {"2026-11-25T11:04:51Z-0001-abcd", hlc_errc::malformed},        // no milliseconds
+      {"2026-11-25T11:04:51.1234-0001-a", hlc_errc::malformed},       // no Z
       {"2026-11-25T11:04:51.123+01:00-0001-a", hlc_errc::malformed},  // offsets are not UTC
       {"2026-11-25T11:04:51.123Z-0001-" + long_node, hlc_errc::malformed},
       {"2026-13-25T11:04:51.123Z-0001-a", hlc_errc::bad_time},
@@ -100,8 +100,8 @@ TEST_CASE("hlc text round-trips and sorts like the clocks", "[hlc][property]") {
   rng r(20261125);
   std::vector<hlc> clocks;
   for (int i = 0; i < 2000; ++i) {
-    std::int64_t ms = r.chance(30) ? r.between(0, hlc::max_physical_ms)
-                                   : 1'795'604'691'000 + r.between(0, 3);
+    std::int64_t ms =
+        r.chance(30) ? r.between(0, hlc::max_physical_ms) : 1'795'604'691'000 + r.between(0, 3);
     auto counter = static_cast<std::uint32_t>(r.chance(50) ? r.below(3) : r.below(0x10000));
     std::string node = r.pick({"a", "b", "ab", "a-b", "B", "0", "client:7", "z.z"});
     clocks.push_back(clock(ms, counter, node));

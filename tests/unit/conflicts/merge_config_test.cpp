@@ -21,8 +21,11 @@ fieldsync::protocol::collection_schema kpis_schema() {
   date.name = "date";
   auto numeric = type_of(type_class::numeric);
   numeric.name = "numeric";
-  s.columns = {{"rep_id", integer}, {"month", date}, {"calls_done", integer},
-               {"revenue", numeric}, {"updated_at", type_of(type_class::timestamptz)}};
+  s.columns = {{"rep_id", integer},
+               {"month", date},
+               {"calls_done", integer},
+               {"revenue", numeric},
+               {"updated_at", type_of(type_class::timestamptz)}};
   s.columns.back().type.name = "timestamptz";
   return s;
 }
@@ -66,8 +69,7 @@ TEST_CASE("a valid config has no errors", "[merge_config]") {
   CHECK(validate_merge_config(c, builtins(), &schema).empty());
 }
 
-TEST_CASE("unknown strategy names are errors naming the collection and field",
-          "[merge_config]") {
+TEST_CASE("unknown strategy names are errors naming the collection and field", "[merge_config]") {
   merge_config c;
   c.collection = "kpis";
   c.default_strategy = "last-write-wins";
@@ -93,10 +95,12 @@ TEST_CASE("with the schema, fields and types are checked too", "[merge_config]")
   auto errors = validate_merge_config(c, builtins(), &schema);
   REQUIRE(errors.size() == 3);
   CHECK(errors[0].message == "collection \"kpis\", default merge strategy: empty field name");
-  CHECK(errors[1].message == "collection \"kpis\", field \"calls_don\": no such column in table "
-                             "\"kpis\"");
-  CHECK(errors[2].message == "collection \"kpis\", field \"updated_at\": merge strategy "
-                             "\"set-union\" cannot merge a timestamptz column");
+  CHECK(errors[1].message ==
+        "collection \"kpis\", field \"calls_don\": no such column in table "
+        "\"kpis\"");
+  CHECK(errors[2].message ==
+        "collection \"kpis\", field \"updated_at\": merge strategy "
+        "\"set-union\" cannot merge a timestamptz column");
 
   // A default that cannot merge some column: that column needs its own strategy. Key columns
   // are never merged and need none.

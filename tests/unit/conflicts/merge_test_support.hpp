@@ -26,7 +26,9 @@
 // Printers for Catch's messages (boost::system::result prints its value with <<).
 namespace fieldsync::conflicts {
 
-inline std::ostream& operator<<(std::ostream& os, const hlc& c) { return os << c.to_string(); }
+inline std::ostream& operator<<(std::ostream& os, const hlc& c) {
+  return os << c.to_string();
+}
 inline std::ostream& operator<<(std::ostream& os, const merged_field& f) {
   return os << boost::json::serialize(f.value) << " (rule " << static_cast<int>(f.resolution)
             << ")";
@@ -41,8 +43,12 @@ inline std::ostream& operator<<(std::ostream& os, const row_merge_result& r) {
 
 namespace fieldsync::conflicts::test {
 
-inline boost::json::value j(std::string_view text) { return boost::json::parse(text); }
-inline boost::json::object row(std::string_view text) { return boost::json::parse(text).as_object(); }
+inline boost::json::value j(std::string_view text) {
+  return boost::json::parse(text);
+}
+inline boost::json::object row(std::string_view text) {
+  return boost::json::parse(text).as_object();
+}
 
 inline hlc clock(std::int64_t ms, std::uint32_t counter, std::string_view node) {
   return hlc::make(ms, counter, node).value();
@@ -121,8 +127,8 @@ inline server_row apply(const merge_config& config, const server_row& s, const m
 }
 
 // Runs the frame for one field with a registered strategy. base nullptr: absent.
-inline boost::system::result<merged_field> merge_one(std::string_view strategy,
-                                                     const char* base, std::string_view client,
+inline boost::system::result<merged_field> merge_one(std::string_view strategy, const char* base,
+                                                     std::string_view client,
                                                      std::string_view server,
                                                      const writer& client_writer = {},
                                                      const writer& server_writer = {},

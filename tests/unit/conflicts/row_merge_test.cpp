@@ -31,8 +31,8 @@ merge_config kpis_config() {
 merge_config visits_config() {
   merge_config c;
   c.collection = "visits";
-  c.field_strategies = {{"notes", "reject"}, {"next_steps", "reject"},
-                        {"products_discussed", "set-union"}};
+  c.field_strategies = {
+      {"notes", "reject"}, {"next_steps", "reject"}, {"products_discussed", "set-union"}};
   return c;
 }
 
@@ -58,9 +58,8 @@ row_merge_input update(std::string_view changes, std::string_view base,
 }  // namespace
 
 TEST_CASE("an update the server did not contest is applied", "[row_merge]") {
-  auto r = merge(visits_config(),
-                 update(R"({"notes":"met Dr. Weber"})", R"({"notes":null})",
-                        R"({"id":"v1","notes":null,"channel":"phone"})"));
+  auto r = merge(visits_config(), update(R"({"notes":"met Dr. Weber"})", R"({"notes":null})",
+                                         R"({"id":"v1","notes":null,"channel":"phone"})"));
   CHECK(r.outcome == row_outcome::applied);
   CHECK(r.action == row_action::update);
   CHECK(r.row == row(R"({"id":"v1","notes":"met Dr. Weber","channel":"phone"})"));
@@ -81,9 +80,9 @@ TEST_CASE("fields the server changed meanwhile keep their values", "[row_merge]"
 TEST_CASE("a field policy decides a real conflict and the conflict is reported", "[row_merge]") {
   merge_config c = visits_config();
   // stage: lww; the server's writer is later.
-  auto in = update(R"({"stage":"proposal","name":"Q3 deal"})",
-                   R"({"stage":"qualification","name":"Q3"})",
-                   R"({"id":"o1","stage":"negotiation","name":"Q3"})", rep_b, rep_a);
+  auto in =
+      update(R"({"stage":"proposal","name":"Q3 deal"})", R"({"stage":"qualification","name":"Q3"})",
+             R"({"id":"o1","stage":"negotiation","name":"Q3"})", rep_b, rep_a);
   auto r = merge(c, in);
   CHECK(r.outcome == row_outcome::merged);
   CHECK(r.action == row_action::update);  // the name still changes
@@ -125,19 +124,18 @@ TEST_CASE("a rejecting policy rejects the whole mutation with the conflicting fi
 
 TEST_CASE("counters from a KPI row and a device add up", "[row_merge]") {
   // The ETL loaded 12 calls; the rep logged 3 offline on top of the 10 it had seen.
-  auto r = merge(kpis_config(),
-                 update(R"({"calls_done":13,"revenue":"1250.50"})",
-                        R"({"calls_done":10,"revenue":"1000.00"})",
-                        R"({"rep_id":7,"month":"2026-11-01","calls_done":12,"revenue":"1100.25"})"));
+  auto r = merge(
+      kpis_config(),
+      update(R"({"calls_done":13,"revenue":"1250.50"})", R"({"calls_done":10,"revenue":"1000.00"})",
+             R"({"rep_id":7,"month":"2026-11-01","calls_done":12,"revenue":"1100.25"})"));
   CHECK(r.outcome == row_outcome::merged);
   CHECK(r.row == row(R"({"rep_id":7,"month":"2026-11-01","calls_done":15,"revenue":"1350.75"})"));
   CHECK(r.conflicts.size() == 2);
 }
 
 TEST_CASE("nothing to write when the client lost every field", "[row_merge]") {
-  auto r = merge(visits_config(),
-                 update(R"({"stage":"proposal"})", R"({"stage":"qualification"})",
-                        R"({"id":"o1","stage":"negotiation"})", rep_b, rep_a));
+  auto r = merge(visits_config(), update(R"({"stage":"proposal"})", R"({"stage":"qualification"})",
+                                         R"({"id":"o1","stage":"negotiation"})", rep_b, rep_a));
   CHECK(r.outcome == row_outcome::merged);
   CHECK(r.action == row_action::none);
   CHECK(r.row == row(R"({"id":"o1","stage":"negotiation"})"));
@@ -302,15 +300,17 @@ TEST_CASE("the demo's mix of policies commutes for two devices", "[row_merge][pr
       }
       return a;
     };
-    boost::json::object base_row{{"id", "acc-1"}, {"segment", "B"}, {"tags", tags()},
-                                 {"visits_logged", r.between(0, 9)}};
+    boost::json::object base_row{
+        {"id", "acc-1"}, {"segment", "B"}, {"tags", tags()}, {"visits_logged", r.between(0, 9)}};
     server_row start{base_row, etl, std::nullopt};
     auto edit = [&](const writer& w) {
       mutation m;
       m.client = w;
       if (r.chance(50)) m.changes["segment"] = r.pick({"A", "B", "C"});
       if (r.chance(50)) m.changes["tags"] = tags();
-      if (r.chance(50)) m.changes["visits_logged"] = base_row.at("visits_logged").as_int64() + r.between(0, 3);
+      if (r.chance(50)) {
+        m.changes["visits_logged"] = base_row.at("visits_logged").as_int64() + r.between(0, 3);
+      }
       for (const auto& kv : m.changes) m.base[kv.key()] = base_row.at(kv.key());
       return m;
     };

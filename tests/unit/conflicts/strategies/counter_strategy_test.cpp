@@ -1,9 +1,9 @@
 #include "conflicts/strategies/counter_strategy.hpp"
 
+#include "../merge_test_support.hpp"
 #include "conflicts/canonical_value.hpp"
 #include "conflicts/decimal.hpp"
 #include "conflicts/merge_errc.hpp"
-#include "../merge_test_support.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -21,7 +21,8 @@ std::string counter(const char* base, std::string_view client, std::string_view 
 // A random counter value in one of the forms a numeric or integer column arrives in.
 boost::json::value random_number(rng& r, int form) {
   switch (form) {
-    case 0: return r.between(-1'000'000'000'000, 1'000'000'000'000);
+    case 0:
+      return r.between(-1'000'000'000'000, 1'000'000'000'000);
     case 1: {
       // A decimal string with 0 to 3 fraction digits, up to 30 digits: beyond any double.
       std::string digits = std::to_string(r.below(1'000'000'000));
@@ -30,7 +31,8 @@ boost::json::value random_number(rng& r, int form) {
       if (scale > 0) digits += "." + std::to_string(r.below(1000)).substr(0, scale);
       return boost::json::value((r.chance(30) ? "-" : "") + digits);
     }
-    default: return static_cast<double>(r.between(-100000, 100000)) / 100.0;
+    default:
+      return static_cast<double>(r.between(-100000, 100000)) / 100.0;
   }
 }
 
@@ -38,11 +40,11 @@ boost::json::value random_number(rng& r, int form) {
 
 TEST_CASE("counter: server + (client - base)", "[counter]") {
   CHECK(counter("10", "15", "12") == "17");
-  CHECK(counter("10", "7", "12") == "9");     // a decrement
-  CHECK(counter("5", "6", "6") == "7");       // two devices each add 1: both count
+  CHECK(counter("10", "7", "12") == "9");  // a decrement
+  CHECK(counter("5", "6", "6") == "7");    // two devices each add 1: both count
   CHECK(counter("5", "4", "6") == "5");
-  CHECK(counter(nullptr, "3", "5") == "8");   // absent base: the client's value is its delta
-  CHECK(counter("null", "3", "5") == "8");    // null counts as 0
+  CHECK(counter(nullptr, "3", "5") == "8");  // absent base: the client's value is its delta
+  CHECK(counter("null", "3", "5") == "8");   // null counts as 0
   CHECK(counter("2", "5", "null") == "3");
   CHECK(counter("2", "null", "10") == "8");
 }
@@ -52,21 +54,20 @@ TEST_CASE("counter: integers stay integers", "[counter]") {
   REQUIRE(r.has_value());
   CHECK(r->value.is_int64());
   // int8 values beyond 2^53 stay exact.
-  CHECK(counter("9007199254740993", "9007199254740995", "9007199254740994") ==
-        "9007199254740996");
+  CHECK(counter("9007199254740993", "9007199254740995", "9007199254740994") == "9007199254740996");
   // Beyond int64 but within uint64: still an integer.
   CHECK(counter("0", "1", "9223372036854775807") == "9223372036854775808");
-  CHECK(counter("0", "-1", "-9223372036854775808") == "rejected:" +
-                                                            make_error_code(merge_errc::out_of_range).message());
+  CHECK(counter("0", "-1", "-9223372036854775808") ==
+        "rejected:" + make_error_code(merge_errc::out_of_range).message());
   CHECK(counter("0", "18446744073709551615", "1") ==
         "rejected:" + make_error_code(merge_errc::out_of_range).message());
 }
 
 TEST_CASE("counter: decimal strings add exactly", "[counter]") {
   CHECK(counter(R"("0.00")", R"("0.20")", R"("0.10")") == R"("0.30")");
-  CHECK(counter(R"("1.00")", R"("0.25")", R"("2.50")") == R"("1.75")");     // client took 0.75
-  CHECK(counter(R"("0.00")", R"("-5.10")", R"("2.05")") == R"("-3.05")");   // below zero
-  CHECK(counter(R"("1.5")", R"("1.75")", R"("2")") == R"("2.25")");         // the larger scale
+  CHECK(counter(R"("1.00")", R"("0.25")", R"("2.50")") == R"("1.75")");    // client took 0.75
+  CHECK(counter(R"("0.00")", R"("-5.10")", R"("2.05")") == R"("-3.05")");  // below zero
+  CHECK(counter(R"("1.5")", R"("1.75")", R"("2")") == R"("2.25")");        // the larger scale
   CHECK(counter(R"("123456789012345678901234567890.10")", R"("123456789012345678901234567891.10")",
                 R"("123456789012345678901234567890.15")") ==
         R"("123456789012345678901234567891.15")");
@@ -106,7 +107,9 @@ TEST_CASE("counter: two concurrent mutations give the same row in either order",
     int form = static_cast<int>(r.below(3));
     // One column's values share a form most of the time; sometimes they mix, as a numeric
     // column's values do (numbers when a double carries them, strings otherwise).
-    auto value = [&] { return random_number(r, r.chance(80) ? form : static_cast<int>(r.below(3))); };
+    auto value = [&] {
+      return random_number(r, r.chance(80) ? form : static_cast<int>(r.below(3)));
+    };
     boost::json::object base_row{{"id", 1}, {"n", value()}};
     server_row start{base_row, {}, std::nullopt};
     mutation m1{{{"n", value()}}, {{"n", base_row.at("n")}}, {}};
@@ -114,14 +117,13 @@ TEST_CASE("counter: two concurrent mutations give the same row in either order",
     auto orders = both_orders(config, start, m1, m2, &schema);
     const auto& a = orders.first_then_second.row.at("n");
     const auto& b = orders.second_then_first.row.at("n");
-    INFO(boost::json::serialize(base_row) << " " << boost::json::serialize(m1.changes) << " "
-                                          << boost::json::serialize(m2.changes) << " -> "
-                                          << boost::json::serialize(a) << " / "
-                                          << boost::json::serialize(b));
+    INFO(boost::json::serialize(base_row)
+         << " " << boost::json::serialize(m1.changes) << " " << boost::json::serialize(m2.changes)
+         << " -> " << boost::json::serialize(a) << " / " << boost::json::serialize(b));
     CHECK(same_value(a, b, schema.columns[0].type));
     // And it is the sum of both deltas, exactly.
     auto as_decimal = [](const boost::json::value& v) {
-      return v.is_string() ? *decimal::parse(v.get_string())
+      return v.is_string()   ? *decimal::parse(v.get_string())
              : v.is_double() ? *decimal::from_double(v.get_double())
                              : decimal::from_int(v.as_int64());
     };

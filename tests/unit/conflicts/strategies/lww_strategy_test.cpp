@@ -1,7 +1,7 @@
 #include "conflicts/strategies/lww_strategy.hpp"
 
-#include "conflicts/canonical_value.hpp"
 #include "../merge_test_support.hpp"
+#include "conflicts/canonical_value.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -19,15 +19,24 @@ writer by(std::int64_t ms, std::uint32_t counter, std::string_view node) {
 
 boost::json::value random_value(rng& r) {
   switch (r.below(9)) {
-    case 0: return nullptr;
-    case 1: return static_cast<std::int64_t>(r.below(3));
-    case 2: return 1.0;  // the same value as the integer 1
-    case 3: return r.chance(50) ? "a" : "b";
-    case 4: return r.chance(50);
-    case 5: return j("[1, 2]");
-    case 6: return j(R"({"k": 1})");
-    case 7: return "";
-    default: return static_cast<std::int64_t>(r.below(2));
+    case 0:
+      return nullptr;
+    case 1:
+      return static_cast<std::int64_t>(r.below(3));
+    case 2:
+      return 1.0;  // the same value as the integer 1
+    case 3:
+      return r.chance(50) ? "a" : "b";
+    case 4:
+      return r.chance(50);
+    case 5:
+      return j("[1, 2]");
+    case 6:
+      return j(R"({"k": 1})");
+    case 7:
+      return "";
+    default:
+      return static_cast<std::int64_t>(r.below(2));
   }
 }
 
@@ -110,8 +119,8 @@ TEST_CASE("lww: two concurrent mutations give the same row in either order", "[l
     auto m1 = random_mutation(r, base_row, fields, "a", 1000);
     auto m2 = random_mutation(r, base_row, fields, "b", 1000);
     auto orders = both_orders(config, start, m1, m2);
-    INFO(boost::json::serialize(orders.first_then_second.row) << " vs "
-                                                              << boost::json::serialize(orders.second_then_first.row));
+    INFO(boost::json::serialize(orders.first_then_second.row)
+         << " vs " << boost::json::serialize(orders.second_then_first.row));
     CHECK(same_value(orders.first_then_second.row, orders.second_then_first.row));
     for (const auto& f : fields) {
       CHECK(same_value(orders.first_then_second.row.at(f), expected(base_row, f, {&m1, &m2})));

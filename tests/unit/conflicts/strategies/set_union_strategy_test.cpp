@@ -1,8 +1,8 @@
 #include "conflicts/strategies/set_union_strategy.hpp"
 
+#include "../merge_test_support.hpp"
 #include "conflicts/canonical_value.hpp"
 #include "conflicts/merge_errc.hpp"
-#include "../merge_test_support.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -26,9 +26,14 @@ boost::json::value random_set(rng& r) {
   auto n = r.below(6);
   for (std::uint64_t i = 0; i < n; ++i) {
     switch (r.below(3)) {
-      case 0: a.emplace_back(std::string(1, static_cast<char>('a' + r.below(6)))); break;
-      case 1: a.emplace_back(static_cast<std::int64_t>(r.below(3))); break;
-      default: a.emplace_back(static_cast<double>(r.below(3)));  // 1.0 is the element 1
+      case 0:
+        a.emplace_back(std::string(1, static_cast<char>('a' + r.below(6))));
+        break;
+      case 1:
+        a.emplace_back(static_cast<std::int64_t>(r.below(3)));
+        break;
+      default:
+        a.emplace_back(static_cast<double>(r.below(3)));  // 1.0 is the element 1
     }
   }
   return a;
@@ -69,8 +74,8 @@ std::set<std::string> expected(const boost::json::value& base,
 TEST_CASE("set-union: the client's additions and removals onto the server's set", "[set-union]") {
   // The server added "kol", the client removed "rural" and added "digital": server order, then
   // the client's additions in its order.
-  CHECK(set_union(R"(["rural","vip"])", R"(["vip","digital","early"])", R"(["rural","vip","kol"])") ==
-        R"(["vip","kol","digital","early"])");
+  CHECK(set_union(R"(["rural","vip"])", R"(["vip","digital","early"])",
+                  R"(["rural","vip","kol"])") == R"(["vip","kol","digital","early"])");
   // A removal on the server stands even though the client still has the element.
   CHECK(set_union(R"(["a","b"])", R"(["a","b","x"])", R"(["a"])") == R"(["a","x"])");
   // Both removed different elements.
@@ -103,7 +108,8 @@ TEST_CASE("set-union: values that are not arrays are not mergeable", "[set-union
   CHECK(set_union(R"({"a":1})", R"(["a"])", R"(["b"])") == not_mergeable);
 }
 
-TEST_CASE("set-union: concurrent mutations give the same set in any order", "[set-union][property]") {
+TEST_CASE("set-union: concurrent mutations give the same set in any order",
+          "[set-union][property]") {
   rng r(4242);
   auto config = config_with("set-union");
   for (int i = 0; i < 2000; ++i) {

@@ -1,8 +1,8 @@
 // server-wins, client-wins, reject, max and min.
 
+#include "../merge_test_support.hpp"
 #include "conflicts/canonical_value.hpp"
 #include "conflicts/merge_errc.hpp"
-#include "../merge_test_support.hpp"
 
 #include <catch2/catch.hpp>
 
