@@ -8,6 +8,9 @@
 // order of keys in the JSON objects (fields are merged in name order). No exceptions: a
 // rejection is a normal result; the error channel only reports a config that names an
 // unknown strategy, which validate_merge_config() rules out at start-up.
+//
+// Concurrency: a plain function of its arguments; any number of threads may merge at once
+// with one config and one registry, as long as neither is modified meanwhile.
 
 #include "conflicts/hlc.hpp"
 #include "conflicts/merge_config.hpp"

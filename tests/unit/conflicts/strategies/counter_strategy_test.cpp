@@ -121,6 +121,7 @@ TEST_CASE("counter: two concurrent mutations give the same row in either order",
          << " " << boost::json::serialize(m1.changes) << " " << boost::json::serialize(m2.changes)
          << " -> " << boost::json::serialize(a) << " / " << boost::json::serialize(b));
     CHECK(same_value(a, b, schema.columns[0].type));
+    CHECK(a == b);  // spelled alike too: the same operands meet in either order
     // And it is the sum of both deltas, exactly.
     auto as_decimal = [](const boost::json::value& v) {
       return v.is_string()   ? *decimal::parse(v.get_string())
