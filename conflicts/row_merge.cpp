@@ -135,13 +135,14 @@ boost::system::result<row_merge_result> merge_update(const merge_config& config,
     if (!merged) continue;
 
     if (!strategy->same(merged->value, client_value, c.type)) client_overridden = true;
-    if (!current.contains(field) || !same_value(merged->value, server_value, c.type)) {
-      written = true;
-    }
     if (auto clock = field_clock(*strategy, c, *merged)) {
       r.field_clocks.insert_or_assign(std::string(field), *clock);
     }
-    r.row[field] = std::move(merged->value);
+    // Another spelling of the stored value is no change: the row keeps what is stored.
+    if (!current.contains(field) || !same_value(merged->value, server_value, c.type)) {
+      written = true;
+      r.row[field] = std::move(merged->value);
+    }
   }
 
   if (!r.rejected_fields.empty()) {

@@ -163,6 +163,14 @@ TEST_CASE("the column types make numeric spellings equal", "[row_merge]") {
   r = merge(c, in);
   CHECK(r.outcome == row_outcome::applied);
   CHECK(r.action == row_action::none);
+  CHECK(r.row == row(R"({"id":1,"amount":"13.0"})"));
+
+  // The client resends the stored value in another spelling: the row keeps the stored one.
+  in = update(R"({"amount":"13.00"})", R"({"amount":"13.0"})", R"({"id":1,"amount":"13.0"})");
+  in.schema = &schema;
+  r = merge(c, in);
+  CHECK(r.action == row_action::none);
+  CHECK(r.row == row(R"({"id":1,"amount":"13.0"})"));
 }
 
 TEST_CASE("an update of a deleted row follows update-vs-delete", "[row_merge]") {
