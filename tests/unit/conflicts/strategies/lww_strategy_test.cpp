@@ -89,7 +89,7 @@ TEST_CASE("lww: equal times are broken by client id, the same in either directio
   CHECK(merged_text(merge_one("lww", "0", "\"from a\"", "\"from b\"", a, b)) == "\"from b\"");
 }
 
-TEST_CASE("lww: an unknown clock loses; no clocks at all still decide", "[lww]") {
+TEST_CASE("lww: an unknown clock loses, and without clocks the ids decide", "[lww]") {
   writer unknown;
   auto known = by(5, 0, "a");
   CHECK(merged_text(merge_one("lww", "1", "2", "3", known, unknown)) == "2");
