@@ -1,0 +1,146 @@
+#include "storage/change_log_reader.hpp"
+
+#include <boost/json/parse.hpp>
+
+#include <charconv>
+
+namespace fieldsync::storage {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using protocol::lsn;
+
+namespace {
+
+json::object parse_object(std::string_view text) {
+  boost::system::error_code ec;
+  auto v = json::parse(text, ec);
+  if (ec || !v.is_object()) return {};
+  return std::move(v.as_object());
+}
+
+// {a,b,"c d"} as PostgreSQL prints text[] (the writer stores column names: identifiers,
+// but quoting is handled anyway).
+std::vector<std::string> parse_text_array(std::string_view text) {
+  std::vector<std::string> out;
+  if (text.size() < 2) return out;
+  text = text.substr(1, text.size() - 2);
+  std::string item;
+  bool quoted = false, in_item = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (quoted) {
+      if (c == '\\' && i + 1 < text.size()) item += text[++i];
+      else if (c == '"') quoted = false;
+      else item += c;
+    } else if (c == '"') {
+      quoted = in_item = true;
+    } else if (c == ',') {
+      out.push_back(std::move(item));
+      item.clear();
+      in_item = false;
+    } else {
+      item += c;
+      in_item = true;
+    }
+  }
+  if (in_item || !out.empty()) out.push_back(std::move(item));
+  return out;
+}
+
+// Microseconds since 2000-01-01 from the epoch seconds PostgreSQL computes for us.
+protocol::pg_timestamp from_epoch_micros(std::string_view text) {
+  std::int64_t us = 0;
+  std::from_chars(text.data(), text.data() + text.size(), us);
+  return us - protocol::pg_epoch_unix_seconds * 1'000'000;
+}
+
+}  // namespace
+
+std::string_view to_string(cursor_verdict v) noexcept {
+  switch (v) {
+    case cursor_verdict::ok: return "ok";
+    case cursor_verdict::other_epoch: return "other_epoch";
+    case cursor_verdict::before_horizon: return "before_horizon";
+    case cursor_verdict::before_load: return "before_load";
+    case cursor_verdict::ahead: return "ahead";
+    case cursor_verdict::no_log: return "no_log";
+  }
+  return "unknown";
+}
+
+asio::awaitable<pg_outcome<std::optional<log_bounds>>> async_log_bounds(pg_connection& conn,
+                                                                       const std::string& collection) {
+  auto r = co_await conn.async_query(
+      "SELECT s.epoch, s.high_lsn::text, s.horizon_lsn::text, "
+      "coalesce((SELECT c.loaded_high_lsn::text FROM fieldsync.collections c WHERE c.name = $1), '0/0') "
+      "FROM fieldsync.state s",
+      pg_params(collection));
+  if (!r) {
+    if (r.error().sqlstate == "42P01") co_return std::optional<log_bounds>();  // no log yet
+    co_return r.error();
+  }
+  if (r->rows() == 0) co_return std::optional<log_bounds>();
+  log_bounds b;
+  b.epoch = std::stoll(std::string(r->value(0, 0)));
+  b.high = lsn::parse(r->value(0, 1)).value_or(lsn());
+  b.horizon = lsn::parse(r->value(0, 2)).value_or(lsn());
+  b.loaded_high = lsn::parse(r->value(0, 3)).value_or(lsn());
+  co_return std::optional<log_bounds>(b);
+}
+
+cursor_verdict check_cursor(const log_bounds& b, const protocol::cursor& c) noexcept {
+  if (c.epoch != b.epoch) return cursor_verdict::other_epoch;
+  if (c.position > b.high) return cursor_verdict::ahead;
+  // Changes after the horizon are all present; the cursor must not need older ones.
+  if (c.position < b.horizon) return cursor_verdict::before_horizon;
+  if (c.position < b.loaded_high) return cursor_verdict::before_load;
+  return cursor_verdict::ok;
+}
+
+asio::awaitable<pg_outcome<std::vector<log_change>>> async_read_changes(
+    pg_connection& conn, const protocol::cursor& after, lsn upto, std::size_t limit,
+    const std::string* collection) {
+  // (lsn, idx) > (after.position, after.index): a whole-transaction cursor has index
+  // 2^32-1, above every real index, so "after" skips the whole transaction.
+  std::string sql =
+      "SELECT lsn::text, idx, collection, key, op, \"row\"::text, old_row::text, changed::text, "
+      "(extract(epoch FROM commit_time) * 1000000)::bigint, xid, client_id, mutation_id, client_ts "
+      "FROM fieldsync.changes WHERE (lsn, idx::bigint) > ($1::pg_lsn, $2::bigint) "
+      "AND lsn <= $3::pg_lsn";
+  pg_params params(after.position.to_string(), static_cast<std::int64_t>(after.index), upto.to_string());
+  if (collection) {
+    sql += " AND collection = $4";
+    params.add(*collection);
+  }
+  sql += " ORDER BY lsn, idx LIMIT " + std::to_string(limit);
+  auto r = co_await conn.async_query(sql, params);
+  if (!r) co_return r.error();
+  std::vector<log_change> out;
+  out.reserve(static_cast<std::size_t>(r->rows()));
+  for (int i = 0; i < r->rows(); ++i) {
+    log_change c;
+    c.position = lsn::parse(r->value(i, 0)).value_or(lsn());
+    c.idx = static_cast<std::uint32_t>(std::stoul(std::string(r->value(i, 1))));
+    c.change.collection = std::string(r->value(i, 2));
+    c.change.key = std::string(r->value(i, 3));
+    char op = r->value(i, 4).empty() ? 'i' : r->value(i, 4)[0];
+    c.change.op = static_cast<protocol::change_op>(op);
+    c.change.row = parse_object(r->value(i, 5));
+    if (!r->is_null(i, 6)) c.change.old_row = parse_object(r->value(i, 6));
+    if (!r->is_null(i, 7)) c.change.changed = parse_text_array(r->value(i, 7));
+    c.commit_time = from_epoch_micros(r->value(i, 8));
+    c.xid = static_cast<std::uint32_t>(std::stoul(std::string(r->value(i, 9))));
+    if (!r->is_null(i, 10)) {
+      protocol::change_origin o;
+      o.client_id = std::string(r->value(i, 10));
+      o.mutation_id = r->is_null(i, 11) ? 0 : std::stoll(std::string(r->value(i, 11)));
+      o.client_ts = r->is_null(i, 12) ? std::string() : std::string(r->value(i, 12));
+      c.change.origin = std::move(o);
+    }
+    out.push_back(std::move(c));
+  }
+  co_return out;
+}
+
+}  // namespace fieldsync::storage

@@ -1,0 +1,60 @@
+#pragma once
+// Reading the change log back: whether a cursor can resume, and the changes after a
+// position. Shared by the fan-out hub (one read per node per log advance) and the HTTP
+// pulls. Positions and epochs follow docs/changelog.md.
+
+#include "protocol/change.hpp"
+#include "protocol/cursor.hpp"
+#include "storage/pg_connection.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/json/object.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace fieldsync::storage {
+
+// Why a cursor cannot resume; the client must re-snapshot.
+enum class cursor_verdict {
+  ok,
+  other_epoch,     // history was lost since (new slot, restored log)
+  before_horizon,  // older than the log's retention
+  before_load,     // older than the collection's (re)load
+  ahead,           // beyond the log's high-water mark: not a cursor this log gave out
+  no_log,          // the log does not exist yet
+};
+
+std::string_view to_string(cursor_verdict v) noexcept;
+
+struct log_bounds {
+  std::int64_t epoch = 0;
+  protocol::lsn high;
+  protocol::lsn horizon;
+  protocol::lsn loaded_high;  // of the collection asked about; 0/0 when not loaded
+};
+
+// The log's bounds for `collection` (its loaded_high_lsn, or 0/0 when not loaded yet).
+boost::asio::awaitable<pg_outcome<std::optional<log_bounds>>> async_log_bounds(
+    pg_connection& conn, const std::string& collection);
+
+cursor_verdict check_cursor(const log_bounds& bounds, const protocol::cursor& c) noexcept;
+
+// One stored change as read back.
+struct log_change {
+  protocol::lsn position;
+  std::uint32_t idx = 0;
+  protocol::row_change change;  // row, old_row, changed, origin filled in
+  protocol::pg_timestamp commit_time = 0;
+  std::uint32_t xid = 0;
+};
+
+// Changes after `after` (exclusive; a cursor's index counts) up to and including `upto`,
+// in log order, at most `limit` of them, optionally of one collection only.
+boost::asio::awaitable<pg_outcome<std::vector<log_change>>> async_read_changes(
+    pg_connection& conn, const protocol::cursor& after, protocol::lsn upto, std::size_t limit,
+    const std::string* collection = nullptr);
+
+}  // namespace fieldsync::storage
