@@ -62,6 +62,7 @@ class binder {
     auto root = node(filter_.ast.root);
     if (!root) return root.error();
     out_.root = std::move(*root);
+    compact();
     return std::move(out_);
   }
 
@@ -130,6 +131,33 @@ class binder {
     const std::string type = c.type.name.empty() ? domain_name(domain_of(c.type))
                                                  : std::string(c.type.name);
     return "column \"" + c.name + "\" (" + type + "): ";
+  }
+
+  // Folding can drop tests whose columns were already registered: keep only the columns
+  // the final tree reads, in order of first use.
+  void compact() {
+    std::vector<bound_column> used;
+    std::vector<std::uint32_t> map(out_.columns.size(), 0xffffffff);
+    remap(out_.root, used, map);
+    out_.columns = std::move(used);
+  }
+
+  void remap(bound_node& n, std::vector<bound_column>& used, std::vector<std::uint32_t>& map) {
+    switch (n.k) {
+      case bk::constant: return;
+      case bk::and_:
+      case bk::or_:
+      case bk::not_:
+        for (auto& c : n.children) remap(c, used, map);
+        return;
+      default:
+        if (map[n.column] == 0xffffffff) {
+          map[n.column] = static_cast<std::uint32_t>(used.size());
+          used.push_back(out_.columns[n.column]);
+        }
+        n.column = map[n.column];
+        return;
+    }
   }
 
   // ---- nodes ----

@@ -375,6 +375,15 @@ struct reader {
     while (i < s.size() && is_digit(s[i]) && i - start < max) out = out * 10 + (s[i++] - '0');
     return i - start >= min && !(i < s.size() && is_digit(s[i]));
   }
+  // exactly n digits, whatever follows (the parts of "+0530")
+  bool fixed_digits(std::size_t n, std::int64_t& out) noexcept {
+    out = 0;
+    for (std::size_t k = 0; k < n; ++k, ++i) {
+      if (i >= s.size() || !is_digit(s[i])) return false;
+      out = out * 10 + (s[i] - '0');
+    }
+    return true;
+  }
   bool keyword(std::string_view word) noexcept {
     if (s.size() - i < word.size() || !iequals(s.substr(i, word.size()), word)) return false;
     i += word.size();
@@ -424,14 +433,15 @@ bool read_offset(reader& r, std::int64_t& seconds) noexcept {
   if (sign != '+' && sign != '-') return false;
   ++r.i;
   std::int64_t h = 0, m = 0, sec = 0;
-  if (!r.digits(2, 2, h)) return false;
+  if (!r.fixed_digits(2, h)) return false;
   const bool colon = r.eat(':');
   if (colon || is_digit(r.peek())) {
-    if (!r.digits(2, 2, m)) return false;
+    if (!r.fixed_digits(2, m)) return false;
     if ((colon && r.eat(':')) || (!colon && is_digit(r.peek()))) {
-      if (!r.digits(2, 2, sec)) return false;
+      if (!r.fixed_digits(2, sec)) return false;
     }
   }
+  if (is_digit(r.peek())) return false;
   if (h > 15 || m > 59 || sec > 59) return false;
   seconds = (h * 3600 + m * 60 + sec) * (sign == '-' ? -1 : 1);
   return true;
