@@ -24,10 +24,10 @@ struct filter_operand {
   static constexpr std::uint32_t no_column = 0xffffffff;
 
   kind k = kind::null_;
-  std::size_t position = 0;   // byte offset of the token
-  std::string text;           // column or claim name, a string's value, a number as written
-  bool boolean = false;       // kind::boolean
-  std::uint32_t param = 0;    // kind::param: n of $n (1-based)
+  std::size_t position = 0;          // byte offset of the token
+  std::string text;                  // column or claim name, a string's value, a number as written
+  bool boolean = false;              // kind::boolean
+  std::uint32_t param = 0;           // kind::param: n of $n (1-based)
   std::uint32_t column = no_column;  // kind::column, after check_filter: index into its columns
 
   bool is_column() const noexcept { return k == kind::column; }
@@ -59,7 +59,7 @@ struct filter_node {
 
 struct filter_ast {
   filter_node root;
-  filter_limits limits;       // the limits it was parsed with; bind_filter applies them too
+  filter_limits limits;  // the limits it was parsed with; bind_filter applies them too
   std::size_t node_count = 0;
   std::uint32_t max_param = 0;  // the largest n of the $n it names (0: none)
 };

@@ -24,24 +24,35 @@ bound_node constant(filter_truth t) {
   return n;
 }
 
-filter_truth truth_of(bool b) noexcept { return b ? filter_truth::true_ : filter_truth::false_; }
+filter_truth truth_of(bool b) noexcept {
+  return b ? filter_truth::true_ : filter_truth::false_;
+}
 
 filter_truth negate(filter_truth t) noexcept {
   switch (t) {
-    case filter_truth::true_: return filter_truth::false_;
-    case filter_truth::false_: return filter_truth::true_;
-    default: return filter_truth::unknown;
+    case filter_truth::true_:
+      return filter_truth::false_;
+    case filter_truth::false_:
+      return filter_truth::true_;
+    default:
+      return filter_truth::unknown;
   }
 }
 
 bool holds(filter_op op, int c) noexcept {
   switch (op) {
-    case filter_op::eq: return c == 0;
-    case filter_op::ne: return c != 0;
-    case filter_op::lt: return c < 0;
-    case filter_op::le: return c <= 0;
-    case filter_op::gt: return c > 0;
-    case filter_op::ge: return c >= 0;
+    case filter_op::eq:
+      return c == 0;
+    case filter_op::ne:
+      return c != 0;
+    case filter_op::lt:
+      return c < 0;
+    case filter_op::le:
+      return c <= 0;
+    case filter_op::gt:
+      return c > 0;
+    case filter_op::ge:
+      return c >= 0;
   }
   return false;
 }
@@ -128,8 +139,8 @@ class binder {
 
   std::string column_context(const filter_operand& col) const {
     const column_schema& c = filter_.columns[col.column];
-    const std::string type = c.type.name.empty() ? domain_name(domain_of(c.type))
-                                                 : std::string(c.type.name);
+    const std::string type =
+        c.type.name.empty() ? domain_name(domain_of(c.type)) : std::string(c.type.name);
     return "column \"" + c.name + "\" (" + type + "): ";
   }
 
@@ -144,7 +155,8 @@ class binder {
 
   void remap(bound_node& n, std::vector<bound_column>& used, std::vector<std::uint32_t>& map) {
     switch (n.k) {
-      case bk::constant: return;
+      case bk::constant:
+        return;
       case bk::and_:
       case bk::or_:
       case bk::not_:
@@ -165,7 +177,8 @@ class binder {
   filter_result<bound_node> node(const filter_node& n) {
     switch (n.k) {
       case nk::and_:
-      case nk::or_: return chain(n);
+      case nk::or_:
+        return chain(n);
       case nk::not_: {
         auto inner = node(n.children[0]);
         if (!inner) return inner;
@@ -175,12 +188,18 @@ class binder {
         b.children.push_back(std::move(*inner));
         return b;
       }
-      case nk::compare: return compare(n);
-      case nk::in_list: return in_list(n);
-      case nk::any: return any(n);
-      case nk::is_null: return is_null(n);
-      case nk::like: return like(n);
-      case nk::value: return truth(n);
+      case nk::compare:
+        return compare(n);
+      case nk::in_list:
+        return in_list(n);
+      case nk::any:
+        return any(n);
+      case nk::is_null:
+        return is_null(n);
+      case nk::like:
+        return like(n);
+      case nk::value:
+        return truth(n);
     }
     return constant(filter_truth::unknown);
   }
@@ -333,8 +352,8 @@ class binder {
         if (!v) {
           auto e = v.error();
           e.position = where.position;
-          e.message = context + operand_name(where) + ": element " + std::to_string(i + 1) +
-                      ": " + e.message;
+          e.message = context + operand_name(where) + ": element " + std::to_string(i + 1) + ": " +
+                      e.message;
           return e;
         }
       }
@@ -345,7 +364,8 @@ class binder {
         values.push_back(std::move(*v));
       }
     }
-    if (count == 0) return constant(truth_of(n.negated));  // x = ANY('{}') is FALSE, even for NULL x
+    if (count == 0)
+      return constant(truth_of(n.negated));  // x = ANY('{}') is FALSE, even for NULL x
     if (d == filter_domain::none) return constant(filter_truth::unknown);
     make_set(d, values);
     if (!lhs.is_column()) {

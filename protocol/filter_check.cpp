@@ -24,10 +24,14 @@ std::string type_name(const column_schema& c) {
 
 std::string literal_kind(const filter_operand& o) {
   switch (o.k) {
-    case ok::boolean: return "a boolean";
-    case ok::number: return "a number";
-    case ok::string: return "a string";
-    default: return "NULL";
+    case ok::boolean:
+      return "a boolean";
+    case ok::number:
+      return "a number";
+    case ok::string:
+      return "a string";
+    default:
+      return "NULL";
   }
 }
 
@@ -44,12 +48,18 @@ class checker {
           if (auto r = node(c); !r) return r;
         }
         return {};
-      case nk::compare: return compare(n);
-      case nk::in_list: return in_list(n);
-      case nk::any: return any(n);
-      case nk::is_null: return resolve(n.operands[0]);
-      case nk::like: return like(n);
-      case nk::value: return value(n);
+      case nk::compare:
+        return compare(n);
+      case nk::in_list:
+        return in_list(n);
+      case nk::any:
+        return any(n);
+      case nk::is_null:
+        return resolve(n.operands[0]);
+      case nk::like:
+        return like(n);
+      case nk::value:
+        return value(n);
     }
     return {};
   }
@@ -214,8 +224,7 @@ filter_result<checked_filter> check_filter(filter_ast ast, const collection_sche
   return out;
 }
 
-filter_result<checked_filter> prepare_filter(std::string_view text,
-                                             const collection_schema& schema,
+filter_result<checked_filter> prepare_filter(std::string_view text, const collection_schema& schema,
                                              const filter_limits& limits) {
   auto ast = parse_filter(text, limits);
   if (!ast) return ast.error();

@@ -31,8 +31,7 @@ struct checked_filter {
 filter_result<checked_filter> check_filter(filter_ast ast, const collection_schema& schema);
 
 // parse_filter then check_filter.
-filter_result<checked_filter> prepare_filter(std::string_view text,
-                                             const collection_schema& schema,
+filter_result<checked_filter> prepare_filter(std::string_view text, const collection_schema& schema,
                                              const filter_limits& limits = {});
 
 }  // namespace fieldsync::protocol

@@ -26,7 +26,8 @@ void collect(const bound_filter& f, const bound_node& n, std::vector<equality_co
       out.push_back({f.columns[n.column].column.name, {equality_key(filter_domain::boolean, t)}});
       return;
     }
-    default: return;
+    default:
+      return;
   }
 }
 

@@ -13,16 +13,16 @@
 namespace fieldsync::protocol {
 
 enum class filter_errc {
-  too_long = 1,         // the text is longer than filter_limits::max_text_bytes
-  syntax,               // a token that does not fit the grammar, or bad characters
-  too_deep,             // parentheses and NOTs nested deeper than filter_limits::max_depth
-  too_many_nodes,       // more than filter_limits::max_nodes
-  list_too_long,        // an IN list or an ANY array over filter_limits::max_in_list
-  unknown_column,       // a column the collection does not have
-  type_mismatch,        // a value of the wrong kind for the column or the other operand
-  unsupported,          // a construct the language does not allow on that column or operand
-  bad_value,            // a value of the right kind that does not parse (a uuid, a date, ...)
-  missing_parameter,    // $n beyond the parameters supplied at bind time
+  too_long = 1,       // the text is longer than filter_limits::max_text_bytes
+  syntax,             // a token that does not fit the grammar, or bad characters
+  too_deep,           // parentheses and NOTs nested deeper than filter_limits::max_depth
+  too_many_nodes,     // more than filter_limits::max_nodes
+  list_too_long,      // an IN list or an ANY array over filter_limits::max_in_list
+  unknown_column,     // a column the collection does not have
+  type_mismatch,      // a value of the wrong kind for the column or the other operand
+  unsupported,        // a construct the language does not allow on that column or operand
+  bad_value,          // a value of the right kind that does not parse (a uuid, a date, ...)
+  missing_parameter,  // $n beyond the parameters supplied at bind time
 };
 
 const boost::system::error_category& filter_category() noexcept;

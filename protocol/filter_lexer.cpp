@@ -9,12 +9,18 @@ namespace {
 bool is_space(char c) noexcept {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
-bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+bool is_digit(char c) noexcept {
+  return c >= '0' && c <= '9';
+}
 bool is_ident_start(char c) noexcept {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
 }
-bool is_ident_char(char c) noexcept { return is_ident_start(c) || is_digit(c); }
-char to_lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+bool is_ident_char(char c) noexcept {
+  return is_ident_start(c) || is_digit(c);
+}
+char to_lower(char c) noexcept {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 filter_error syntax_error(std::size_t at, std::string message) {
   return filter_error{filter_errc::syntax, at, std::move(message)};
@@ -67,11 +73,11 @@ struct keyword {
   filter_token::kind k;
 };
 constexpr keyword keywords[] = {
-    {"and", filter_token::kind::kw_and},     {"or", filter_token::kind::kw_or},
-    {"not", filter_token::kind::kw_not},     {"in", filter_token::kind::kw_in},
-    {"is", filter_token::kind::kw_is},       {"null", filter_token::kind::kw_null},
-    {"true", filter_token::kind::kw_true},   {"false", filter_token::kind::kw_false},
-    {"like", filter_token::kind::kw_like},   {"any", filter_token::kind::kw_any},
+    {"and", filter_token::kind::kw_and},   {"or", filter_token::kind::kw_or},
+    {"not", filter_token::kind::kw_not},   {"in", filter_token::kind::kw_in},
+    {"is", filter_token::kind::kw_is},     {"null", filter_token::kind::kw_null},
+    {"true", filter_token::kind::kw_true}, {"false", filter_token::kind::kw_false},
+    {"like", filter_token::kind::kw_like}, {"any", filter_token::kind::kw_any},
 };
 
 }  // namespace
@@ -79,31 +85,56 @@ constexpr keyword keywords[] = {
 std::string describe(const filter_token& t) {
   using k = filter_token::kind;
   switch (t.k) {
-    case k::end: return "the end of the filter";
-    case k::identifier: return "the column name \"" + t.text + "\"";
-    case k::string: return "a string";
-    case k::number: return "the number " + t.text;
-    case k::param: return "$" + std::to_string(t.param);
-    case k::claim: return "$claims." + t.text;
-    case k::kw_and: return "AND";
-    case k::kw_or: return "OR";
-    case k::kw_not: return "NOT";
-    case k::kw_in: return "IN";
-    case k::kw_is: return "IS";
-    case k::kw_null: return "NULL";
-    case k::kw_true: return "TRUE";
-    case k::kw_false: return "FALSE";
-    case k::kw_like: return "LIKE";
-    case k::kw_any: return "ANY";
-    case k::op_eq: return "'='";
-    case k::op_ne: return "'<>'";
-    case k::op_lt: return "'<'";
-    case k::op_le: return "'<='";
-    case k::op_gt: return "'>'";
-    case k::op_ge: return "'>='";
-    case k::lparen: return "'('";
-    case k::rparen: return "')'";
-    case k::comma: return "','";
+    case k::end:
+      return "the end of the filter";
+    case k::identifier:
+      return "the column name \"" + t.text + "\"";
+    case k::string:
+      return "a string";
+    case k::number:
+      return "the number " + t.text;
+    case k::param:
+      return "$" + std::to_string(t.param);
+    case k::claim:
+      return "$claims." + t.text;
+    case k::kw_and:
+      return "AND";
+    case k::kw_or:
+      return "OR";
+    case k::kw_not:
+      return "NOT";
+    case k::kw_in:
+      return "IN";
+    case k::kw_is:
+      return "IS";
+    case k::kw_null:
+      return "NULL";
+    case k::kw_true:
+      return "TRUE";
+    case k::kw_false:
+      return "FALSE";
+    case k::kw_like:
+      return "LIKE";
+    case k::kw_any:
+      return "ANY";
+    case k::op_eq:
+      return "'='";
+    case k::op_ne:
+      return "'<>'";
+    case k::op_lt:
+      return "'<'";
+    case k::op_le:
+      return "'<='";
+    case k::op_gt:
+      return "'>'";
+    case k::op_ge:
+      return "'>='";
+    case k::lparen:
+      return "'('";
+    case k::rparen:
+      return "')'";
+    case k::comma:
+      return "','";
   }
   return "a token";
 }
@@ -111,8 +142,8 @@ std::string describe(const filter_token& t) {
 filter_result<filter_token> filter_lexer::next() {
   if (pos_ == 0) {
     if (auto bad = first_bad_byte(text_); bad != std::string_view::npos) {
-      return syntax_error(bad, text_[bad] == '\0' ? "NUL character in the filter"
-                                                  : "invalid UTF-8 in the filter");
+      return syntax_error(
+          bad, text_[bad] == '\0' ? "NUL character in the filter" : "invalid UTF-8 in the filter");
     }
   }
   while (pos_ < text_.size() && is_space(text_[pos_])) ++pos_;
@@ -129,10 +160,14 @@ filter_result<filter_token> filter_lexer::next() {
   };
   using k = filter_token::kind;
   switch (c) {
-    case '(': return simple(k::lparen, 1);
-    case ')': return simple(k::rparen, 1);
-    case ',': return simple(k::comma, 1);
-    case '=': return simple(k::op_eq, 1);
+    case '(':
+      return simple(k::lparen, 1);
+    case ')':
+      return simple(k::rparen, 1);
+    case ',':
+      return simple(k::comma, 1);
+    case '=':
+      return simple(k::op_eq, 1);
     case '<':
       if (peek(1) == '=') return simple(k::op_le, 2);
       if (peek(1) == '>') return simple(k::op_ne, 2);
@@ -143,10 +178,14 @@ filter_result<filter_token> filter_lexer::next() {
     case '!':
       if (peek(1) == '=') return simple(k::op_ne, 2);
       return syntax_error(start, "expected '=' after '!'");
-    case '\'': return lex_string(start);
-    case '"': return lex_quoted_identifier(start);
-    case '$': return lex_dollar(start);
-    default: break;
+    case '\'':
+      return lex_string(start);
+    case '"':
+      return lex_quoted_identifier(start);
+    case '$':
+      return lex_dollar(start);
+    default:
+      break;
   }
   if (is_digit(c) || c == '-' || c == '.') return lex_number(start);
   if (is_ident_start(c)) {
@@ -179,7 +218,8 @@ filter_result<filter_token> filter_lexer::lex_string(std::size_t start) {
   std::string value;
   std::size_t pos = start + 1;
   while (true) {
-    if (pos >= text_.size()) return syntax_error(start, "unterminated string: expected a closing '");
+    if (pos >= text_.size())
+      return syntax_error(start, "unterminated string: expected a closing '");
     if (text_[pos] == '\'') {
       if (pos + 1 < text_.size() && text_[pos + 1] == '\'') {
         value.push_back('\'');
@@ -224,8 +264,8 @@ filter_result<filter_token> filter_lexer::lex_number(std::size_t start) {
   const std::size_t int_start = pos;
   while (pos < text_.size() && is_digit(text_[pos])) ++pos;
   if (pos == int_start) {
-    return syntax_error(start, text_[start] == '-' ? "expected a digit after '-'"
-                                                   : "expected a digit before '.'");
+    return syntax_error(
+        start, text_[start] == '-' ? "expected a digit after '-'" : "expected a digit before '.'");
   }
   if (pos < text_.size() && text_[pos] == '.') {
     ++pos;
@@ -237,8 +277,8 @@ filter_result<filter_token> filter_lexer::lex_number(std::size_t start) {
     return syntax_error(pos, "unexpected character after a number (exponents are not supported)");
   }
   pos_ = pos;
-  return filter_token{filter_token::kind::number, start, std::string(text_.substr(start, pos - start)),
-                      0};
+  return filter_token{filter_token::kind::number, start,
+                      std::string(text_.substr(start, pos - start)), 0};
 }
 
 filter_result<filter_token> filter_lexer::lex_dollar(std::size_t start) {
@@ -249,8 +289,8 @@ filter_result<filter_token> filter_lexer::lex_dollar(std::size_t start) {
     std::uint64_t n = 0;
     auto [end, ec] = std::from_chars(text_.data() + digits, text_.data() + pos, n);
     if (ec != std::errc{} || n > limits_.max_param || n == 0) {
-      return syntax_error(start, "parameter numbers run from $1 to $" +
-                                     std::to_string(limits_.max_param));
+      return syntax_error(start,
+                          "parameter numbers run from $1 to $" + std::to_string(limits_.max_param));
     }
     if (pos < text_.size() && is_ident_char(text_[pos])) {
       return syntax_error(pos, "unexpected character after a parameter");

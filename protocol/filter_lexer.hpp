@@ -21,9 +21,25 @@ struct filter_token {
     number,      // -?digits(.digits)?; text holds it as written
     param,       // $n
     claim,       // $claims.NAME; text holds NAME
-    kw_and, kw_or, kw_not, kw_in, kw_is, kw_null, kw_true, kw_false, kw_like, kw_any,
-    op_eq, op_ne, op_lt, op_le, op_gt, op_ge,  // = (<> or !=) < <= > >=
-    lparen, rparen, comma,
+    kw_and,
+    kw_or,
+    kw_not,
+    kw_in,
+    kw_is,
+    kw_null,
+    kw_true,
+    kw_false,
+    kw_like,
+    kw_any,
+    op_eq,
+    op_ne,
+    op_lt,
+    op_le,
+    op_gt,
+    op_ge,  // = (<> or !=) < <= > >=
+    lparen,
+    rparen,
+    comma,
   };
 
   kind k = kind::end;

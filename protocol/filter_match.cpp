@@ -16,7 +16,8 @@ class evaluator {
 
   filter_truth node(const bound_node& n) noexcept {
     switch (n.k) {
-      case bk::constant: return n.truth;
+      case bk::constant:
+        return n.truth;
       case bk::and_:
       case bk::or_: {
         const bool is_and = n.k == bk::and_;
@@ -45,9 +46,10 @@ class evaluator {
         const auto d = f_.columns[n.column].domain;
         const auto v = read(n.column, d);
         if (v.k == filter_value::kind::null_) return filter_truth::unknown;
-        const auto it = std::lower_bound(
-            n.values.begin(), n.values.end(), v,
-            [d](const filter_value& a, const filter_value_view& b) { return compare(d, a, b) < 0; });
+        const auto it = std::lower_bound(n.values.begin(), n.values.end(), v,
+                                         [d](const filter_value& a, const filter_value_view& b) {
+                                           return compare(d, a, b) < 0;
+                                         });
         filter_truth t = filter_truth::false_;
         if (it != n.values.end() && compare(d, *it, v) == 0) {
           t = filter_truth::true_;
@@ -81,12 +83,18 @@ class evaluator {
 
   static bool holds(filter_op op, int c) noexcept {
     switch (op) {
-      case filter_op::eq: return c == 0;
-      case filter_op::ne: return c != 0;
-      case filter_op::lt: return c < 0;
-      case filter_op::le: return c <= 0;
-      case filter_op::gt: return c > 0;
-      case filter_op::ge: return c >= 0;
+      case filter_op::eq:
+        return c == 0;
+      case filter_op::ne:
+        return c != 0;
+      case filter_op::lt:
+        return c < 0;
+      case filter_op::le:
+        return c <= 0;
+      case filter_op::gt:
+        return c > 0;
+      case filter_op::ge:
+        return c >= 0;
     }
     return false;
   }

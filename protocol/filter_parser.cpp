@@ -16,7 +16,8 @@ filter_error error(filter_errc code, std::size_t at, std::string message) {
 
 class parser {
  public:
-  parser(std::string_view text, const filter_limits& limits) : lexer_(text, limits), limits_(limits) {}
+  parser(std::string_view text, const filter_limits& limits)
+      : lexer_(text, limits), limits_(limits) {}
 
   filter_result<filter_ast> run() {
     if (auto r = advance(); !r) return r.error();
@@ -114,9 +115,7 @@ class parser {
     return inner;
   }
 
-  static bool starts_operand(tk k) noexcept {
-    return k == tk::identifier || starts_value(k);
-  }
+  static bool starts_operand(tk k) noexcept { return k == tk::identifier || starts_value(k); }
   static bool starts_value(tk k) noexcept {
     return k == tk::string || k == tk::number || k == tk::kw_true || k == tk::kw_false ||
            k == tk::kw_null || k == tk::param || k == tk::claim;
@@ -143,18 +142,38 @@ class parser {
     filter_operand o;
     o.position = tok_.position;
     switch (tok_.k) {
-      case tk::identifier: o.k = filter_operand::kind::column; o.text = std::move(tok_.text); break;
-      case tk::string: o.k = filter_operand::kind::string; o.text = std::move(tok_.text); break;
-      case tk::number: o.k = filter_operand::kind::number; o.text = std::move(tok_.text); break;
-      case tk::kw_true: o.k = filter_operand::kind::boolean; o.boolean = true; break;
-      case tk::kw_false: o.k = filter_operand::kind::boolean; o.boolean = false; break;
+      case tk::identifier:
+        o.k = filter_operand::kind::column;
+        o.text = std::move(tok_.text);
+        break;
+      case tk::string:
+        o.k = filter_operand::kind::string;
+        o.text = std::move(tok_.text);
+        break;
+      case tk::number:
+        o.k = filter_operand::kind::number;
+        o.text = std::move(tok_.text);
+        break;
+      case tk::kw_true:
+        o.k = filter_operand::kind::boolean;
+        o.boolean = true;
+        break;
+      case tk::kw_false:
+        o.k = filter_operand::kind::boolean;
+        o.boolean = false;
+        break;
       case tk::param:
         o.k = filter_operand::kind::param;
         o.param = tok_.param;
         if (o.param > max_param_) max_param_ = o.param;
         break;
-      case tk::claim: o.k = filter_operand::kind::claim; o.text = std::move(tok_.text); break;
-      default: o.k = filter_operand::kind::null_; break;
+      case tk::claim:
+        o.k = filter_operand::kind::claim;
+        o.text = std::move(tok_.text);
+        break;
+      default:
+        o.k = filter_operand::kind::null_;
+        break;
     }
     if (auto r = advance(); !r) return r.error();
     return o;
@@ -183,8 +202,12 @@ class parser {
     n.operands.push_back(std::move(*lhs));
 
     switch (tok_.k) {
-      case tk::op_eq: case tk::op_ne: case tk::op_lt:
-      case tk::op_le: case tk::op_gt: case tk::op_ge: {
+      case tk::op_eq:
+      case tk::op_ne:
+      case tk::op_lt:
+      case tk::op_le:
+      case tk::op_gt:
+      case tk::op_ge: {
         const tk op_token = tok_.k;
         n.op = op_of(op_token);
         if (auto r = advance(); !r) return r.error();
@@ -203,8 +226,10 @@ class parser {
         return error(filter_errc::syntax, tok_.position,
                      "expected IN or LIKE after NOT, found " + describe(tok_));
       }
-      case tk::kw_in: return finish_in(std::move(n));
-      case tk::kw_like: return finish_like(std::move(n));
+      case tk::kw_in:
+        return finish_in(std::move(n));
+      case tk::kw_like:
+        return finish_like(std::move(n));
       case tk::kw_is: {
         if (auto r = advance(); !r) return r.error();
         if (tok_.k == tk::kw_not) {
@@ -230,12 +255,18 @@ class parser {
 
   static filter_op op_of(tk k) noexcept {
     switch (k) {
-      case tk::op_ne: return filter_op::ne;
-      case tk::op_lt: return filter_op::lt;
-      case tk::op_le: return filter_op::le;
-      case tk::op_gt: return filter_op::gt;
-      case tk::op_ge: return filter_op::ge;
-      default: return filter_op::eq;
+      case tk::op_ne:
+        return filter_op::ne;
+      case tk::op_lt:
+        return filter_op::lt;
+      case tk::op_le:
+        return filter_op::le;
+      case tk::op_gt:
+        return filter_op::gt;
+      case tk::op_ge:
+        return filter_op::ge;
+      default:
+        return filter_op::eq;
     }
   }
 
@@ -250,9 +281,9 @@ class parser {
     }
     if (auto r = advance(); !r) return r.error();
     if (tok_.k != tk::param && tok_.k != tk::claim) {
-      return error(filter_errc::syntax, tok_.position,
-                   "expected $n or $claims.NAME (an array) inside ANY(...), found " +
-                       describe(tok_));
+      return error(
+          filter_errc::syntax, tok_.position,
+          "expected $n or $claims.NAME (an array) inside ANY(...), found " + describe(tok_));
     }
     auto arr = take_operand();
     if (!arr) return arr.error();
@@ -276,9 +307,9 @@ class parser {
     if (auto r = advance(); !r) return r.error();
     while (true) {
       if (n.operands.size() - 1 >= limits_.max_in_list) {
-        return error(filter_errc::list_too_long, tok_.position,
-                     "an IN list may have at most " + std::to_string(limits_.max_in_list) +
-                         " items");
+        return error(
+            filter_errc::list_too_long, tok_.position,
+            "an IN list may have at most " + std::to_string(limits_.max_in_list) + " items");
       }
       auto item = parse_value(value_what);
       if (!item) return item.error();
@@ -317,22 +348,33 @@ class parser {
 
 filter_op flip(filter_op op) noexcept {
   switch (op) {
-    case filter_op::lt: return filter_op::gt;
-    case filter_op::le: return filter_op::ge;
-    case filter_op::gt: return filter_op::lt;
-    case filter_op::ge: return filter_op::le;
-    default: return op;
+    case filter_op::lt:
+      return filter_op::gt;
+    case filter_op::le:
+      return filter_op::ge;
+    case filter_op::gt:
+      return filter_op::lt;
+    case filter_op::ge:
+      return filter_op::le;
+    default:
+      return op;
   }
 }
 
 const char* to_sql(filter_op op) noexcept {
   switch (op) {
-    case filter_op::eq: return "=";
-    case filter_op::ne: return "<>";
-    case filter_op::lt: return "<";
-    case filter_op::le: return "<=";
-    case filter_op::gt: return ">";
-    case filter_op::ge: return ">=";
+    case filter_op::eq:
+      return "=";
+    case filter_op::ne:
+      return "<>";
+    case filter_op::lt:
+      return "<";
+    case filter_op::le:
+      return "<=";
+    case filter_op::gt:
+      return ">";
+    case filter_op::ge:
+      return ">=";
   }
   return "=";
 }

@@ -125,7 +125,8 @@ class compiler {
   // exact, rather than failing on the cast.
   static std::string cast_type(const bound_column& c, const std::vector<filter_value>& values) {
     switch (c.domain) {
-      case filter_domain::boolean: return "bool";
+      case filter_domain::boolean:
+        return "bool";
       case filter_domain::integer: {
         const auto r = range_of(c);
         for (const auto& v : values) {
@@ -134,21 +135,32 @@ class compiler {
           }
         }
         if (widened(c)) return "int8";
-        return c.column.type.oid == oids::int2 ? "int2"
+        return c.column.type.oid == oids::int2   ? "int2"
                : c.column.type.oid == oids::int4 ? "int4"
                                                  : "int8";
       }
-      case filter_domain::numeric: return "numeric";
-      case filter_domain::float4: return "float4";
-      case filter_domain::float8: return "float8";
-      case filter_domain::text: return "text";
-      case filter_domain::bpchar: return "bpchar";
-      case filter_domain::uuid: return "uuid";
-      case filter_domain::date: return "date";
-      case filter_domain::time: return "time";
-      case filter_domain::timestamp: return "timestamp";
-      case filter_domain::timestamptz: return "timestamptz";
-      case filter_domain::none: break;
+      case filter_domain::numeric:
+        return "numeric";
+      case filter_domain::float4:
+        return "float4";
+      case filter_domain::float8:
+        return "float8";
+      case filter_domain::text:
+        return "text";
+      case filter_domain::bpchar:
+        return "bpchar";
+      case filter_domain::uuid:
+        return "uuid";
+      case filter_domain::date:
+        return "date";
+      case filter_domain::time:
+        return "time";
+      case filter_domain::timestamp:
+        return "timestamp";
+      case filter_domain::timestamptz:
+        return "timestamptz";
+      case filter_domain::none:
+        break;
     }
     return "text";
   }

@@ -25,8 +25,12 @@ filter_error bad(std::string message) {
   return filter_error{filter_errc::bad_value, 0, std::move(message)};
 }
 
-bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
-char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+bool is_digit(char c) noexcept {
+  return c >= '0' && c <= '9';
+}
+char lower(char c) noexcept {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 bool iequals(std::string_view a, std::string_view b) noexcept {
   if (a.size() != b.size()) return false;
@@ -75,7 +79,9 @@ std::optional<decimal_view> read_decimal(std::string_view s) noexcept {
   return d;
 }
 
-int sign_of(int v) noexcept { return (v > 0) - (v < 0); }
+int sign_of(int v) noexcept {
+  return (v > 0) - (v < 0);
+}
 
 int compare_decimal(const decimal_view& a, const decimal_view& b) noexcept {
   if (a.rank != b.rank) return a.rank < b.rank ? -1 : 1;
@@ -239,7 +245,8 @@ filter_result<filter_value> float_value(filter_domain d, std::string_view s) {
   if (d == filter_domain::float4) {
     float f = 0;
     auto [end, ec] = std::from_chars(first, s.data() + s.size(), f);
-    if (ec == std::errc::result_out_of_range) return bad(std::string(s) + " is out of range for real");
+    if (ec == std::errc::result_out_of_range)
+      return bad(std::string(s) + " is out of range for real");
     if (ec != std::errc{} || end != s.data() + s.size() || first == end) {
       return bad("\"" + std::string(s) + "\" is not a number");
     }
@@ -343,7 +350,9 @@ civil civil_from_days(std::int64_t days) noexcept {
   return {y + (m <= 2), m, d};
 }
 
-bool is_leap(std::int64_t y) noexcept { return y % 4 == 0 && (y % 100 != 0 || y % 400 == 0); }
+bool is_leap(std::int64_t y) noexcept {
+  return y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+}
 
 unsigned days_in_month(std::int64_t y, unsigned m) noexcept {
   static constexpr unsigned days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -509,11 +518,16 @@ std::optional<std::int64_t> parse_timestamp(std::string_view s, bool with_zone) 
 
 std::optional<std::int64_t> parse_instant(filter_domain d, std::string_view s) noexcept {
   switch (d) {
-    case filter_domain::date: return parse_date(s);
-    case filter_domain::time: return parse_time(s);
-    case filter_domain::timestamp: return parse_timestamp(s, false);
-    case filter_domain::timestamptz: return parse_timestamp(s, true);
-    default: return std::nullopt;
+    case filter_domain::date:
+      return parse_date(s);
+    case filter_domain::time:
+      return parse_time(s);
+    case filter_domain::timestamp:
+      return parse_timestamp(s, false);
+    case filter_domain::timestamptz:
+      return parse_timestamp(s, true);
+    default:
+      return std::nullopt;
   }
 }
 
@@ -653,7 +667,8 @@ filter_result<filter_value> value_from_number_text(filter_domain d, std::string_
       return v;
     }
     case filter_domain::float4:
-    case filter_domain::float8: return float_value(d, s);
+    case filter_domain::float8:
+      return float_value(d, s);
     default:
       return mismatch(std::string("a ") + domain_name(d) + " column does not compare with numbers");
   }
@@ -663,37 +678,59 @@ filter_result<filter_value> value_from_number_text(filter_domain d, std::string_
 
 filter_domain domain_of(const column_type& type) noexcept {
   switch (type.cls) {
-    case type_class::boolean: return filter_domain::boolean;
-    case type_class::integer: return filter_domain::integer;
-    case type_class::numeric: return filter_domain::numeric;
+    case type_class::boolean:
+      return filter_domain::boolean;
+    case type_class::integer:
+      return filter_domain::integer;
+    case type_class::numeric:
+      return filter_domain::numeric;
     case type_class::floating:
       return type.oid == oids::float4 ? filter_domain::float4 : filter_domain::float8;
     case type_class::text:
       return type.oid == oids::bpchar ? filter_domain::bpchar : filter_domain::text;
-    case type_class::uuid: return filter_domain::uuid;
-    case type_class::date: return filter_domain::date;
-    case type_class::time: return type.oid == oids::time ? filter_domain::time : filter_domain::none;
-    case type_class::timestamp: return filter_domain::timestamp;
-    case type_class::timestamptz: return filter_domain::timestamptz;
-    default: return filter_domain::none;
+    case type_class::uuid:
+      return filter_domain::uuid;
+    case type_class::date:
+      return filter_domain::date;
+    case type_class::time:
+      return type.oid == oids::time ? filter_domain::time : filter_domain::none;
+    case type_class::timestamp:
+      return filter_domain::timestamp;
+    case type_class::timestamptz:
+      return filter_domain::timestamptz;
+    default:
+      return filter_domain::none;
   }
 }
 
 const char* domain_name(filter_domain d) noexcept {
   switch (d) {
-    case filter_domain::none: return "non-comparable";
-    case filter_domain::boolean: return "boolean";
-    case filter_domain::integer: return "integer";
-    case filter_domain::numeric: return "numeric";
-    case filter_domain::float4: return "real";
-    case filter_domain::float8: return "double precision";
-    case filter_domain::text: return "text";
-    case filter_domain::bpchar: return "character";
-    case filter_domain::uuid: return "uuid";
-    case filter_domain::date: return "date";
-    case filter_domain::time: return "time";
-    case filter_domain::timestamp: return "timestamp";
-    case filter_domain::timestamptz: return "timestamptz";
+    case filter_domain::none:
+      return "non-comparable";
+    case filter_domain::boolean:
+      return "boolean";
+    case filter_domain::integer:
+      return "integer";
+    case filter_domain::numeric:
+      return "numeric";
+    case filter_domain::float4:
+      return "real";
+    case filter_domain::float8:
+      return "double precision";
+    case filter_domain::text:
+      return "text";
+    case filter_domain::bpchar:
+      return "character";
+    case filter_domain::uuid:
+      return "uuid";
+    case filter_domain::date:
+      return "date";
+    case filter_domain::time:
+      return "time";
+    case filter_domain::timestamp:
+      return "timestamp";
+    case filter_domain::timestamptz:
+      return "timestamptz";
   }
   return "unknown";
 }
@@ -701,7 +738,8 @@ const char* domain_name(filter_domain d) noexcept {
 filter_result<filter_value> value_from_literal(filter_domain d, const filter_operand& literal) {
   using ok = filter_operand::kind;
   switch (literal.k) {
-    case ok::null_: return filter_value{};
+    case ok::null_:
+      return filter_value{};
     case ok::boolean: {
       if (d != filter_domain::boolean) {
         return mismatch(std::string("a ") + domain_name(d) + " column does not compare with " +
@@ -712,15 +750,19 @@ filter_result<filter_value> value_from_literal(filter_domain d, const filter_ope
       v.boolean = literal.boolean;
       return v;
     }
-    case ok::number: return value_from_number_text(d, literal.text);
-    case ok::string: return value_from_string(d, literal.text);
-    default: return mismatch("not a literal");
+    case ok::number:
+      return value_from_number_text(d, literal.text);
+    case ok::string:
+      return value_from_string(d, literal.text);
+    default:
+      return mismatch("not a literal");
   }
 }
 
 filter_result<filter_value> value_from_json(filter_domain d, const boost::json::value& j) {
   switch (j.kind()) {
-    case boost::json::kind::null: return filter_value{};
+    case boost::json::kind::null:
+      return filter_value{};
     case boost::json::kind::bool_: {
       if (d != filter_domain::boolean) {
         return mismatch(std::string("a ") + domain_name(d) + " column does not compare with " +
@@ -736,7 +778,8 @@ filter_result<filter_value> value_from_json(filter_domain d, const boost::json::
       char buf[32];
       auto r = j.is_int64() ? std::to_chars(buf, buf + sizeof buf, j.get_int64())
                             : std::to_chars(buf, buf + sizeof buf, j.get_uint64());
-      return value_from_number_text(d, std::string_view(buf, static_cast<std::size_t>(r.ptr - buf)));
+      return value_from_number_text(d,
+                                    std::string_view(buf, static_cast<std::size_t>(r.ptr - buf)));
     }
     case boost::json::kind::double_: {
       const double x = j.get_double();
@@ -762,27 +805,36 @@ filter_result<filter_value> value_from_json(filter_domain d, const boost::json::
       if (s.find('\0') != boost::json::string::npos) return bad("string contains a NUL character");
       return value_from_string(d, std::string_view(s.data(), s.size()));
     }
-    default: return mismatch("expected a single value, not a JSON array or object");
+    default:
+      return mismatch("expected a single value, not a JSON array or object");
   }
 }
 
 filter_domain domain_of_literal(const filter_operand& literal) noexcept {
   switch (literal.k) {
-    case filter_operand::kind::boolean: return filter_domain::boolean;
-    case filter_operand::kind::number: return filter_domain::numeric;
-    case filter_operand::kind::string: return filter_domain::text;
-    default: return filter_domain::none;
+    case filter_operand::kind::boolean:
+      return filter_domain::boolean;
+    case filter_operand::kind::number:
+      return filter_domain::numeric;
+    case filter_operand::kind::string:
+      return filter_domain::text;
+    default:
+      return filter_domain::none;
   }
 }
 
 filter_domain domain_of_json(const boost::json::value& v) noexcept {
   switch (v.kind()) {
-    case boost::json::kind::bool_: return filter_domain::boolean;
+    case boost::json::kind::bool_:
+      return filter_domain::boolean;
     case boost::json::kind::int64:
     case boost::json::kind::uint64:
-    case boost::json::kind::double_: return filter_domain::numeric;
-    case boost::json::kind::string: return filter_domain::text;
-    default: return filter_domain::none;
+    case boost::json::kind::double_:
+      return filter_domain::numeric;
+    case boost::json::kind::string:
+      return filter_domain::text;
+    default:
+      return filter_domain::none;
   }
 }
 
@@ -794,7 +846,8 @@ filter_value_view read_row_value(filter_domain d, const boost::json::value& j,
     return std::string_view(j.get_string().data(), j.get_string().size());
   };
   switch (d) {
-    case filter_domain::none: return v;
+    case filter_domain::none:
+      return v;
     case filter_domain::boolean:
       if (j.is_bool()) {
         v.k = vk::boolean;
@@ -877,7 +930,8 @@ filter_value_view read_row_value(filter_domain d, const boost::json::value& j,
 
 int compare(filter_domain d, const filter_value_view& a, const filter_value_view& b) noexcept {
   switch (d) {
-    case filter_domain::boolean: return static_cast<int>(a.boolean) - static_cast<int>(b.boolean);
+    case filter_domain::boolean:
+      return static_cast<int>(a.boolean) - static_cast<int>(b.boolean);
     case filter_domain::integer:
     case filter_domain::numeric: {
       if (a.k == vk::integer && b.k == vk::integer) {
@@ -891,23 +945,28 @@ int compare(filter_domain d, const filter_value_view& a, const filter_value_view
       return compare_decimal(*ad, *bd);
     }
     case filter_domain::float4:
-    case filter_domain::float8: return compare_float(a.floating, b.floating);
+    case filter_domain::float8:
+      return compare_float(a.floating, b.floating);
     case filter_domain::text:
-    case filter_domain::bpchar: return sign_of(a.text.compare(b.text));
-    case filter_domain::uuid: return sign_of(std::memcmp(a.uuid.data(), b.uuid.data(), 16));
+    case filter_domain::bpchar:
+      return sign_of(a.text.compare(b.text));
+    case filter_domain::uuid:
+      return sign_of(std::memcmp(a.uuid.data(), b.uuid.data(), 16));
     case filter_domain::date:
     case filter_domain::time:
     case filter_domain::timestamp:
     case filter_domain::timestamptz:
       return a.integer < b.integer ? -1 : (a.integer > b.integer ? 1 : 0);
-    case filter_domain::none: return 0;
+    case filter_domain::none:
+      return 0;
   }
   return 0;
 }
 
 std::string equality_key(filter_domain d, const filter_value_view& v) {
   switch (d) {
-    case filter_domain::boolean: return v.boolean ? "true" : "false";
+    case filter_domain::boolean:
+      return v.boolean ? "true" : "false";
     case filter_domain::integer:
     case filter_domain::numeric: {
       if (v.k == vk::integer) return std::to_string(v.integer);
@@ -924,22 +983,28 @@ std::string equality_key(filter_domain d, const filter_value_view& v) {
       return std::string(buf, static_cast<std::size_t>(r.ptr - buf));
     }
     case filter_domain::text:
-    case filter_domain::bpchar: return std::string(v.text);
-    case filter_domain::uuid: return format_uuid(v.uuid);
+    case filter_domain::bpchar:
+      return std::string(v.text);
+    case filter_domain::uuid:
+      return format_uuid(v.uuid);
     case filter_domain::date:
     case filter_domain::time:
     case filter_domain::timestamp:
-    case filter_domain::timestamptz: return std::to_string(v.integer);
-    case filter_domain::none: return {};
+    case filter_domain::timestamptz:
+      return std::to_string(v.integer);
+    case filter_domain::none:
+      return {};
   }
   return {};
 }
 
 std::string to_pg_text(filter_domain d, const filter_value& v) {
   switch (d) {
-    case filter_domain::boolean: return v.boolean ? "true" : "false";
+    case filter_domain::boolean:
+      return v.boolean ? "true" : "false";
     case filter_domain::integer:
-    case filter_domain::numeric: return v.k == vk::integer ? std::to_string(v.integer) : v.text;
+    case filter_domain::numeric:
+      return v.k == vk::integer ? std::to_string(v.integer) : v.text;
     case filter_domain::float4:
     case filter_domain::float8: {
       if (std::isnan(v.floating)) return "NaN";
@@ -951,13 +1016,17 @@ std::string to_pg_text(filter_domain d, const filter_value& v) {
       return std::string(buf, static_cast<std::size_t>(r.ptr - buf));
     }
     case filter_domain::text:
-    case filter_domain::bpchar: return v.text;
-    case filter_domain::uuid: return format_uuid(v.uuid);
+    case filter_domain::bpchar:
+      return v.text;
+    case filter_domain::uuid:
+      return format_uuid(v.uuid);
     case filter_domain::date:
     case filter_domain::time:
     case filter_domain::timestamp:
-    case filter_domain::timestamptz: return format_instant(d, v.integer);
-    case filter_domain::none: return {};
+    case filter_domain::timestamptz:
+      return format_instant(d, v.integer);
+    case filter_domain::none:
+      return {};
   }
   return {};
 }

@@ -19,14 +19,14 @@
 namespace fieldsync::protocol {
 
 enum class filter_domain : std::uint8_t {
-  none,         // json, jsonb, arrays, bytea, interval, timetz, other: only IS [NOT] NULL
+  none,  // json, jsonb, arrays, bytea, interval, timetz, other: only IS [NOT] NULL
   boolean,
-  integer,      // int2, int4, int8, oid
+  integer,  // int2, int4, int8, oid
   numeric,
   float4,
   float8,
-  text,         // text, varchar, name, "char"
-  bpchar,       // character(n): trailing spaces are not significant in comparisons
+  text,    // text, varchar, name, "char"
+  bpchar,  // character(n): trailing spaces are not significant in comparisons
   uuid,
   date,         // days since 1970-01-01
   time,         // time without time zone: microseconds since midnight
@@ -64,7 +64,11 @@ struct filter_value_view {
 
   filter_value_view() = default;
   filter_value_view(const filter_value& v) noexcept  // NOLINT: views of owned values
-      : k(v.k), boolean(v.boolean), integer(v.integer), floating(v.floating), uuid(v.uuid),
+      : k(v.k),
+        boolean(v.boolean),
+        integer(v.integer),
+        floating(v.floating),
+        uuid(v.uuid),
         text(v.text) {}
 };
 

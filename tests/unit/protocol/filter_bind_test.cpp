@@ -29,7 +29,8 @@ TEST_CASE("filter bind: parameters", "[filter][bind]") {
   const bad_case cases[] = {
       {"rep_id = $1", R"(["7"])", 9, filter_errc::type_mismatch,
        "column \"rep_id\" (int8): $1: a integer column does not compare with strings"},
-      {"stage = $1", "[7]", 8, filter_errc::type_mismatch, "$1: a text column does not compare with numbers"},
+      {"stage = $1", "[7]", 8, filter_errc::type_mismatch,
+       "$1: a text column does not compare with numbers"},
       {"stage = $1", R"([["a"]])", 8, filter_errc::type_mismatch, "not a JSON array or object"},
       {"stage = $1", R"([{"a":1}])", 8, filter_errc::type_mismatch, "not a JSON array or object"},
       {"won = $1", R"(["yes"])", 6, filter_errc::type_mismatch, "does not compare with strings"},
@@ -66,8 +67,8 @@ TEST_CASE("filter bind: numeric parameters may be decimal strings", "[filter][bi
 TEST_CASE("filter bind: claims", "[filter][bind]") {
   const auto claims = R"({"rep_id": 42, "territories": [1, 2, 3], "role": "rep",
                           "email": "ann@acme.com", "admin": false, "name": null})";
-  auto f = bind_ok("rep_id = $claims.rep_id AND territory_id = ANY($claims.territories)", "[]",
-                   claims);
+  auto f =
+      bind_ok("rep_id = $claims.rep_id AND territory_id = ANY($claims.territories)", "[]", claims);
   CHECK(matches(f, obj(R"({"rep_id":42,"territory_id":2})")));
   CHECK_FALSE(matches(f, obj(R"({"rep_id":42,"territory_id":4})")));
   CHECK_FALSE(matches(f, obj(R"({"rep_id":41,"territory_id":2})")));
@@ -137,22 +138,38 @@ TEST_CASE("filter bind: constants fold with three-valued logic", "[filter][bind]
     filter_truth expected;
   };
   const fold_case cases[] = {
-      {"TRUE", t::true_},           {"FALSE", t::false_},
-      {"NULL", t::unknown},         {"NOT NULL", t::unknown},
-      {"NULL AND FALSE", t::false_}, {"NULL AND TRUE", t::unknown},
-      {"NULL OR TRUE", t::true_},   {"NULL OR FALSE", t::unknown},
-      {"rep_id = NULL", t::unknown}, {"NOT (rep_id = NULL)", t::unknown},
-      {"rep_id = NULL OR TRUE", t::true_}, {"rep_id = NULL AND FALSE", t::false_},
-      {"rep_id IN (NULL, NULL)", t::unknown}, {"rep_id NOT IN (NULL)", t::unknown},
-      {"stage LIKE NULL", t::unknown}, {"1 = 1", t::true_},
-      {"1 = 1.0", t::true_},        {"2 > 10", t::false_},
-      {"'b' > 'a'", t::true_},      {"'B' > 'a'", t::false_},
-      {"true > false", t::true_},   {"1 IN (2, 1)", t::true_},
-      {"1 IN (2, NULL)", t::unknown}, {"1 NOT IN (2, NULL)", t::unknown},
-      {"1 NOT IN (2, 3)", t::true_}, {"NULL IN (1)", t::unknown},
-      {"'abc' LIKE 'a%'", t::true_}, {"'abc' NOT LIKE 'a%'", t::false_},
-      {"NULL IS NULL", t::true_},   {"1 IS NOT NULL", t::true_},
-      {"won AND FALSE", t::false_}, {"won OR TRUE", t::true_},
+      {"TRUE", t::true_},
+      {"FALSE", t::false_},
+      {"NULL", t::unknown},
+      {"NOT NULL", t::unknown},
+      {"NULL AND FALSE", t::false_},
+      {"NULL AND TRUE", t::unknown},
+      {"NULL OR TRUE", t::true_},
+      {"NULL OR FALSE", t::unknown},
+      {"rep_id = NULL", t::unknown},
+      {"NOT (rep_id = NULL)", t::unknown},
+      {"rep_id = NULL OR TRUE", t::true_},
+      {"rep_id = NULL AND FALSE", t::false_},
+      {"rep_id IN (NULL, NULL)", t::unknown},
+      {"rep_id NOT IN (NULL)", t::unknown},
+      {"stage LIKE NULL", t::unknown},
+      {"1 = 1", t::true_},
+      {"1 = 1.0", t::true_},
+      {"2 > 10", t::false_},
+      {"'b' > 'a'", t::true_},
+      {"'B' > 'a'", t::false_},
+      {"true > false", t::true_},
+      {"1 IN (2, 1)", t::true_},
+      {"1 IN (2, NULL)", t::unknown},
+      {"1 NOT IN (2, NULL)", t::unknown},
+      {"1 NOT IN (2, 3)", t::true_},
+      {"NULL IN (1)", t::unknown},
+      {"'abc' LIKE 'a%'", t::true_},
+      {"'abc' NOT LIKE 'a%'", t::false_},
+      {"NULL IS NULL", t::true_},
+      {"1 IS NOT NULL", t::true_},
+      {"won AND FALSE", t::false_},
+      {"won OR TRUE", t::true_},
       {"NOT (won OR TRUE)", t::false_},
   };
   for (const auto& c : cases) {

@@ -24,11 +24,14 @@ std::string constraints(std::string_view text, std::string_view params = "[]",
   return dump(equality_constraints(bind_ok(text, params, claims)));
 }
 
-column_type type_of(const char* column) { return opportunities().find(column)->type; }
+column_type type_of(const char* column) {
+  return opportunities().find(column)->type;
+}
 
 }  // namespace
 
-TEST_CASE("filter constraints: indexable shapes at the top of an AND chain", "[filter][constraints]") {
+TEST_CASE("filter constraints: indexable shapes at the top of an AND chain",
+          "[filter][constraints]") {
   CHECK(constraints("rep_id = 5") == "rep_id{5} ");
   CHECK(constraints("5 = rep_id") == "rep_id{5} ");
   CHECK(constraints("rep_id = $1", "[5]") == "rep_id{5} ");
@@ -56,7 +59,8 @@ TEST_CASE("filter constraints: shapes that give none", "[filter][constraints]") 
   }
 }
 
-TEST_CASE("filter constraints: row keys match constraint keys across spellings", "[filter][constraints]") {
+TEST_CASE("filter constraints: row keys match constraint keys across spellings",
+          "[filter][constraints]") {
   auto key = [](const char* column, std::string_view json) {
     return equality_key(type_of(column), boost::json::parse(json));
   };
@@ -82,7 +86,8 @@ TEST_CASE("filter constraints: row keys match constraint keys across spellings",
   for (auto amount : {"1.5", "\"1.50\"", "2", "\"2.0\"", "3", "\"1.4\""}) {
     const auto row = boost::json::parse(std::string(R"({"rep_id":7,"amount":)") + amount + "}");
     const auto k = equality_key(type_of("amount"), row.at("amount"));
-    const bool indexed = k && std::find(cs[0].keys.begin(), cs[0].keys.end(), *k) != cs[0].keys.end();
+    const bool indexed =
+        k && std::find(cs[0].keys.begin(), cs[0].keys.end(), *k) != cs[0].keys.end();
     INFO(amount);
     CHECK(indexed == matches(f, row.as_object()));
   }

@@ -14,7 +14,9 @@ namespace {
 
 using t = filter_truth;
 
-const char* json_of(t v) { return v == t::true_ ? "true" : v == t::false_ ? "false" : "null"; }
+const char* json_of(t v) {
+  return v == t::true_ ? "true" : v == t::false_ ? "false" : "null";
+}
 
 std::string truth(std::string_view filter, const std::string& row, std::string_view params = "[]") {
   return truth_name(evaluate(bind_ok(filter, params), obj(row)));
@@ -31,7 +33,9 @@ t sql_or(t a, t b) {
   if (a == t::unknown || b == t::unknown) return t::unknown;
   return t::false_;
 }
-t sql_not(t a) { return a == t::unknown ? a : (a == t::true_ ? t::false_ : t::true_); }
+t sql_not(t a) {
+  return a == t::unknown ? a : (a == t::true_ ? t::false_ : t::true_);
+}
 
 constexpr std::array<t, 3> all = {t::true_, t::false_, t::unknown};
 
@@ -65,10 +69,12 @@ TEST_CASE("filter match: AND, OR, NOT truth tables on nullable columns", "[filte
       for (auto c : all) {
         const std::string row = std::string(R"({"won":)") + json_of(a) + R"(,"lost":)" +
                                 json_of(b) + R"(,"rep_id":)" +
-                                (c == t::unknown ? "null" : c == t::true_ ? "1" : "2") + "}";
+                                (c == t::unknown ? "null"
+                                 : c == t::true_ ? "1"
+                                                 : "2") +
+                                "}";
         INFO(row);
-        CHECK(truth("won OR lost AND rep_id = 1", row) ==
-              truth_name(sql_or(a, sql_and(b, c))));
+        CHECK(truth("won OR lost AND rep_id = 1", row) == truth_name(sql_or(a, sql_and(b, c))));
         CHECK(truth("(won OR lost) AND NOT rep_id = 1", row) ==
               truth_name(sql_and(sql_or(a, b), sql_not(c))));
       }
@@ -262,7 +268,7 @@ TEST_CASE("filter LIKE: wildcards, escapes, characters", "[filter][match][like]"
       {"a\\b", "a\\\\b", true},
       {"ab", "a\\b", true},  // an escaped ordinary character is itself
       {"a%", "%\\%", true},
-      {"é", "_", true},      // one character, two bytes
+      {"é", "_", true},  // one character, two bytes
       {"éé", "_", false},
       {"éa", "__", true},
       {"日本語", "_本_", true},

@@ -1,7 +1,7 @@
 // The filter grammar: every construct, every syntax error with its position, the limits.
 
-#include "protocol/filter_lexer.hpp"
 #include "protocol/filter_parser.hpp"
+#include "protocol/filter_lexer.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -13,13 +13,20 @@ namespace {
 
 std::string dump(const filter_operand& o) {
   switch (o.k) {
-    case filter_operand::kind::column: return "col:" + o.text;
-    case filter_operand::kind::null_: return "null";
-    case filter_operand::kind::boolean: return o.boolean ? "true" : "false";
-    case filter_operand::kind::number: return "num:" + o.text;
-    case filter_operand::kind::string: return "str:" + o.text;
-    case filter_operand::kind::param: return "$" + std::to_string(o.param);
-    case filter_operand::kind::claim: return "claim:" + o.text;
+    case filter_operand::kind::column:
+      return "col:" + o.text;
+    case filter_operand::kind::null_:
+      return "null";
+    case filter_operand::kind::boolean:
+      return o.boolean ? "true" : "false";
+    case filter_operand::kind::number:
+      return "num:" + o.text;
+    case filter_operand::kind::string:
+      return "str:" + o.text;
+    case filter_operand::kind::param:
+      return "$" + std::to_string(o.param);
+    case filter_operand::kind::claim:
+      return "claim:" + o.text;
   }
   return "?";
 }
@@ -27,15 +34,33 @@ std::string dump(const filter_operand& o) {
 std::string dump(const filter_node& n) {
   std::string out = "(";
   switch (n.k) {
-    case filter_node::kind::and_: out += "and"; break;
-    case filter_node::kind::or_: out += "or"; break;
-    case filter_node::kind::not_: out += "not"; break;
-    case filter_node::kind::compare: out += to_sql(n.op); break;
-    case filter_node::kind::in_list: out += n.negated ? "not-in" : "in"; break;
-    case filter_node::kind::any: out += "any"; break;
-    case filter_node::kind::is_null: out += n.negated ? "is-not-null" : "is-null"; break;
-    case filter_node::kind::like: out += n.negated ? "not-like" : "like"; break;
-    case filter_node::kind::value: out += "value"; break;
+    case filter_node::kind::and_:
+      out += "and";
+      break;
+    case filter_node::kind::or_:
+      out += "or";
+      break;
+    case filter_node::kind::not_:
+      out += "not";
+      break;
+    case filter_node::kind::compare:
+      out += to_sql(n.op);
+      break;
+    case filter_node::kind::in_list:
+      out += n.negated ? "not-in" : "in";
+      break;
+    case filter_node::kind::any:
+      out += "any";
+      break;
+    case filter_node::kind::is_null:
+      out += n.negated ? "is-not-null" : "is-null";
+      break;
+    case filter_node::kind::like:
+      out += n.negated ? "not-like" : "like";
+      break;
+    case filter_node::kind::value:
+      out += "value";
+      break;
   }
   for (const auto& c : n.children) out += " " + dump(c);
   for (const auto& o : n.operands) out += " " + dump(o);
@@ -113,7 +138,8 @@ TEST_CASE("filter parser: IN, ANY, IS NULL, LIKE", "[filter][parser]") {
 }
 
 TEST_CASE("filter parser: boolean structure and precedence", "[filter][parser]") {
-  CHECK(parsed("a = 1 AND b = 2 AND c = 3") == "(and (= col:a num:1) (= col:b num:2) (= col:c num:3))");
+  CHECK(parsed("a = 1 AND b = 2 AND c = 3") ==
+        "(and (= col:a num:1) (= col:b num:2) (= col:c num:3))");
   CHECK(parsed("a = 1 OR b = 2 AND c = 3") ==
         "(or (= col:a num:1) (and (= col:b num:2) (= col:c num:3)))");
   CHECK(parsed("(a = 1 OR b = 2) AND c = 3") ==
@@ -215,9 +241,9 @@ TEST_CASE("filter parser: NUL bytes and invalid UTF-8 are refused", "[filter][pa
   auto bad = parse_error("a = 'x\xff'");
   CHECK(bad.position == 6);
   CHECK_THAT(bad.message, Catch::Contains("UTF-8"));
-  CHECK(parse_error("a = '\xc3'").position == 5);           // truncated sequence
-  CHECK(parse_error("a = '\xc0\xaf'").position == 5);       // overlong '/'
-  CHECK(parse_error("a = '\xed\xa0\x80'").position == 5);   // a UTF-16 surrogate
+  CHECK(parse_error("a = '\xc3'").position == 5);              // truncated sequence
+  CHECK(parse_error("a = '\xc0\xaf'").position == 5);          // overlong '/'
+  CHECK(parse_error("a = '\xed\xa0\x80'").position == 5);      // a UTF-16 surrogate
   CHECK(parse_error("a = '\xf4\x90\x80\x80'").position == 5);  // beyond U+10FFFF
   CHECK(parsed("a = '\xf0\x9f\x98\x80'") == "(= col:a str:\xf0\x9f\x98\x80)");
 }

@@ -8,7 +8,9 @@ using namespace fieldsync::protocol::test;
 
 namespace {
 
-std::string table_column(const column_schema& c) { return quote_identifier(c.name); }
+std::string table_column(const column_schema& c) {
+  return quote_identifier(c.name);
+}
 
 struct compiled {
   std::string sql;
@@ -154,10 +156,9 @@ TEST_CASE("filter SQL: a jsonb change-log row via the column callback", "[filter
 TEST_CASE("filter SQL: no filter, parameter or claim text reaches the SQL", "[filter][sql]") {
   const std::string evil = "x'); DROP TABLE accounts; --";
   const auto quoted = "'" + std::string("x''); DROP TABLE accounts; --") + "'";
-  for (const auto& text :
-       {"stage = " + quoted, "stage IN (" + quoted + ", 'b')", "stage LIKE " + quoted,
-        std::string("stage = $1"), std::string("stage = $claims.s"),
-        std::string("stage = ANY($1)")}) {
+  for (const auto& text : {"stage = " + quoted, "stage IN (" + quoted + ", 'b')",
+                           "stage LIKE " + quoted, std::string("stage = $1"),
+                           std::string("stage = $claims.s"), std::string("stage = ANY($1)")}) {
     INFO(text);
     const bool any = text == "stage = ANY($1)";
     const std::string params = any ? "[[\"" + evil + "\", \"\\\"\\\\\"]]" : "[\"" + evil + "\"]";
@@ -167,13 +168,13 @@ TEST_CASE("filter SQL: no filter, parameter or claim text reaches the SQL", "[fi
     CHECK(sql.find("DROP") == std::string::npos);
     CHECK(sql.find('\'') == std::string::npos);
     bool found = false;
-    for (const auto& v : out.values) found = found || (v && v->find("DROP TABLE") != std::string::npos);
+    for (const auto& v : out.values)
+      found = found || (v && v->find("DROP TABLE") != std::string::npos);
     CHECK(found);
   }
   // Array elements are quoted and escaped, so commas, braces, quotes and "NULL" stay data.
   auto arr = compile("stage = ANY($1)", R"([["a,b", "{c}", "\"q\"", "back\\slash", "NULL", ""]])");
-  CHECK(arr.params ==
-        p({R"({"","\"q\"","NULL","a,b","back\\slash","{c}"})"}));
+  CHECK(arr.params == p({R"({"","\"q\"","NULL","a,b","back\\slash","{c}"})"}));
 }
 
 TEST_CASE("filter SQL: quote_identifier doubles quotes", "[filter][sql]") {

@@ -60,8 +60,12 @@ inline collection_schema opportunities() {
   return s;
 }
 
-inline boost::json::object obj(std::string_view json) { return boost::json::parse(json).as_object(); }
-inline boost::json::array arr(std::string_view json) { return boost::json::parse(json).as_array(); }
+inline boost::json::object obj(std::string_view json) {
+  return boost::json::parse(json).as_object();
+}
+inline boost::json::array arr(std::string_view json) {
+  return boost::json::parse(json).as_array();
+}
 
 // Parses, checks and binds; fails the test on any error.
 inline bound_filter bind_ok(std::string_view text, std::string_view params = "[]",
