@@ -190,13 +190,12 @@ filter_result<filter_token> filter_lexer::next() {
   if (is_digit(c) || c == '-' || c == '.') return lex_number(start);
   if (is_ident_start(c)) {
     std::size_t pos = start;
-    auto name = lex_name(start, pos);
-    if (!name) return name.error();
+    std::string name = lex_name(pos);
     pos_ = pos;
     for (const auto& kw : keywords) {
-      if (*name == kw.word) return filter_token{kw.k, start, {}, 0};
+      if (name == kw.word) return filter_token{kw.k, start, {}, 0};
     }
-    return filter_token{k::identifier, start, std::move(*name), 0};
+    return filter_token{k::identifier, start, std::move(name), 0};
   }
   if (static_cast<unsigned char>(c) >= 0x80) {
     return syntax_error(start,
@@ -207,9 +206,8 @@ filter_result<filter_token> filter_lexer::next() {
 }
 
 // An unquoted name: folded to lower case, as PostgreSQL folds unquoted identifiers.
-filter_result<std::string> filter_lexer::lex_name(std::size_t start, std::size_t& pos) {
+std::string filter_lexer::lex_name(std::size_t& pos) {
   std::string name;
-  pos = start;
   while (pos < text_.size() && is_ident_char(text_[pos])) name.push_back(to_lower(text_[pos++]));
   return name;
 }

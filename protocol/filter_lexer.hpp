@@ -63,7 +63,7 @@ class filter_lexer {
   filter_result<filter_token> lex_quoted_identifier(std::size_t start);
   filter_result<filter_token> lex_number(std::size_t start);
   filter_result<filter_token> lex_dollar(std::size_t start);
-  filter_result<std::string> lex_name(std::size_t start, std::size_t& pos);
+  std::string lex_name(std::size_t& pos);
 
   std::string_view text_;
   filter_limits limits_;
