@@ -28,10 +28,10 @@ enum class filter_domain : std::uint8_t {
   text,    // text, varchar, name, "char"
   bpchar,  // character(n): trailing spaces are not significant in comparisons
   uuid,
-  date,         // days since 1970-01-01
+  date,         // days since 2000-01-01 (PostgreSQL's epoch)
   time,         // time without time zone: microseconds since midnight
-  timestamp,    // microseconds since 1970-01-01 00:00:00
-  timestamptz,  // microseconds since 1970-01-01 00:00:00 UTC
+  timestamp,    // microseconds since 2000-01-01 00:00:00
+  timestamptz,  // microseconds since 2000-01-01 00:00:00 UTC
 };
 
 filter_domain domain_of(const column_type& type) noexcept;
