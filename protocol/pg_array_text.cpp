@@ -2,6 +2,7 @@
 
 #include "protocol/value_json.hpp"
 
+#include <algorithm>
 #include <array>
 #include <optional>
 
@@ -14,6 +15,23 @@ namespace {
 // array_isspace of upstream.
 bool is_array_space(char c) noexcept {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+// How many containers deep a value is, counting no further than just past the limit.
+std::size_t nesting(const json::value& v, std::size_t depth) noexcept {
+  if (depth > max_json_depth) return depth;
+  std::size_t deepest = depth;
+  if (v.is_array()) {
+    for (const auto& e : v.get_array()) deepest = std::max(deepest, nesting(e, depth + 1));
+    return std::max(deepest, depth + 1);
+  }
+  if (v.is_object()) {
+    for (const auto& kv : v.get_object()) {
+      deepest = std::max(deepest, nesting(kv.value(), depth + 1));
+    }
+    return std::max(deepest, depth + 1);
+  }
+  return depth;
 }
 
 bool iequals_null(std::string_view s) noexcept {
@@ -38,6 +56,13 @@ class array_text_parser {
     if (auto ec = parse_level(top, 1)) return ec;
     skip_space();
     if (pos_ != text_.size()) return value_errc::bad_text;
+    // json elements: the dimensions below the first fold into the element values on the
+    // way back (json_to_array_text), so together they must stay within the JSON limit.
+    if (element_.cls == type_class::json) {
+      for (const auto& e : top) {
+        if (nesting(e, 0) > max_json_depth) return value_errc::too_deep;
+      }
+    }
     return json::value(std::move(top));
   }
 

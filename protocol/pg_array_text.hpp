@@ -26,6 +26,8 @@
 namespace fieldsync::protocol {
 
 inline constexpr std::size_t max_array_dimensions = 6;
+// The nesting of json/jsonb values fieldsync takes, both ways (protocol/value_json.hpp).
+inline constexpr std::size_t max_json_depth = 64;
 
 // Errors are value_errc (protocol/value_json.hpp).
 boost::system::result<boost::json::value> array_text_to_json(const column_type& element,

@@ -56,6 +56,7 @@ class scanner {
 
 // Years in PostgreSQL's range (4713 BC to 5874897 AD) have at most 7 digits.
 constexpr std::size_t max_year_digits = 7;
+constexpr std::int64_t max_year = 9'999'999;
 // PostgreSQL rounds to microseconds; clients that print nanoseconds are still welcome.
 constexpr std::size_t max_fraction_digits = 9;
 // PostgreSQL's limit on a zone displacement (MAX_TZDISP_HOUR).
@@ -262,6 +263,8 @@ std::optional<std::string> iso_timestamp(std::string_view text, zone_rule zone) 
   }
   const civil_date utc = civil_from_days(days);
   const bool utc_bc = utc.year <= 0;
+  // Moving by the zone may carry a 7-digit year into an 8th digit: no longer the grammar.
+  if ((utc_bc ? 1 - utc.year : utc.year) > max_year) return std::nullopt;
   std::string out;
   out.reserve(text.size() + 8);
   out += pad(utc_bc ? 1 - utc.year : utc.year, 4);

@@ -1,10 +1,10 @@
 #include "protocol/value_json.hpp"
 
+#include "protocol/json_parse.hpp"
 #include "protocol/pg_array_text.hpp"
 #include "protocol/pg_datetime_text.hpp"
 
 #include <boost/json/error.hpp>
-#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <array>
@@ -34,8 +34,6 @@ class value_category_impl final : public boost::system::error_category {
   }
 };
 
-// Nesting of json/jsonb values fieldsync accepts, both ways.
-constexpr std::size_t max_json_depth = 64;
 // 2^53: integers up to here are exact in every JSON reader's double.
 constexpr std::int64_t max_exact_double_integer = std::int64_t{1} << 53;
 // PostgreSQL's NUMERIC_MAX_PRECISION, also its limit on a numeric input's exponent.
@@ -67,6 +65,10 @@ integer_range range_of(type_oid oid) noexcept {
 bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
 bool is_hex(char c) noexcept {
   return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+char to_lower_hex(char c) noexcept {
+  return c >= 'A' && c <= 'F' ? static_cast<char>(c - 'A' + 'a') : c;
 }
 
 // libpq passes parameters as C strings: a NUL would cut the value short.
@@ -118,11 +120,18 @@ bool is_float_special(std::string_view text) noexcept {
   return text == "NaN" || text == "Infinity" || text == "-Infinity";
 }
 
-json_result floating_to_json(std::string_view text) {
+// float4in refuses what overflows to infinity or underflows to zero.
+bool fits_float4(double d) noexcept {
+  const auto f = static_cast<float>(d);
+  return !std::isinf(f) && (f != 0 || d == 0);
+}
+
+json_result floating_to_json(type_oid oid, std::string_view text) {
   if (is_float_special(text)) return json::value(json::string(text));
   double d = 0;
   // from_chars also reads "inf" and "nan" spellings, which PostgreSQL never prints.
   if (!parse_whole(text, d) || !std::isfinite(d)) return value_errc::bad_text;
+  if (oid == oids::float4 && !fits_float4(d)) return value_errc::bad_text;
   return json::value(d);
 }
 
@@ -220,45 +229,50 @@ bool is_bytea_hex(std::string_view s) noexcept {
   return true;
 }
 
-// Depth-bounded walk of a JSON value: too deep, a non-finite number (which Boost.JSON
-// would print as an invalid token), or, for jsonb, a NUL in a string or key (jsonb
-// refuses \u0000).
-boost::system::error_code check_json(const json::value& v, bool jsonb, std::size_t depth,
-                                     value_errc bad) {
+enum class json_problem { none, too_deep, not_finite, nul };
+
+// Depth-bounded walk of a JSON value for what PostgreSQL or the JSON text cannot take:
+// nesting beyond the limit, a non-finite number (Boost.JSON would print an invalid token)
+// and, for jsonb, a NUL in a string or key (jsonb refuses \u0000).
+json_problem find_json_problem(const json::value& v, bool jsonb, std::size_t depth = 0) {
   switch (v.kind()) {
     case json::kind::double_:
-      if (!std::isfinite(v.get_double())) return bad;
-      return {};
+      return std::isfinite(v.get_double()) ? json_problem::none : json_problem::not_finite;
     case json::kind::string:
-      if (jsonb && has_nul(v.get_string())) return bad;
-      return {};
+      return jsonb && has_nul(v.get_string()) ? json_problem::nul : json_problem::none;
     case json::kind::array:
-      if (depth >= max_json_depth) return value_errc::too_deep;
+      if (depth >= max_json_depth) return json_problem::too_deep;
       for (const auto& e : v.get_array()) {
-        if (auto ec = check_json(e, jsonb, depth + 1, bad)) return ec;
+        if (auto p = find_json_problem(e, jsonb, depth + 1); p != json_problem::none) return p;
       }
-      return {};
+      return json_problem::none;
     case json::kind::object:
-      if (depth >= max_json_depth) return value_errc::too_deep;
+      if (depth >= max_json_depth) return json_problem::too_deep;
       for (const auto& kv : v.get_object()) {
-        if (jsonb && has_nul(kv.key())) return bad;
-        if (auto ec = check_json(kv.value(), jsonb, depth + 1, bad)) return ec;
+        if (jsonb && has_nul(kv.key())) return json_problem::nul;
+        if (auto p = find_json_problem(kv.value(), jsonb, depth + 1); p != json_problem::none) {
+          return p;
+        }
       }
-      return {};
+      return json_problem::none;
     default:
-      return {};
+      return json_problem::none;
   }
 }
 
-json_result json_text_to_json(std::string_view text) {
-  json::parse_options options;
-  options.max_depth = max_json_depth;
-  boost::system::error_code ec;
-  json::value v = json::parse(text, ec, json::storage_ptr(), options);
-  if (ec == json::error::too_deep) return value_errc::too_deep;
-  if (ec) return value_errc::bad_text;
-  // A jsonb number beyond double range (1e400) parses to infinity: no JSON can carry it.
-  if (auto bad = check_json(v, false, 0, value_errc::out_of_range)) return bad;
+json_result json_text_to_json(type_oid oid, std::string_view text) {
+  auto parsed = parse_json_exact(text, max_json_depth);
+  if (!parsed) {
+    return parsed.error() == json::error::too_deep ? value_errc::too_deep : value_errc::bad_text;
+  }
+  json::value& v = *parsed;
+  switch (find_json_problem(v, oid == oids::jsonb)) {
+    case json_problem::none: return std::move(v);
+    case json_problem::too_deep: return value_errc::too_deep;
+    // A jsonb number beyond double range (1e400) parses to infinity: no JSON carries it.
+    case json_problem::not_finite: return value_errc::out_of_range;
+    case json_problem::nul: return value_errc::bad_text;
+  }
   return v;
 }
 
@@ -271,11 +285,14 @@ json_result scalar_to_json(const column_type& type, std::string_view text) {
   switch (type.cls) {
     case type_class::boolean: return boolean_to_json(text);
     case type_class::integer: return integer_to_json(type.oid, text);
-    case type_class::floating: return floating_to_json(text);
+    case type_class::floating: return floating_to_json(type.oid, text);
     case type_class::numeric: return numeric_to_json(text);
-    case type_class::uuid:
+    case type_class::uuid: {
       if (!is_uuid_text(text)) return value_errc::bad_text;
-      return json::value(json::string(text));
+      json::string s(text);
+      for (char& c : s) c = to_lower_hex(c);
+      return json::value(std::move(s));
+    }
     case type_class::date: return string_if(iso_date(text));
     case type_class::time:
       return string_if(iso_time(
@@ -285,15 +302,17 @@ json_result scalar_to_json(const column_type& type, std::string_view text) {
     case type_class::interval:
       if (!is_iso_interval(text)) return value_errc::bad_text;
       return json::value(json::string(text));
-    case type_class::json: return json_text_to_json(text);
+    case type_class::json: return json_text_to_json(type.oid, text);
     case type_class::bytea:
       if (!is_bytea_hex(text)) return value_errc::bad_text;
       return json::value(json::string(text));
     case type_class::text:
     case type_class::other:
     case type_class::array:  // not a scalar: only reached for an inconsistent column_type
-      return json::value(json::string(text));
+      break;
   }
+  // An output function's text is a C string: a NUL means the bytes are not what it wrote.
+  if (has_nul(text)) return value_errc::bad_text;
   return json::value(json::string(text));
 }
 
@@ -337,11 +356,7 @@ text_result floating_to_text(type_oid oid, const json::value& v) {
   if (!v.is_double()) return value_errc::wrong_type;
   const double d = v.get_double();
   if (!std::isfinite(d)) return value_errc::out_of_range;
-  if (oid == oids::float4) {
-    // float4in refuses what overflows to infinity or underflows to zero.
-    const auto f = static_cast<float>(d);
-    if (std::isinf(f) || (f == 0 && d != 0)) return value_errc::out_of_range;
-  }
+  if (oid == oids::float4 && !fits_float4(d)) return value_errc::out_of_range;
   return format_double(d);
 }
 
@@ -402,15 +417,18 @@ text_result uuid_to_text(const json::value& v) {
   if (!v.is_string()) return value_errc::wrong_type;
   if (!is_uuid_text(v.get_string())) return value_errc::bad_format;
   std::string s(v.get_string());
-  for (char& c : s) {
-    if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
-  }
+  for (char& c : s) c = to_lower_hex(c);
   return s;
 }
 
 text_result json_value_to_text(type_oid oid, const json::value& v) {
-  if (auto ec = check_json(v, oid == oids::jsonb, 0, value_errc::bad_format)) return ec;
-  return json::serialize(v);
+  switch (find_json_problem(v, oid == oids::jsonb)) {
+    case json_problem::none: return json::serialize(v);
+    case json_problem::too_deep: return value_errc::too_deep;
+    case json_problem::not_finite:
+    case json_problem::nul: return value_errc::bad_format;
+  }
+  return value_errc::bad_format;
 }
 
 text_result scalar_to_text(const column_type& type, const json::value& v) {

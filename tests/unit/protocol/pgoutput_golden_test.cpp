@@ -1,8 +1,8 @@
 // The decoder and the value conversion against real PostgreSQL 15 output: the captures of
 // tests/fixtures/pgoutput (capture.sql says what they hold).
+#include "pgoutput_fixture.hpp"
 #include "protocol/pgoutput_message.hpp"
 #include "protocol/value_json.hpp"
-#include "pgoutput_fixture.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -56,9 +56,15 @@ json::object row_json(const relation_message& rel, const tuple_data& tuple) {
     const auto& column = rel.columns[i];
     const auto& v = tuple[i];
     switch (v.k) {
-      case tuple_value::kind::null: row[column.name] = nullptr; break;
-      case tuple_value::kind::unchanged_toast: row[column.name] = "<unchanged>"; break;
-      case tuple_value::kind::binary: FAIL("binary value in a text capture"); break;
+      case tuple_value::kind::null:
+        row[column.name] = nullptr;
+        break;
+      case tuple_value::kind::unchanged_toast:
+        row[column.name] = "<unchanged>";
+        break;
+      case tuple_value::kind::binary:
+        FAIL("binary value in a text capture");
+        break;
       case tuple_value::kind::text: {
         auto j = text_to_json(describe_type(column.type), v.data);
         if (!j) FAIL("column " << column.name << ": " << v.data << ": " << j.error().message());
@@ -220,9 +226,15 @@ TEST_CASE("golden: every type's text converts to its JSON", "[pgoutput][golden][
     if (i.relation_oid == every.oid) rows.push_back(row_json(every, i.new_tuple));
   }
   REQUIRE(rows.size() == 4);
-  SECTION("ordinary values") { check_row(rows[0], ordinary_row); }
-  SECTION("extremes and specials") { check_row(rows[1], edge_row); }
-  SECTION("eras and numerics") { check_row(rows[2], era_row); }
+  SECTION("ordinary values") {
+    check_row(rows[0], ordinary_row);
+  }
+  SECTION("extremes and specials") {
+    check_row(rows[1], edge_row);
+  }
+  SECTION("eras and numerics") {
+    check_row(rows[2], era_row);
+  }
   SECTION("all NULL") {
     for (const auto& [column, value] : rows[3]) {
       if (column != "id") CHECK(value.is_null());

@@ -57,17 +57,34 @@ std::vector<std::uint8_t> sample_relation() {
       .str("accounts")
       .u8('f')
       .u16(3)
-      .u8(1).str("id").u32(20).u32(0xffffffff)
-      .u8(0).str("name").u32(1043).u32(68)
-      .u8(0).str("tags").u32(1009).u32(0xffffffff)
+      .u8(1)
+      .str("id")
+      .u32(20)
+      .u32(0xffffffff)
+      .u8(0)
+      .str("name")
+      .u32(1043)
+      .u32(68)
+      .u8(0)
+      .str("tags")
+      .u32(1009)
+      .u32(0xffffffff)
       .bytes();
 }
 
 std::vector<std::uint8_t> sample_update() {
   return message_builder('U')
       .u32(16385)
-      .u8('O').u16(3).text_value("7").u8('n').u8('u')
-      .u8('N').u16(3).text_value("7").text_value("Acme").u8('u')
+      .u8('O')
+      .u16(3)
+      .text_value("7")
+      .u8('n')
+      .u8('u')
+      .u8('N')
+      .u16(3)
+      .text_value("7")
+      .text_value("Acme")
+      .u8('u')
       .bytes();
 }
 
@@ -81,7 +98,15 @@ std::vector<std::vector<std::uint8_t>> every_message() {
       message_builder('Y').u32(16390).str("public").str("mood").bytes(),
       message_builder('I').u32(16385).u8('N').u16(2).text_value("1").u8('n').bytes(),
       sample_update(),
-      message_builder('U').u32(1).u8('K').u16(1).text_value("1").u8('N').u16(1).text_value("2").bytes(),
+      message_builder('U')
+          .u32(1)
+          .u8('K')
+          .u16(1)
+          .text_value("1")
+          .u8('N')
+          .u16(1)
+          .text_value("2")
+          .bytes(),
       message_builder('D').u32(16385).u8('K').u16(2).text_value("7").u8('n').bytes(),
       message_builder('T').u32(2).u8(3).u32(16385).u32(16386).bytes(),
       message_builder('M').u8(1).u64(0x1600000100).str("fieldsync").counted("{\"a\":1}").bytes(),
@@ -92,8 +117,8 @@ std::vector<std::vector<std::uint8_t>> every_message() {
 }  // namespace
 
 TEST_CASE("Begin and Commit", "[pgoutput]") {
-  auto b = decode_as<begin_message>(
-      message_builder('B').u64(0x1600000100).u64(789).u32(735).bytes());
+  auto b =
+      decode_as<begin_message>(message_builder('B').u64(0x1600000100).u64(789).u32(735).bytes());
   CHECK(b.final_lsn.to_string() == "16/100");
   CHECK(b.commit_time == 789);
   CHECK(b.xid == 735);
@@ -135,7 +160,8 @@ TEST_CASE("Relation", "[pgoutput]") {
 }
 
 TEST_CASE("Type", "[pgoutput]") {
-  auto t = decode_as<type_message>(message_builder('Y').u32(16390).str("public").str("mood").bytes());
+  auto t =
+      decode_as<type_message>(message_builder('Y').u32(16390).str("public").str("mood").bytes());
   CHECK(t.oid == 16390);
   CHECK(t.nspname == "public");
   CHECK(t.name == "mood");
@@ -177,15 +203,22 @@ TEST_CASE("Update with an old row, an old key, or neither", "[pgoutput]") {
   CHECK(full.new_tuple[1].data == "Acme");
   CHECK(full.new_tuple[2].k == tuple_value::kind::unchanged_toast);
 
-  auto key = decode_as<update_message>(
-      message_builder('U').u32(1).u8('K').u16(1).text_value("1").u8('N').u16(1).text_value("2").bytes());
+  auto key = decode_as<update_message>(message_builder('U')
+                                           .u32(1)
+                                           .u8('K')
+                                           .u16(1)
+                                           .text_value("1")
+                                           .u8('N')
+                                           .u16(1)
+                                           .text_value("2")
+                                           .bytes());
   REQUIRE(key.old_tuple);
   CHECK(key.old_is_key_only);
   CHECK((*key.old_tuple)[0].data == "1");
   CHECK(key.new_tuple[0].data == "2");
 
-  auto none = decode_as<update_message>(
-      message_builder('U').u32(1).u8('N').u16(1).text_value("2").bytes());
+  auto none =
+      decode_as<update_message>(message_builder('U').u32(1).u8('N').u16(1).text_value("2").bytes());
   CHECK_FALSE(none.old_tuple);
   CHECK(none.new_tuple.size() == 1);
 }
@@ -204,8 +237,8 @@ TEST_CASE("Delete with an old key or an old row", "[pgoutput]") {
 }
 
 TEST_CASE("Truncate", "[pgoutput]") {
-  auto t = decode_as<truncate_message>(
-      message_builder('T').u32(2).u8(3).u32(16385).u32(16386).bytes());
+  auto t =
+      decode_as<truncate_message>(message_builder('T').u32(2).u8(3).u32(16385).u32(16386).bytes());
   CHECK(t.options == 3);
   CHECK(t.relation_oids == std::vector<std::uint32_t>{16385, 16386});
   auto none = decode_as<truncate_message>(message_builder('T').u32(0).u8(0).bytes());
@@ -224,8 +257,8 @@ TEST_CASE("Message, transactional or not, with binary content", "[pgoutput]") {
   CHECK(m.prefix == "fieldsync");
   CHECK(m.content == std::string("a\0b", 3));
 
-  auto plain = decode_as<logical_message>(
-      message_builder('M').u8(0).u64(1).str("p").counted("").bytes());
+  auto plain =
+      decode_as<logical_message>(message_builder('M').u8(0).u64(1).str("p").counted("").bytes());
   CHECK_FALSE(plain.transactional);
   CHECK(plain.content.empty());
 }

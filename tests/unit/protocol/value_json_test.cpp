@@ -98,6 +98,10 @@ TEST_CASE("floats: numbers, and the specials as strings", "[value]") {
     CHECK(text_error(oids::float8, bad) == value_errc::bad_text);
   }
 
+  CHECK(text_error(oids::float4, "1e39") == value_errc::bad_text);
+  CHECK(text_error(oids::float4, "1e-46") == value_errc::bad_text);
+  CHECK(text_error(oids::float4, "1e-45") == boost::system::error_code{});  // subnormal
+
   CHECK(to_text(oids::float8, "0.1") == "0.1");
   CHECK(to_text(oids::float8, "1e22") == "1e+22");
   CHECK(to_text(oids::float8, "-0.0") == "-0");
@@ -114,11 +118,11 @@ TEST_CASE("floats: numbers, and the specials as strings", "[value]") {
 }
 
 TEST_CASE("numeric: a JSON number only when it is exactly the decimal", "[value]") {
-  CHECK(to_json(oids::numeric, "0.1") == "\"0.1\"");          // not a double
+  CHECK(to_json(oids::numeric, "0.1") == "\"0.1\"");  // not a double
   CHECK(to_json(oids::numeric, "0.5") == json::serialize(json::value(0.5)));
   CHECK(to_json(oids::numeric, "-0.5") == json::serialize(json::value(-0.5)));
   CHECK(to_json(oids::numeric, "12.25") == json::serialize(json::value(12.25)));
-  CHECK(to_json(oids::numeric, "12.50") == "\"12.50\"");      // the scale is information
+  CHECK(to_json(oids::numeric, "12.50") == "\"12.50\"");  // the scale is information
   CHECK(to_json(oids::numeric, "0.0000001") == "\"0.0000001\"");
   CHECK(to_json(oids::numeric, "0") == "0");
   CHECK(to_json(oids::numeric, "100") == "100");  // integral: a JSON integer
@@ -164,6 +168,9 @@ TEST_CASE("text types: strings only, any content but NUL", "[value]") {
   CHECK(json_error(oids::text, "5") == value_errc::wrong_type);
   CHECK(json_error(oids::text, R"("a\u0000b")") == value_errc::bad_format);
   CHECK(json_error(oids::name, "{}") == value_errc::wrong_type);
+  // Output functions write C strings: a NUL is corrupt text.
+  CHECK(text_error(oids::text, std::string_view("a\0b", 3)) == value_errc::bad_text);
+  CHECK(text_error(3904, std::string_view("\0", 1)) == value_errc::bad_text);
 }
 
 TEST_CASE("uuid", "[value]") {
@@ -171,13 +178,16 @@ TEST_CASE("uuid", "[value]") {
         "\"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11\"");
   CHECK(to_text(oids::uuid, "\"A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11\"") ==
         "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11");
-  for (auto bad : {"\"a0eebc999c0b4ef8bb6d6bb9bd380a11\"", "\"{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}\"",
-                   "\"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a1g\"", "\"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a1\"",
-                   "\"\""}) {
+  for (auto bad :
+       {"\"a0eebc999c0b4ef8bb6d6bb9bd380a11\"", "\"{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}\"",
+        "\"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a1g\"", "\"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a1\"",
+        "\"\""}) {
     INFO(bad);
     CHECK(json_error(oids::uuid, bad) == value_errc::bad_format);
   }
   CHECK(json_error(oids::uuid, "1") == value_errc::wrong_type);
+  CHECK(to_json(oids::uuid, "A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11") ==
+        "\"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11\"");
   CHECK(text_error(oids::uuid, "nope") == value_errc::bad_text);
 }
 
@@ -226,10 +236,12 @@ TEST_CASE("timestamps: ISO 8601, timestamptz in UTC", "[value]") {
   CHECK(to_json(oids::timestamptz, "2024-03-01 00:30:00+01") == "\"2024-02-29T23:30:00Z\"");
   CHECK(to_json(oids::timestamptz, "0001-01-01 00:30:00+01") == "\"0001-12-31T23:30:00Z BC\"");
   CHECK(to_json(oids::timestamptz, "0001-12-31 23:30:00-01 BC") == "\"0001-01-01T00:30:00Z\"");
-  CHECK(to_json(oids::timestamptz, "1900-01-01 00:00:00+00:53:28") ==
-        "\"1899-12-31T23:06:32Z\"");
+  CHECK(to_json(oids::timestamptz, "1900-01-01 00:00:00+00:53:28") == "\"1899-12-31T23:06:32Z\"");
   CHECK(to_json(oids::timestamptz, "-infinity") == "\"-infinity\"");
   CHECK(text_error(oids::timestamptz, "2026-11-25 11:04:51") == value_errc::bad_text);
+  // Seven year digits at most, also after moving to UTC.
+  CHECK(to_json(oids::timestamptz, "9999999-12-31 23:00:00+00") == "\"9999999-12-31T23:00:00Z\"");
+  CHECK(text_error(oids::timestamptz, "9999999-12-31 23:00:00-02") == value_errc::bad_text);
 
   CHECK(to_text(oids::timestamptz, "\"2026-11-25T11:04:51.123Z\"") == "2026-11-25T11:04:51.123Z");
   CHECK(to_text(oids::timestamptz, "\"2026-11-25 11:04:51+0530\"") == "2026-11-25 11:04:51+0530");
@@ -237,9 +249,9 @@ TEST_CASE("timestamps: ISO 8601, timestamptz in UTC", "[value]") {
   // A zone decides what a timestamptz means, and is meaningless for a timestamp.
   CHECK(json_error(oids::timestamptz, "\"2026-11-25T11:04:51\"") == value_errc::bad_format);
   CHECK(json_error(oids::timestamp, "\"2026-11-25T11:04:51Z\"") == value_errc::bad_format);
-  for (auto bad : {"\"2026-11-25T11:04:51+16:00\"", "\"2026-11-25T25:00:00Z\"",
-                   "\"2026-11-25X11:04:51Z\"", "\"2026-11-25T11:04:51Zx\"", "\"2026-11-25\"",
-                   "\"2026-11-25T11:04:51+5\""}) {
+  for (auto bad :
+       {"\"2026-11-25T11:04:51+16:00\"", "\"2026-11-25T25:00:00Z\"", "\"2026-11-25X11:04:51Z\"",
+        "\"2026-11-25T11:04:51Zx\"", "\"2026-11-25\"", "\"2026-11-25T11:04:51+5\""}) {
     INFO(bad);
     CHECK(json_error(oids::timestamptz, bad) == value_errc::bad_format);
   }
@@ -261,9 +273,14 @@ TEST_CASE("json and jsonb are JSON, nested at most 64 deep", "[value]") {
   CHECK(to_json(oids::jsonb, R"({"a": [1, "x", null, true]})") == R"({"a":[1,"x",null,true]})");
   CHECK(to_json(oids::json, "\"str\"") == "\"str\"");
   CHECK(to_json(oids::json, "null") == "null");
+  // Every number as exactly as a double holds it (Boost.JSON's parser alone is an ulp off).
+  CHECK(to_json(oids::jsonb, "[1.3927926388013963e-143, 12345678901234567890]") ==
+        "[1.3927926388013963E-143,12345678901234567890]");
   CHECK(text_error(oids::json, "{") == value_errc::bad_text);
   CHECK(text_error(oids::json, "") == value_errc::bad_text);
   CHECK(text_error(oids::jsonb, "1e400") == value_errc::out_of_range);
+  CHECK(text_error(oids::jsonb, R"("a\u0000")") == value_errc::bad_text);
+  CHECK(to_json(oids::json, R"("a\u0000")") == R"("a\u0000")");
   const std::string deep64 = std::string(64, '[') + std::string(64, ']');
   const std::string deep65 = std::string(65, '[') + std::string(65, ']');
   CHECK(text_to_json(describe_type(oids::jsonb), deep64).has_value());
@@ -327,15 +344,21 @@ TEST_CASE("arrays from PostgreSQL's array text", "[value][array]") {
         R"([{"k":"v"},[1,2],"null",null])");
   CHECK(to_json(1000, "{t,f}") == "[true,false]");
 
-  for (auto bad : {"", "1,2", "{1,2", "{1,2}x", "{{1},{2,3}}", "{{1},2}", "{1,{2}}", "{{}}",
-                   "{,}", "{1,}", "{a\"b\"}", "{\"a}", "{a\\}", "[1:2]{1,2}", "[1:2={1,2}",
-                   "{x}"}) {
+  for (auto bad : {"", "1,2", "{1,2", "{1,2}x", "{{1},{2,3}}", "{{1},2}", "{1,{2}}", "{{}}", "{,}",
+                   "{1,}", "{a\"b\"}", "{\"a}", "{a\\}", "[1:2]{1,2}", "[1:2={1,2}", "{x}"}) {
     INFO(bad);
     CHECK(text_error(1007, bad) == value_errc::bad_text);
   }
   CHECK(text_error(1007, "{{{{{{1}}}}}}") == boost::system::error_code{});
   CHECK(text_error(1007, "{{{{{{{1}}}}}}}") == value_errc::too_deep);
   CHECK(text_error(1016, "{9223372036854775808}") == value_errc::bad_text);
+  // A multi-dimensional jsonb array comes back as one dimension of JSON arrays: the
+  // dimensions and the elements' own nesting share the JSON limit.
+  const std::string deep63 = std::string(63, '[') + std::string(63, ']');
+  const std::string deep64 = std::string(64, '[') + std::string(64, ']');
+  CHECK(text_error(3807, "{\"" + deep64 + "\"}") == boost::system::error_code{});
+  CHECK(text_error(3807, "{{\"" + deep63 + "\"}}") == boost::system::error_code{});
+  CHECK(text_error(3807, "{{\"" + deep64 + "\"}}") == value_errc::too_deep);
 }
 
 TEST_CASE("arrays to PostgreSQL's array text", "[value][array]") {
@@ -362,15 +385,29 @@ TEST_CASE("arrays to PostgreSQL's array text", "[value][array]") {
 
 TEST_CASE("JSON -> text -> JSON is the identity for every class", "[value]") {
   const std::vector<std::pair<type_oid, std::string>> samples = {
-      {oids::bool_, "t"}, {oids::int8, "-9223372036854775808"}, {oids::float4, "3.4028235e+38"},
-      {oids::float8, "-0"}, {oids::float8, "1e-07"}, {oids::numeric, "0.1"},
-      {oids::numeric, "0.5"}, {oids::numeric, "10000000000000000000000"},
-      {oids::numeric, "-12.25"}, {oids::text, "a\"b\\c"}, {oids::uuid, "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"},
-      {oids::date, "0044-03-15 BC"}, {oids::timetz, "00:00:00-03:30"},
-      {oids::timestamp, "2026-11-25 11:04:51.5"}, {oids::timestamptz, "0001-01-01 00:30:00+01"},
-      {oids::interval, "P-1DT-1.5S"}, {oids::jsonb, R"({"a":[1,2.5,"x"]})"},
-      {oids::bytea, "\\x0aff"}, {1009, R"({"",NULL,"NULL","a,b"})"}, {1231, "{0.1,0.5,NaN}"},
-      {1007, "{{1,2},{3,4}}"}, {3807, R"({"[1,2]",NULL})"}, {1185, R"({"2026-11-25 11:04:51+02"})"},
+      {oids::bool_, "t"},
+      {oids::int8, "-9223372036854775808"},
+      {oids::float4, "3.4028235e+38"},
+      {oids::float8, "-0"},
+      {oids::float8, "1e-07"},
+      {oids::numeric, "0.1"},
+      {oids::numeric, "0.5"},
+      {oids::numeric, "10000000000000000000000"},
+      {oids::numeric, "-12.25"},
+      {oids::text, "a\"b\\c"},
+      {oids::uuid, "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"},
+      {oids::date, "0044-03-15 BC"},
+      {oids::timetz, "00:00:00-03:30"},
+      {oids::timestamp, "2026-11-25 11:04:51.5"},
+      {oids::timestamptz, "0001-01-01 00:30:00+01"},
+      {oids::interval, "P-1DT-1.5S"},
+      {oids::jsonb, R"({"a":[1,2.5,"x"]})"},
+      {oids::bytea, "\\x0aff"},
+      {1009, R"({"",NULL,"NULL","a,b"})"},
+      {1231, "{0.1,0.5,NaN}"},
+      {1007, "{{1,2},{3,4}}"},
+      {3807, R"({"[1,2]",NULL})"},
+      {1185, R"({"2026-11-25 11:04:51+02"})"},
   };
   for (const auto& [oid, text] : samples) {
     INFO(describe_type(oid).name << ": " << text);
