@@ -120,10 +120,12 @@ bool is_float_special(std::string_view text) noexcept {
   return text == "NaN" || text == "Infinity" || text == "-Infinity";
 }
 
-// float4in refuses what overflows to infinity or underflows to zero.
+// float4in refuses what overflows to infinity or underflows to zero. Halfway between
+// FLT_MAX and 2^128 already rounds to infinity (FLT_MAX's last mantissa bit is odd); below
+// it the conversion is defined.
 bool fits_float4(double d) noexcept {
-  const auto f = static_cast<float>(d);
-  return !std::isinf(f) && (f != 0 || d == 0);
+  if (std::fabs(d) >= 0x1.ffffffp+127) return false;
+  return static_cast<float>(d) != 0 || d == 0;
 }
 
 json_result floating_to_json(type_oid oid, std::string_view text) {
