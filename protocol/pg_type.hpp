@@ -6,6 +6,7 @@
 // travel as their PostgreSQL text.
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -43,8 +44,12 @@ struct column_type {
   }
 };
 
-// The description of a type OID; unknown OIDs give class `other` named "other".
+// The description of a type OID; unknown OIDs give class `other` named "other" (and keep
+// their OID).
 column_type describe_type(type_oid oid) noexcept;
+
+// Every type describe_type knows, scalars first, then their array types.
+std::span<const column_type> known_column_types() noexcept;
 
 // The built-in OIDs (pg_type.dat) that tests and SQL generation name.
 namespace oids {

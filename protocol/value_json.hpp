@@ -17,11 +17,31 @@
 //   bytea        the hex form "\\x0aff" as a string
 //   array        a JSON array (NULL elements as null), elements converted by their class
 //   other        the PostgreSQL text as a string
+// (json numbers are read exactly as a double holds them; one beyond double range is
+// out_of_range. A json 'null' value is JSON null, like SQL NULL. Array details, lower
+// bounds and multi-dimensional json arrays: protocol/pg_array_text.hpp.)
 //
 // JSON -> PostgreSQL text is the inverse for values that clients send (mutations): it
 // checks that the JSON fits the type (an integer for int4 within its range, a string that
 // parses as a uuid, ...) and fails with value_errc otherwise. Nothing here touches SQL:
-// the text goes to PostgreSQL as a query parameter.
+// the text goes to PostgreSQL as a query parameter. What each class takes:
+//   boolean      true / false
+//   integer      integral numbers (5.0 is one) within int2 / int4 / int8 / oid range
+//   floating     numbers, "NaN", "Infinity", "-Infinity"; float4 within its range
+//   numeric      numbers (written without exponent), decimal strings ("12.50", "-1.5e-3"),
+//                "NaN", "Infinity", "-Infinity"
+//   text, other  strings
+//   uuid         8-4-4-4-12 hex digits in any case (written in lower case)
+//   date, time, timestamp, timestamptz, interval
+//                the ISO 8601 shapes of protocol/pg_datetime_text.hpp; timestamptz and
+//                timetz need a zone ("Z", "+02:00"), timestamp and time must not have one
+//   json, jsonb  any JSON value nested at most 64 deep
+//   bytea        "\\x" and pairs of hex digits
+//   array        a JSON array (nested arrays for more dimensions, rectangular, at most 6)
+// No string may contain NUL (libpq cuts parameters there; jsonb refuses \u0000). JSON null
+// is wrong_type for every type: a NULL column is the caller's business.
+// For every value PostgreSQL produced, json_to_text(text_to_json(v)) is text PostgreSQL
+// reads as the same value (tests/fixtures/pgoutput/roundtrip.tsv, checked by capture.sh).
 
 #include "protocol/pg_type.hpp"
 

@@ -1,0 +1,94 @@
+// Writes the seed corpora of the fuzz targets from the golden pgoutput captures:
+//   fuzz_seed_corpus FIXTURE_DIR OUT_DIR
+// OUT_DIR/pgoutput_message: every captured message; OUT_DIR/walsender_message: each in an
+// XLogData, plus a keepalive; OUT_DIR/value_text: every captured text value with the byte
+// that selects its column's type in fuzz_value_text.
+#include "protocol/pg_type.hpp"
+#include "protocol/pgoutput_message.hpp"
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace fs = std::filesystem;
+using namespace fieldsync::protocol;
+
+namespace {
+
+std::vector<std::uint8_t> from_hex(const std::string& hex) {
+  std::vector<std::uint8_t> out;
+  for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
+    out.push_back(static_cast<std::uint8_t>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+  }
+  return out;
+}
+
+void write(const fs::path& dir, std::size_t n, const std::vector<std::uint8_t>& bytes) {
+  fs::create_directories(dir);
+  std::ofstream(dir / ("seed-" + std::to_string(n)), std::ios::binary)
+      .write(reinterpret_cast<const char*>(bytes.data()),
+             static_cast<std::streamsize>(bytes.size()));
+}
+
+std::uint8_t selector_of(type_oid oid) {
+  const auto known = known_column_types();
+  for (std::size_t i = 0; i < known.size(); ++i) {
+    if (known[i].oid == oid) return static_cast<std::uint8_t>(i);
+  }
+  return static_cast<std::uint8_t>(known.size());  // fuzz_value_text's unknown type
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 3) {
+    std::fprintf(stderr, "usage: fuzz_seed_corpus FIXTURE_DIR OUT_DIR\n");
+    return 2;
+  }
+  const fs::path fixtures = argv[1];
+  const fs::path out = argv[2];
+  std::size_t n = 0;
+  std::map<std::uint32_t, relation_message> relations;
+  for (const char* name : {"messages.hex", "messages_binary.hex"}) {
+    std::ifstream in(fixtures / name);
+    if (!in) {
+      std::fprintf(stderr, "fuzz_seed_corpus: cannot read %s\n", (fixtures / name).c_str());
+      return 1;
+    }
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.empty() || line[0] == '#') continue;
+      std::istringstream fields(line);
+      std::string lsn, xid, hex;
+      fields >> lsn >> xid >> hex;
+      const auto bytes = from_hex(hex);
+      ++n;
+      write(out / "pgoutput_message", n, bytes);
+      std::vector<std::uint8_t> xlog(25, 0);
+      xlog[0] = 'w';
+      xlog.insert(xlog.end(), bytes.begin(), bytes.end());
+      write(out / "walsender_message", n, xlog);
+
+      auto m = decode_pgoutput(bytes);
+      if (!m) continue;
+      if (auto* r = std::get_if<relation_message>(&*m)) relations[r->oid] = *r;
+      const insert_message* ins = std::get_if<insert_message>(&*m);
+      if (ins == nullptr || !relations.count(ins->relation_oid)) continue;
+      const auto& rel = relations[ins->relation_oid];
+      for (std::size_t c = 0; c < ins->new_tuple.size() && c < rel.columns.size(); ++c) {
+        const auto& v = ins->new_tuple[c];
+        if (v.k != tuple_value::kind::text) continue;
+        std::vector<std::uint8_t> seed{selector_of(rel.columns[c].type)};
+        seed.insert(seed.end(), v.data.begin(), v.data.end());
+        write(out / "value_text", ++n, seed);
+      }
+    }
+  }
+  write(out / "walsender_message", ++n, {'k', 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9, 1});
+  std::printf("fuzz_seed_corpus: %zu seeds in %s\n", n, out.c_str());
+  return 0;
+}
