@@ -218,6 +218,9 @@ boost::system::result<row_merge_result> merge_row(const merge_config& config,
       return merge_delete(config, registry, in);
     case protocol::change_op::update:
       break;
+    case protocol::change_op::truncate:
+      // Not a mutation a client can send; the mutation path never passes it.
+      return make_error_code(merge_errc::not_mergeable);
   }
   if (in.current) return merge_update(config, registry, in, in.base, *in.current);
 

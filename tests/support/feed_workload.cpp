@@ -211,10 +211,10 @@ std::uint64_t check_feed(const std::string& conninfo) {
   // Per transaction, the log's sequence of (collection, key, op) equals the audit's, and a
   // transaction appears at one commit LSN only: nothing missing, nothing doubled.
   auto mismatches = query_value(conninfo, R"sql(
-    WITH l AS (SELECT xid, string_agg(collection || ':' || key || ':' || op, ',' ORDER BY lsn, idx) s,
+    WITH l AS (SELECT xid, string_agg(collection || ':' || key || ':' || op::text, ',' ORDER BY lsn, idx) s,
                       count(DISTINCT lsn) lsns
                  FROM fieldsync.changes GROUP BY xid),
-         a AS (SELECT xid, string_agg(coll || ':' || key || ':' || op, ',' ORDER BY seq) s
+         a AS (SELECT xid, string_agg(coll || ':' || key || ':' || op::text, ',' ORDER BY seq) s
                  FROM feed_audit GROUP BY xid),
          d AS (SELECT coalesce(l.xid, a.xid) xid, l.s log_s, a.s audit_s, l.lsns
                  FROM l FULL JOIN a ON l.xid = a.xid

@@ -65,6 +65,16 @@ ingest_harness::~ingest_harness() {
   }
 }
 
+void ingest_harness::wait_until_streaming() {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (status().phase != "streaming") {
+    if (std::chrono::steady_clock::now() > deadline) {
+      throw std::runtime_error("the ingest did not start streaming within 60 s: " + status().last_error);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
 storage::ingest_status ingest_harness::status() {
   return asio::co_spawn(
              ioc_, [this]() -> asio::awaitable<storage::ingest_status> { co_return ingest_->status(); },

@@ -27,6 +27,10 @@ class ingest_harness {
                  std::function<void(storage::ingest_options&)> tune = {});
   ~ingest_harness();
 
+  // Waits (bounded) until the ingest streams: set-up and initial loads are done, so what
+  // writers commit from now on reaches the log's changes (not only its copy).
+  void wait_until_streaming();
+
   // A copy of the status, taken on the ingest's thread.
   storage::ingest_status status();
   // Graceful stop (CopyDone, lock released); waits for it.
