@@ -23,7 +23,8 @@ using asio::as_tuple;
 using asio::use_awaitable;
 using namespace std::chrono_literals;
 
-app::app(config cfg) : cfg_(std::move(cfg)), started_at_(std::chrono::system_clock::now()) {
+app::app(config cfg)
+    : cfg_(std::move(cfg)), auth_(cfg_.auth), started_at_(std::chrono::system_clock::now()) {
   storage::pg_pool_options pool_opts;
   pool_opts.conninfo = cfg_.database.dsn;
   pool_opts.size = static_cast<std::size_t>(cfg_.database.pool_size);
@@ -126,7 +127,11 @@ asio::awaitable<void> app::start_change_feed() {
   if (!conn) throw startup_error("cannot connect to PostgreSQL: " + conn.error().to_string());
   auto described = co_await storage::async_describe_collections(**conn, specs);
   if (!described) throw startup_error("configuration does not match the database: " + described.error().message);
-  collections_ = std::move(*described);
+  try {
+    collections_ = collection_registry(cfg_.collections, *described);
+  } catch (const config_error& e) {
+    throw startup_error(std::string("configuration: ") + e.what());
+  }
   storage::compaction_options co;
   co.history = std::chrono::milliseconds(cfg_.changelog.history_ms);
   co.tombstones = std::chrono::milliseconds(cfg_.changelog.tombstone_ms);
@@ -142,7 +147,7 @@ asio::awaitable<void> app::start_change_feed() {
   o.storage_conninfo = storage_dsn(cfg_);
   o.slot = cfg_.replication.slot;
   o.publication = cfg_.replication.publication;
-  o.collections = collections_;
+  o.collections = std::move(*described);
   o.connect_timeout = std::chrono::milliseconds(cfg_.database.connect_timeout_ms);
   o.status_interval = std::chrono::milliseconds(cfg_.replication.status_interval_ms);
   o.heartbeat_interval = std::chrono::milliseconds(cfg_.replication.heartbeat_interval_ms);

@@ -5,12 +5,13 @@
 // Concurrency contract: run() runs the reactor on the calling thread; everything else
 // of the app lives on that io_context. stop() is the one member safe from other threads.
 
+#include "server/authenticator.hpp"
+#include "server/collection_registry.hpp"
 #include "server/config.hpp"
 #include "server/connection_registry.hpp"
 #include "server/listener.hpp"
 #include "server/router.hpp"
 #include "server/ws_protocol.hpp"
-#include "protocol/collection_schema.hpp"
 #include "storage/ingest.hpp"
 #include "storage/log_compactor.hpp"
 #include "storage/pg_pool.hpp"
@@ -61,8 +62,10 @@ class app {
   // log); the same pool when database.storage_dsn is empty.
   storage::pg_pool& pool() noexcept { return *pool_; }
   storage::pg_pool& storage_pool() noexcept { return *storage_pool_; }
-  // The collections as the source catalog describes them (known once start-up ran).
-  const std::vector<protocol::collection_schema>& collections() const noexcept { return collections_; }
+  // The collections with their scopes, as the source catalog describes them (filled
+  // during start-up, before the listeners accept).
+  const collection_registry& collections() const noexcept { return collections_; }
+  const authenticator& auth() const noexcept { return auth_; }
   // The ingest of this node; null when replication.ingest is off or nothing is synced.
   const storage::ingest* ingest() const noexcept { return ingest_.get(); }
   const config& cfg() const noexcept { return cfg_; }
@@ -86,7 +89,8 @@ class app {
   boost::asio::io_context ioc_{1};
   std::shared_ptr<storage::pg_pool> pool_;
   std::shared_ptr<storage::pg_pool> storage_pool_;
-  std::vector<protocol::collection_schema> collections_;
+  authenticator auth_;
+  collection_registry collections_;
   std::shared_ptr<storage::ingest> ingest_;
   std::shared_ptr<storage::log_compactor> compactor_;
   std::shared_ptr<listener> public_listener_;

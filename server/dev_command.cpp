@@ -71,13 +71,17 @@ config dev_defaults() {
   c.server.listen = "127.0.0.1:8080";
   c.server.admin_listen = "127.0.0.1:9090";
   // The demo tables (config/demo_schema.sql), as config/fieldsync.toml declares them.
+  // Claims of the demo's tokens: rep_id, territories (a rep: its own; a manager: its
+  // region's), reps (a manager: its region's reps), role, region.
+  const std::string territory = "territory_id = ANY($claims.territories)";
   c.collections = {
-      {"territories", "territories", {"id"}, {}, "", "", false},
-      {"reps", "reps", {"id"}, {}, "", "", false},
-      {"accounts", "accounts", {"id"}, {}, "", "", false},
-      {"visits", "visits", {"id"}, {}, "", "", false},
-      {"opportunities", "opportunities", {"id"}, {}, "", "", false},
-      {"kpis", "kpis", {"rep_id", "month"}, {}, "", "", false},
+      {"territories", "territories", {"id"}, {}, "id = ANY($claims.territories)", "", false},
+      {"reps", "reps", {"id"}, {}, territory, "", false},
+      {"accounts", "accounts", {"id"}, {}, territory, territory, false},
+      {"visits", "visits", {"id"}, {}, territory, territory, false},
+      {"opportunities", "opportunities", {"id"}, {}, territory, territory, false},
+      {"kpis", "kpis", {"rep_id", "month"}, {}, "rep_id = $claims.rep_id OR rep_id = ANY($claims.reps)",
+       "rep_id = $claims.rep_id", false},
   };
   return c;
 }
@@ -105,6 +109,10 @@ int dev_command(config cfg, const dev_options& opts) {
   cfg.database.dsn = cluster.conninfo();
   if (cfg.server.admin_token.empty()) {
     cfg.server.admin_token = persistent_secret(data_dir / "admin_token");
+  }
+  if (cfg.auth.keys.empty()) {
+    // The demo's tokens are signed with a secret kept in the data directory.
+    cfg.auth.keys.push_back({"dev", "HS256", persistent_secret(data_dir / "jwt_secret"), ""});
   }
 
   std::string demo_summary;
