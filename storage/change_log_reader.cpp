@@ -65,6 +65,7 @@ std::string_view to_string(cursor_verdict v) noexcept {
     case cursor_verdict::before_load: return "before_load";
     case cursor_verdict::ahead: return "ahead";
     case cursor_verdict::no_log: return "no_log";
+    case cursor_verdict::not_loaded: return "not_loaded";
   }
   return "unknown";
 }
@@ -73,7 +74,8 @@ asio::awaitable<pg_outcome<std::optional<log_bounds>>> async_log_bounds(pg_conne
                                                                        const std::string& collection) {
   auto r = co_await conn.async_query(
       "SELECT s.epoch, s.high_lsn::text, s.horizon_lsn::text, "
-      "coalesce((SELECT c.loaded_high_lsn::text FROM fieldsync.collections c WHERE c.name = $1), '0/0') "
+      "(SELECT c.loaded_lsn::text FROM fieldsync.collections c "
+      "  WHERE c.name = $1 AND c.epoch = s.epoch) "
       "FROM fieldsync.state s",
       pg_params(collection));
   if (!r) {
@@ -85,16 +87,18 @@ asio::awaitable<pg_outcome<std::optional<log_bounds>>> async_log_bounds(pg_conne
   b.epoch = std::stoll(std::string(r->value(0, 0)));
   b.high = lsn::parse(r->value(0, 1)).value_or(lsn());
   b.horizon = lsn::parse(r->value(0, 2)).value_or(lsn());
-  b.loaded_high = lsn::parse(r->value(0, 3)).value_or(lsn());
+  b.loaded = !r->is_null(0, 3);
+  if (b.loaded) b.loaded_lsn = lsn::parse(r->value(0, 3)).value_or(lsn());
   co_return std::optional<log_bounds>(b);
 }
 
 cursor_verdict check_cursor(const log_bounds& b, const protocol::cursor& c) noexcept {
   if (c.epoch != b.epoch) return cursor_verdict::other_epoch;
-  if (c.position > b.high) return cursor_verdict::ahead;
+  if (!b.loaded) return cursor_verdict::not_loaded;
+  if (c.position > snapshot_position(b)) return cursor_verdict::ahead;
   // Changes after the horizon are all present; the cursor must not need older ones.
   if (c.position < b.horizon) return cursor_verdict::before_horizon;
-  if (c.position < b.loaded_high) return cursor_verdict::before_load;
+  if (c.position < b.loaded_lsn) return cursor_verdict::before_load;
   return cursor_verdict::ok;
 }
 

@@ -25,6 +25,7 @@ enum class cursor_verdict {
   before_load,     // older than the collection's (re)load
   ahead,           // beyond the log's high-water mark: not a cursor this log gave out
   no_log,          // the log does not exist yet
+  not_loaded,      // the collection is still being copied: retry shortly
 };
 
 std::string_view to_string(cursor_verdict v) noexcept;
@@ -33,10 +34,21 @@ struct log_bounds {
   std::int64_t epoch = 0;
   protocol::lsn high;
   protocol::lsn horizon;
-  protocol::lsn loaded_high;  // of the collection asked about; 0/0 when not loaded
+  // Of the collection asked about: whether its copy is in the log (this epoch), and the
+  // version of the copied rows. Until it is loaded, its snapshot would be empty: serve
+  // nothing and ask the client to retry (cursor_verdict::not_loaded).
+  bool loaded = false;
+  protocol::lsn loaded_lsn;
 };
 
-// The log's bounds for `collection` (its loaded_high_lsn, or 0/0 when not loaded yet).
+// Where a snapshot of the collection, read now, continues from: the high-water mark, or
+// the copy's version when the stream has not passed it yet (no change of the collection
+// at or below it can reach the log any more; see docs/changelog.md, "Initial load").
+inline protocol::lsn snapshot_position(const log_bounds& b) noexcept {
+  return b.high > b.loaded_lsn ? b.high : b.loaded_lsn;
+}
+
+// The log's bounds for `collection`.
 boost::asio::awaitable<pg_outcome<std::optional<log_bounds>>> async_log_bounds(
     pg_connection& conn, const std::string& collection);
 

@@ -121,12 +121,6 @@ asio::awaitable<pg_outcome<load_report>> load_in_transactions(
 
   auto st = co_await storage.async_exec("BEGIN; SELECT 1 FROM fieldsync.state FOR UPDATE");
   if (!st) co_return st.error();
-  auto high = co_await storage.async_query("SELECT high_lsn::text FROM fieldsync.state");
-  if (!high) co_return high.error();
-  if (high->rows() != 1) {
-    co_return pg_error{make_error_code(pg_errc::unexpected_result), {}, "no ingest state"};
-  }
-  const std::string loaded_high(high->value(0, 0));
 
   load_report report;
   report.version = lsn::parse(version).value_or(lsn());
@@ -147,15 +141,14 @@ asio::awaitable<pg_outcome<load_report>> load_in_transactions(
     for (const auto& col : c->columns) columns.push_back(col.name);
     auto saved = co_await storage.async_query(
         "INSERT INTO fieldsync.collections (name, relation, columns, primary_key, epoch, "
-        "loaded_lsn, loaded_high_lsn, snapshot, snapshot_until) "
-        "VALUES ($1, $2, $3::text[], $4::text[], $5::bigint, $6::pg_lsn, $7::pg_lsn, $8, "
-        "$9::pg_lsn) ON CONFLICT (name) DO UPDATE SET relation = excluded.relation, "
+        "loaded_lsn, snapshot, snapshot_until) "
+        "VALUES ($1, $2, $3::text[], $4::text[], $5::bigint, $6::pg_lsn, $7, $8::pg_lsn) "
+        "ON CONFLICT (name) DO UPDATE SET relation = excluded.relation, "
         "columns = excluded.columns, primary_key = excluded.primary_key, "
         "epoch = excluded.epoch, loaded_lsn = excluded.loaded_lsn, "
-        "loaded_high_lsn = excluded.loaded_high_lsn, snapshot = excluded.snapshot, "
-        "snapshot_until = excluded.snapshot_until",
+        "snapshot = excluded.snapshot, snapshot_until = excluded.snapshot_until",
         pg_params(c->name, quoted_relation(*c), text_array(columns), text_array(c->primary_key),
-                  epoch, version, loaded_high, snapshot, snapshot_until));
+                  epoch, version, snapshot, snapshot_until));
     if (!saved) co_return saved.error();
   }
   auto committed = co_await storage.async_exec("COMMIT");

@@ -31,10 +31,10 @@ CREATE TABLE fieldsync.collections (
   columns text[] NOT NULL,
   primary_key text[] NOT NULL,
   epoch bigint NOT NULL,         -- loaded in this epoch
-  loaded_lsn pg_lsn NOT NULL,    -- the version given to the loaded rows
-  -- The log's high-water mark when the load committed: a cursor of this collection below
-  -- it predates the load and gets "reset".
-  loaded_high_lsn pg_lsn NOT NULL,
+  -- The version given to the loaded rows: above every stored commit when the load ran,
+  -- and no change of the collection below it reaches the log afterwards. A cursor of the
+  -- collection below it predates the load and gets "reset".
+  loaded_lsn pg_lsn NOT NULL,
   -- While set, stream transactions visible in this snapshot (pg_snapshot text) are already
   -- in the loaded rows and are skipped for this collection; cleared once the stream has
   -- passed snapshot_until, after which no such transaction can arrive.
