@@ -19,10 +19,15 @@ namespace {
 // Ends the read transaction: COMMIT after success, ROLLBACK after a failed statement (the
 // connection goes back to the pool either way and must not stay in a transaction).
 asio::awaitable<void> end_read(storage::pg_connection& conn, bool ok) {
+  bool ended = false;
   if (ok) {
-    if (co_await storage::async_end_read(conn)) co_return;
+    auto committed = co_await storage::async_end_read(conn);
+    ended = committed.has_value();
   }
-  (void)co_await conn.async_exec("ROLLBACK");
+  if (!ended) {
+    auto rolled_back = co_await conn.async_exec("ROLLBACK");
+    (void)rolled_back;
+  }
 }
 
 void append_json_string(std::string& out, std::string_view s) {

@@ -70,14 +70,16 @@ asio::awaitable<pg_outcome<void>> async_end_read(pg_connection& conn) {
 asio::awaitable<pg_outcome<std::vector<snapshot_row>>> async_snapshot_page_as_of(
     pg_connection& conn, const snapshot_page_request& req) {
   // Rows unchanged since H come from `rows`; rows changed after H are rebuilt from their
-  // first change after H. The two sets are disjoint (a row's version is after H exactly
-  // when it has a change after H), and both come out in key order, so the planner merges
-  // two ordered scans and stops at the limit.
+  // first change after H. "Changed after H" means a change after H, not a version after H:
+  // rows copied by an initial load carry the WAL position of the copy, which may be ahead
+  // of the log's high-water mark while no transaction has followed. Both parts come out in
+  // key order, so the planner merges two ordered scans and stops at the limit.
   std::string sql =
       "SELECT s.key, s.version::text, s.\"row\"::text FROM ("
       " SELECT r.key, r.lsn AS version, r.\"row\" FROM fieldsync.rows r"
-      "  WHERE r.collection = $1 AND r.lsn <= $2::pg_lsn AND NOT r.deleted"
-      "    AND ($3::text IS NULL OR r.key > $3::text)"
+      "  WHERE r.collection = $1 AND NOT r.deleted AND ($3::text IS NULL OR r.key > $3::text)"
+      "    AND (r.lsn <= $2::pg_lsn OR NOT EXISTS (SELECT 1 FROM fieldsync.changes n"
+      "         WHERE n.collection = $1 AND n.key = r.key AND n.lsn > $2::pg_lsn))"
       " UNION ALL"
       " SELECT f.key,"
       "  coalesce((SELECT max(p.lsn) FROM fieldsync.changes p WHERE p.collection = $1"

@@ -2,7 +2,7 @@
 // The SQL of HTTP pulls that the change log reader and the snapshot reader do not cover:
 //
 //  - a page of a collection's live rows *as they were* at a past log position H, in key
-//    order. A row whose version is at or before H is read from fieldsync.rows; a row that
+//    order. A row without changes after H is read from fieldsync.rows; a row that
 //    changed after H is rebuilt from the first change after H (the old row of an update,
 //    the row of a delete; an insert after H means the row did not exist at H). Paged
 //    snapshots use it so that pages read minutes apart still form one snapshot at H; it
