@@ -133,7 +133,7 @@ std::string gzip_compress(std::string_view data) {
   return out;
 }
 
-std::shared_ptr<const prepared_body> prepare_body(std::string content_type, std::string body,
+std::shared_ptr<prepared_body> prepare_body(std::string content_type, std::string body,
                                                   std::size_t min_gzip_bytes) {
   auto p = std::make_shared<prepared_body>();
   p->content_type = std::move(content_type);
@@ -153,6 +153,7 @@ http_response serve_body(const http_request& req, const prepared_body& body,
   res.set(http::field::vary, "Authorization, Accept-Encoding");
   res.set(http::field::etag, body.etag);
   res.keep_alive(req.keep_alive());
+  for (const auto& [name, value] : body.headers) res.set(name, value);
   if (res.result() == http::status::not_modified) return res;
   res.set(http::field::content_type, body.content_type);
   if (gz) {

@@ -15,6 +15,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace fieldsync::server {
 
@@ -24,10 +26,12 @@ struct prepared_body {
   std::string body;
   std::string gzipped;  // empty: not compressed (small bodies)
   std::string etag;     // "\"<16 hex digits>\""
+  // Headers that belong to the answer (the Shape API's electric-*), served with it.
+  std::vector<std::pair<std::string, std::string>> headers;
 };
 
 // Hashes and (above min_gzip_bytes) compresses once.
-std::shared_ptr<const prepared_body> prepare_body(std::string content_type, std::string body,
+std::shared_ptr<prepared_body> prepare_body(std::string content_type, std::string body,
                                                   std::size_t min_gzip_bytes = 1024);
 
 // "\"<hex>\"": a 64-bit FNV-1a of the bytes.

@@ -514,16 +514,16 @@ awaitable<http_response> shape(pull_service& svc, request_context& ctx) {
   }
   body += "]";
   auto prepared = prepare_body("application/json", std::move(body));
+  prepared->headers.emplace_back("electric-handle", out_handle.to_string());
+  prepared->headers.emplace_back("electric-offset", out_offset.to_string());
+  if (live) {
+    prepared->headers.emplace_back("electric-cursor", next_live_cursor(find_param(q, "cursor")));
+  } else {
+    prepared->headers.emplace_back("electric-schema", schema_header(c->schema, s.columns));
+  }
+  if (up_to_date) prepared->headers.emplace_back("electric-up-to-date", "true");
   if (!key.empty()) svc.cache().put(key, generation, now, prepared);
   auto res = serve_body(req, *prepared, live ? "private, no-store" : "private, no-cache");
-  res.set("electric-handle", out_handle.to_string());
-  res.set("electric-offset", out_offset.to_string());
-  if (live) {
-    res.set("electric-cursor", next_live_cursor(find_param(q, "cursor")));
-  } else {
-    res.set("electric-schema", schema_header(c->schema, s.columns));
-  }
-  if (up_to_date) res.set("electric-up-to-date", "true");
   co_return with_cors(std::move(res));
 }
 
