@@ -22,6 +22,16 @@ using asio::awaitable;
 
 namespace {
 
+// Releases a claimed computation (pull_service::async_claim) on every way out.
+struct flight_guard {
+  flight_guard(pull_service& s, std::string k) : svc(s), key(std::move(k)) {}
+  ~flight_guard() { svc.done(key); }
+  flight_guard(const flight_guard&) = delete;
+  flight_guard& operator=(const flight_guard&) = delete;
+  pull_service& svc;
+  std::string key;
+};
+
 bool wants_ndjson(const http_request& req) {
   auto it = req.find(http::field::accept);
   return it != req.end() && it->value().find("application/x-ndjson") != std::string_view::npos;
@@ -48,14 +58,6 @@ std::string cache_key(std::string_view route, const pull_filter& f, const change
   return key;
 }
 
-std::string filter_identity(const pull_filter& f) {
-  auto [sql, params] = f.sql(0);
-  for (const auto& p : params) {
-    sql += '\x1e';
-    sql += p ? *p : std::string("\x01");
-  }
-  return sql;
-}
 
 // The whole snapshot in one streamed answer, one JSON object per line, read in one
 // REPEATABLE READ transaction (storage/snapshot_reader.hpp); the last line carries the
@@ -132,12 +134,10 @@ awaitable<http_response> stream_snapshot(pull_service& svc, request_context& ctx
 
 awaitable<http_response> changes(pull_service& svc, request_context& ctx) {
   const auto& req = ctx.request;
-  auto who = svc.authenticate(req);
-  if (auto* res = std::get_if<http_response>(&who)) co_return std::move(*res);
-  const auto& caller = std::get<principal>(who);
-  auto scoped = svc.scope(req, ctx.param("name"), caller);
-  if (auto* res = std::get_if<http_response>(&scoped)) co_return std::move(*res);
-  auto& filter = std::get<pull_filter>(scoped);
+  auto resolved = svc.caller(req, ctx.param("name"));
+  if (auto* res = std::get_if<http_response>(&resolved)) co_return std::move(*res);
+  auto& [who, filter] = std::get<pull_caller>(resolved);
+  const auto& caller = *who;
 
   auto parsed = parse_query(ctx.query);
   if (!parsed) {
@@ -160,9 +160,8 @@ awaitable<http_response> changes(pull_service& svc, request_context& ctx) {
       const auto& e = bound.error();
       co_return parameter_error(req, e.code, e.message, e.parameter, e.position);
     }
-    filter.where = std::move(*bound);
+    filter.set_where(std::move(*bound));
   }
-  filter.identity = filter_identity(filter);
   bool ndjson = wants_ndjson(req);
   if (!q->position && ndjson && ctx.stream) co_return co_await stream_snapshot(svc, ctx, filter);
 
@@ -170,9 +169,18 @@ awaitable<http_response> changes(pull_service& svc, request_context& ctx) {
   watch.start();
   auto now = std::chrono::steady_clock::now();
   std::string key;
+  std::optional<flight_guard> flight;
   if (!q->live && cfg.cache_bytes > 0 && cfg.cache_ttl_ms > 0) {
     key = cache_key("changes", filter, *q, ndjson);
-    if (auto hit = svc.cache().find(key, watch.generation(), now)) co_return serve_body(req, *hit);
+    for (;;) {
+      if (auto hit = svc.cache().find(key, watch.generation(), now)) co_return serve_body(req, *hit);
+      // Identical requests arriving together wait for one computation of the answer.
+      if (co_await svc.async_claim(key, now + std::chrono::seconds(30))) {
+        flight.emplace(svc, key);
+        break;
+      }
+      now = std::chrono::steady_clock::now();
+    }
   }
   auto generation = watch.generation();
   auto seen = watch.position();
@@ -243,12 +251,9 @@ awaitable<http_response> list_collections(pull_service& svc, request_context& ct
 
 awaitable<http_response> row_history(pull_service& svc, request_context& ctx) {
   const auto& req = ctx.request;
-  auto who = svc.authenticate(req);
-  if (auto* res = std::get_if<http_response>(&who)) co_return std::move(*res);
-  const auto& caller = std::get<principal>(who);
-  auto scoped = svc.scope(req, ctx.param("name"), caller);
-  if (auto* res = std::get_if<http_response>(&scoped)) co_return std::move(*res);
-  auto& filter = std::get<pull_filter>(scoped);
+  auto resolved = svc.caller(req, ctx.param("name"));
+  if (auto* res = std::get_if<http_response>(&resolved)) co_return std::move(*res);
+  auto& filter = std::get<pull_caller>(resolved).filter;
   auto parsed = parse_query(ctx.query);
   if (!parsed) {
     co_return parameter_error(req, "bad_query", "the query string has a malformed %-escape",
@@ -278,7 +283,7 @@ awaitable<http_response> row_history(pull_service& svc, request_context& ctx) {
   // Only the versions the caller may read: a row that moved between territories shows each
   // rep the part of its history that was theirs.
   auto readable = [&](const json::value& row) {
-    return row.is_object() && protocol::matches(filter.scope, row.as_object());
+    return row.is_object() && protocol::matches(*filter.scope, row.as_object());
   };
   json::value current;  // null
   if (history->current) {

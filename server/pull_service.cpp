@@ -4,8 +4,12 @@
 #include "storage/log_sql.hpp"
 #include "storage/pull_reader.hpp"
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/json/serialize.hpp>
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
 
 namespace fieldsync::server {
 
@@ -41,9 +45,30 @@ std::pair<std::string, std::vector<std::optional<std::string>>> pull_filter::sql
   protocol::sql_params params;
   params.offset = offset;
   auto column = [](const protocol::column_schema& c) { return storage::log_column_sql(c); };
-  std::string sql = protocol::compile_sql(scope, column, params);
+  std::string sql = protocol::compile_sql(*scope, column, params);
   if (where) sql += " AND " + protocol::compile_sql(*where, column, params);
   return {std::move(sql), std::move(params.values)};
+}
+
+namespace {
+
+std::string identity_of(const protocol::bound_filter& f) {
+  protocol::sql_params params;
+  auto column = [](const protocol::column_schema& c) { return storage::log_column_sql(c); };
+  std::string out = protocol::compile_sql(f, column, params);
+  for (const auto& p : params.values) {
+    out += '\x1e';
+    out += p ? *p : std::string("\x01");
+  }
+  return out;
+}
+
+}  // namespace
+
+void pull_filter::set_where(protocol::bound_filter w) {
+  identity += '\x1d';
+  identity += identity_of(w);
+  where = std::move(w);
 }
 
 pull_service::pull_service(app& a, const pulls_config& cfg)
@@ -79,8 +104,58 @@ std::variant<pull_filter, http_response> pull_service::scope(const http_request&
   }
   pull_filter f;
   f.collection = c;
-  f.scope = std::move(*bound);
+  f.identity = identity_of(*bound);
+  f.scope = std::make_shared<const protocol::bound_filter>(std::move(*bound));
   return f;
+}
+
+std::variant<pull_caller, http_response> pull_service::caller(const http_request& req,
+                                                              std::string_view name) {
+  auto it = req.find(http::field::authorization);
+  std::string key = it == req.end() ? std::string() : std::string(it->value());
+  key += '\n';
+  key += name;
+  auto now = std::chrono::system_clock::now();
+  if (auto m = memo_.find(key); m != memo_.end()) {
+    if (now < m->second.expires) return pull_caller{m->second.who, *m->second.filter};
+    memo_.erase(m);
+  }
+  auto who = authenticate(req);
+  if (auto* res = std::get_if<http_response>(&who)) return std::move(*res);
+  auto shared = std::make_shared<const principal>(std::move(std::get<principal>(who)));
+  auto scoped = scope(req, name, *shared);
+  if (auto* res = std::get_if<http_response>(&scoped)) return std::move(*res);
+  auto& filter = std::get<pull_filter>(scoped);
+  // Bounded: a flood of distinct tokens only costs the verification they would cost anyway.
+  if (memo_.size() >= 4096) memo_.clear();
+  memo_[key] = memo{shared, filter, shared->expires_at};
+  return pull_caller{std::move(shared), std::move(filter)};
+}
+
+asio::awaitable<bool> pull_service::async_claim(const std::string& key,
+                                                std::chrono::steady_clock::time_point deadline) {
+  auto it = in_flight_.find(key);
+  if (it == in_flight_.end()) {
+    in_flight_.emplace(key, std::vector<asio::steady_timer*>{});
+    co_return true;
+  }
+  asio::steady_timer timer(app_.io().get_executor(), deadline);
+  it->second.push_back(&timer);
+  (void)co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  // done() removed the entry (and this timer with it) unless the wait timed out.
+  if (auto again = in_flight_.find(key); again != in_flight_.end()) {
+    auto& v = again->second;
+    v.erase(std::remove(v.begin(), v.end(), &timer), v.end());
+  }
+  co_return false;
+}
+
+void pull_service::done(const std::string& key) {
+  auto it = in_flight_.find(key);
+  if (it == in_flight_.end()) return;
+  auto waiters = std::move(it->second);
+  in_flight_.erase(it);
+  for (auto* t : waiters) t->cancel();
 }
 
 http_response pull_service::database_error(const http_request& req, const storage::pg_error& e) {
@@ -147,7 +222,7 @@ asio::awaitable<pg_outcome<pull_page>> pull_service::async_changes_page(
     co_await end_read(**conn, true);
     co_return page;
   }
-  delta_builder builder(filter.scope, filter.where ? &*filter.where : nullptr, limit,
+  delta_builder builder(*filter.scope, filter.where ? &*filter.where : nullptr, limit,
                         static_cast<std::size_t>(cfg_.max_page_bytes));
   const std::size_t batch = std::clamp<std::size_t>(limit * 2, 100, 2000);
   const auto max_scan = static_cast<std::size_t>(cfg_.max_scan_changes);

@@ -19,11 +19,13 @@
 #include "storage/pg_pool.hpp"
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <variant>
 #include <vector>
 
@@ -55,12 +57,22 @@ struct pull_page {
 // jsonb rows for a given first placeholder number.
 struct pull_filter {
   const collection_access* collection = nullptr;
-  protocol::bound_filter scope;
+  std::shared_ptr<const protocol::bound_filter> scope;
   std::optional<protocol::bound_filter> where;
-  std::string identity;  // a canonical text of both filters and their values, for cache keys
+  // A canonical text of both filters and their values (their SQL and parameters), for
+  // cache keys: equal exactly when the filters select the same rows.
+  std::string identity;
 
   // The SQL (and its parameters) of scope AND where, placeholders from $(offset + 1).
   std::pair<std::string, std::vector<std::optional<std::string>>> sql(std::size_t offset) const;
+  // Sets `where` and appends it to `identity`.
+  void set_where(protocol::bound_filter w);
+};
+
+// The caller of a pull endpoint: who, and the rows of the collection it may read.
+struct pull_caller {
+  std::shared_ptr<const principal> who;
+  pull_filter filter;
 };
 
 class pull_service {
@@ -76,9 +88,17 @@ class pull_service {
   // The principal, or the 401 answer.
   std::variant<principal, http_response> authenticate(const http_request& req) const;
 
-  // The collection and the caller's scope of it, or the 404/403 answer.
-  std::variant<pull_filter, http_response> scope(const http_request& req, std::string_view name,
-                                                 const principal& who) const;
+  // The caller and its scope of collection `name` (authenticate, then bind the read scope),
+  // or the 401/404/403 answer. Memoised per token and collection until the token expires:
+  // verifying a JWT and binding a scope cost more than serving a cached answer.
+  std::variant<pull_caller, http_response> caller(const http_request& req, std::string_view name);
+
+  // Runs one computation of `key` at a time: true when the caller should compute it (and
+  // then call done(key)); false after waiting for another request's computation of the
+  // same key (look in the cache again). `deadline` bounds the wait.
+  boost::asio::awaitable<bool> async_claim(const std::string& key,
+                                           std::chrono::steady_clock::time_point deadline);
+  void done(const std::string& key);
 
   // A delta page after `after` (a log cursor), compacted (delta_builder).
   boost::asio::awaitable<storage::pg_outcome<pull_page>> async_changes_page(
@@ -103,10 +123,20 @@ class pull_service {
   void stop();
 
  private:
+  struct memo {
+    std::shared_ptr<const principal> who;
+    std::optional<pull_filter> filter;  // none: the answer is an error (403), not memoised
+    std::chrono::system_clock::time_point expires;
+  };
+  std::variant<pull_filter, http_response> scope(const http_request& req, std::string_view name,
+                                                 const principal& who) const;
+
   app& app_;
   pulls_config cfg_;
   std::shared_ptr<log_watch> watch_;
   response_cache cache_;
+  std::unordered_map<std::string, memo> memo_;
+  std::unordered_map<std::string, std::vector<boost::asio::steady_timer*>> in_flight_;
 };
 
 // The JSON text of a page as GET .../changes answers it (application/json), and the NDJSON

@@ -318,11 +318,18 @@ http_response must_refetch(const http_request& req, const shape_handle& fresh) {
   return with_cors(std::move(res));
 }
 
+// Releases a claimed computation (pull_service::async_claim) on every way out.
+struct shape_flight {
+  shape_flight(pull_service& s, std::string k) : svc(s), key(std::move(k)) {}
+  ~shape_flight() { svc.done(key); }
+  shape_flight(const shape_flight&) = delete;
+  shape_flight& operator=(const shape_flight&) = delete;
+  pull_service& svc;
+  std::string key;
+};
+
 awaitable<http_response> shape(pull_service& svc, request_context& ctx) {
   const auto& req = ctx.request;
-  auto who = svc.authenticate(req);
-  if (auto* res = std::get_if<http_response>(&who)) co_return with_cors(std::move(*res));
-  const auto& caller = std::get<principal>(who);
   auto parsed = parse_query(ctx.query);
   if (!parsed) {
     co_return shape_parameter_error(req, {"bad_query", "the query string has a malformed %-escape", "", {}});
@@ -337,9 +344,10 @@ awaitable<http_response> shape(pull_service& svc, request_context& ctx) {
     co_return shape_error(req, http::status::not_found, "unknown_collection",
                           "table: no synced table or collection named " + *table);
   }
-  auto scoped = svc.scope(req, c->schema.name, caller);
-  if (auto* res = std::get_if<http_response>(&scoped)) co_return with_cors(std::move(*res));
-  auto& filter = std::get<pull_filter>(scoped);
+  auto resolved = svc.caller(req, c->schema.name);
+  if (auto* res = std::get_if<http_response>(&resolved)) co_return with_cors(std::move(*res));
+  auto& [who, filter] = std::get<pull_caller>(resolved);
+  const auto& caller = *who;
 
   const std::string* offset_text = find_param(q, "offset");
   if (!offset_text) {
@@ -373,7 +381,7 @@ awaitable<http_response> shape(pull_service& svc, request_context& ctx) {
   if (where && !where->empty()) {
     auto bound = bind_shape_where(c->schema, *where, param_texts, caller.claims, svc.filter_limits());
     if (!bound) co_return shape_parameter_error(req, bound.error());
-    filter.where = std::move(*bound);
+    filter.set_where(std::move(*bound));
   }
   shape_request s;
   s.collection = c;
@@ -410,18 +418,21 @@ awaitable<http_response> shape(pull_service& svc, request_context& ctx) {
   watch.start();
   const auto& cfg = svc.cfg();
   auto now = std::chrono::steady_clock::now();
-  auto identity = [&] {
-    auto [sql, params] = filter.sql(0);
-    for (const auto& p : params) sql += '\x1e' + (p ? *p : std::string("\x01"));
-    return sql;
-  };
   std::string key;
+  std::optional<shape_flight> flight;
   if (!live && offset->k != shape_offset::kind::before_all && offset->k != shape_offset::kind::now &&
       cfg.cache_bytes > 0 && cfg.cache_ttl_ms > 0) {
-    key = "shape\x1f" + c->schema.name + "\x1f" + identity() + "\x1f" + handle->to_string() +
+    key = "shape\x1f" + c->schema.name + "\x1f" + filter.identity + "\x1f" + handle->to_string() +
           "\x1f" + offset->to_string() + "\x1f" + std::to_string(s.definition);
-    if (auto hit = svc.cache().find(key, watch.generation(), now)) {
-      co_return with_cors(serve_body(req, *hit));
+    for (;;) {
+      if (auto hit = svc.cache().find(key, watch.generation(), now)) {
+        co_return with_cors(serve_body(req, *hit));
+      }
+      if (co_await svc.async_claim(key, now + std::chrono::seconds(30))) {
+        flight.emplace(svc, key);
+        break;
+      }
+      now = std::chrono::steady_clock::now();
     }
   }
   auto generation = watch.generation();
