@@ -7,7 +7,6 @@
 #include "server/pull_routes.hpp"
 #include "server/pull_service.hpp"
 #include "storage/pull_reader.hpp"
-#include "storage/snapshot_reader.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -60,22 +59,23 @@ std::string cache_key(std::string_view route, const pull_filter& f, const change
 
 
 // The whole snapshot in one streamed answer, one JSON object per line, read in one
-// REPEATABLE READ transaction (storage/snapshot_reader.hpp); the last line carries the
-// cursor to continue from. Memory stays at one batch of rows whatever the size.
+// REPEATABLE READ transaction through a server-side cursor (storage::snapshot_stream); the
+// last line carries the cursor to continue from. Memory stays at one batch of rows whatever
+// the size.
 awaitable<http_response> stream_snapshot(pull_service& svc, request_context& ctx,
                                          const pull_filter& filter) {
   const auto& req = ctx.request;
   auto conn = co_await svc.owner().storage_pool().async_acquire();
   if (!conn) co_return pull_service::database_error(req, conn.error());
-  auto [where_sql, params] = filter.sql(2);
-  storage::snapshot_reader reader(**conn, filter.collection->schema.name, where_sql, params);
+  auto [where_sql, params] = filter.sql(1);
+  storage::snapshot_stream reader(**conn, filter.collection->schema.name, where_sql, params);
   auto bounds = co_await reader.async_begin();
   if (!bounds) {
-    (void)co_await (*conn)->async_exec("ROLLBACK");
+    co_await reader.async_end(false);
     co_return pull_service::database_error(req, bounds.error());
   }
   if (!*bounds) {
-    (void)co_await reader.async_end();
+    co_await reader.async_end();
     co_return pull_service::reset_response(req, storage::cursor_verdict::no_log);
   }
   bool gz = accepts_gzip(req);
@@ -97,35 +97,37 @@ awaitable<http_response> stream_snapshot(pull_service& svc, request_context& ctx
   };
   bool ok = co_await out.async_begin(std::move(header));
   std::string chunk;
+  bool failed = false;
   while (ok) {
-    auto rows = co_await reader.async_next(2000);
+    auto rows = co_await reader.async_next(5000);
     if (!rows) {
-      // Too late for a status code: the last line says what happened.
-      chunk = "{\"error\":{\"code\":\"database_unavailable\",\"message\":\"the snapshot was "
-              "interrupted; start again\"}}\n";
-      ok = co_await send(chunk);
-      (void)co_await (*conn)->async_exec("ROLLBACK");
-      if (ok && gz) ok = co_await out.async_write(zip.finish());
-      if (ok) (void)co_await out.async_end();
-      co_return http_response{};
+      failed = true;
+      break;
     }
     if (rows->empty()) break;
     chunk.clear();
     for (auto& r : *rows) {
-      pull_item item;
-      item.key = std::move(r.key);
-      item.version = r.version;
-      item.row_json = std::move(r.row_json);
-      chunk += item_json(item);
-      chunk += '\n';
+      chunk += "{\"op\":\"upsert\",\"key\":";
+      chunk += json::serialize(json::string_view(r.key));
+      chunk += ",\"version\":\"";
+      chunk += r.version.to_string();
+      chunk += "\",\"row\":";
+      chunk += r.row_json;
+      chunk += "}\n";
     }
     ok = co_await send(chunk);
   }
-  (void)co_await reader.async_end();
+  co_await reader.async_end(!failed);
   if (!ok) co_return http_response{};
-  pull_page last;
-  last.next = protocol::cursor{(*bounds)->epoch, (*bounds)->high};
-  chunk = changes_ndjson(last);
+  if (failed) {
+    // Too late for a status code: the last line says what happened.
+    chunk = "{\"error\":{\"code\":\"database_unavailable\",\"message\":\"the snapshot was "
+            "interrupted; start again\"}}\n";
+  } else {
+    pull_page last;
+    last.next = protocol::cursor{(*bounds)->epoch, (*bounds)->high};
+    chunk = changes_ndjson(last);
+  }
   ok = co_await send(chunk);
   if (ok && gz) ok = co_await out.async_write(zip.finish());
   if (ok) (void)co_await out.async_end();
