@@ -53,8 +53,8 @@ request_result<changes_query> parse_changes_query(const query_params& query,
       opts.max_depth = 8;
       auto v = boost::json::parse(value, ec, {}, opts);
       if (ec || !v.is_array()) {
-        return request_error{"bad_params", "params: expected a JSON array of values, as in [\"a\",3]",
-                             name, {}};
+        return request_error{
+            "bad_params", "params: expected a JSON array of values, as in [\"a\",3]", name, {}};
       }
       q.params = std::move(v.as_array());
     } else if (name == "limit") {
@@ -64,11 +64,11 @@ request_result<changes_query> parse_changes_query(const query_params& query,
       auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
       if (ec != std::errc() || end != value.data() + value.size() || n == 0 ||
           n > limits.max_limit) {
-        return request_error{"bad_limit",
-                             "limit: expected an integer from 1 to " +
-                                 std::to_string(limits.max_limit),
-                             name,
-                             {}};
+        return request_error{
+            "bad_limit",
+            "limit: expected an integer from 1 to " + std::to_string(limits.max_limit),
+            name,
+            {}};
       }
       q.limit = n;
     } else if (name == "live") {
@@ -78,11 +78,11 @@ request_result<changes_query> parse_changes_query(const query_params& query,
       if (!b) return request_error{"bad_live", "live: expected true or false", name, {}};
       q.live = *b;
     } else {
-      return request_error{"unknown_parameter",
-                           "unknown query parameter " + name +
-                               " (known: cursor, where, params, limit, live)",
-                           name,
-                           {}};
+      return request_error{
+          "unknown_parameter",
+          "unknown query parameter " + name + " (known: cursor, where, params, limit, live)",
+          name,
+          {}};
     }
   }
   if (!q.params.empty() && !q.where) {

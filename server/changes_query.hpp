@@ -26,9 +26,9 @@ struct pull_limits {
 
 // A 400 answer: what is wrong, and where.
 struct request_error {
-  std::string code;       // bad_cursor, bad_limit, bad_params, filter_syntax, ...
-  std::string message;    // for people, naming the parameter
-  std::string parameter;  // the query parameter at fault
+  std::string code;                     // bad_cursor, bad_limit, bad_params, filter_syntax, ...
+  std::string message;                  // for people, naming the parameter
+  std::string parameter;                // the query parameter at fault
   std::optional<std::size_t> position;  // byte offset into a filter
 };
 

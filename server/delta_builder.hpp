@@ -35,10 +35,10 @@ struct change_position {
 };
 
 struct delta_entry {
-  bool upsert = true;            // false: a delete (tombstone)
+  bool upsert = true;             // false: a delete (tombstone)
   bool inside_at_cursor = false;  // the client had the row before this page
-  storage::log_change latest;    // the version that decided (for a delete: the last change)
-  std::string row_json;          // upserts: the row as JSON text
+  storage::log_change latest;     // the version that decided (for a delete: the last change)
+  std::string row_json;           // upserts: the row as JSON text
 };
 
 class delta_builder {

@@ -1,7 +1,7 @@
 #include "server/http_body.hpp"
 
-#include <boost/json/serialize.hpp>
 #include <zlib.h>
+#include <boost/json/serialize.hpp>
 
 #include <cstdint>
 
@@ -134,7 +134,7 @@ std::string gzip_compress(std::string_view data) {
 }
 
 std::shared_ptr<prepared_body> prepare_body(std::string content_type, std::string body,
-                                                  std::size_t min_gzip_bytes) {
+                                            std::size_t min_gzip_bytes) {
   auto p = std::make_shared<prepared_body>();
   p->content_type = std::move(content_type);
   p->etag = etag_of(body);

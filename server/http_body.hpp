@@ -32,7 +32,7 @@ struct prepared_body {
 
 // Hashes and (above min_gzip_bytes) compresses once.
 std::shared_ptr<prepared_body> prepare_body(std::string content_type, std::string body,
-                                                  std::size_t min_gzip_bytes = 1024);
+                                            std::size_t min_gzip_bytes = 1024);
 
 // "\"<hex>\"": a 64-bit FNV-1a of the bytes.
 std::string etag_of(std::string_view body);

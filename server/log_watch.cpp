@@ -9,7 +9,8 @@ namespace asio = boost::asio;
 
 std::shared_ptr<log_watch> log_watch::create(asio::any_io_executor ex, std::string conninfo,
                                              std::chrono::milliseconds connect_timeout) {
-  return std::shared_ptr<log_watch>(new log_watch(std::move(ex), std::move(conninfo), connect_timeout));
+  return std::shared_ptr<log_watch>(
+      new log_watch(std::move(ex), std::move(conninfo), connect_timeout));
 }
 
 log_watch::log_watch(asio::any_io_executor ex, std::string conninfo,

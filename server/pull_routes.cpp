@@ -1,10 +1,10 @@
 // GET /v1/collections, GET /v1/collections/{name}/changes and
 // GET /v1/collections/{name}/rows/{key}/history (docs/protocol.md, "Delta pulls").
 
+#include "server/pull_routes.hpp"
 #include "server/app.hpp"
 #include "server/changes_query.hpp"
 #include "server/http_body.hpp"
-#include "server/pull_routes.hpp"
 #include "server/pull_service.hpp"
 #include "storage/pull_reader.hpp"
 
@@ -56,7 +56,6 @@ std::string cache_key(std::string_view route, const pull_filter& f, const change
   key += ndjson ? "\x1fn" : "\x1fj";
   return key;
 }
-
 
 // The whole snapshot in one streamed answer, one JSON object per line, read in one
 // REPEATABLE READ transaction through a server-side cursor (storage::snapshot_stream); the
@@ -121,8 +120,9 @@ awaitable<http_response> stream_snapshot(pull_service& svc, request_context& ctx
   if (!ok) co_return http_response{};
   if (failed) {
     // Too late for a status code: the last line says what happened.
-    chunk = "{\"error\":{\"code\":\"database_unavailable\",\"message\":\"the snapshot was "
-            "interrupted; start again\"}}\n";
+    chunk =
+        "{\"error\":{\"code\":\"database_unavailable\",\"message\":\"the snapshot was "
+        "interrupted; start again\"}}\n";
   } else {
     pull_page last;
     last.next = protocol::cursor{(*bounds)->epoch, (*bounds)->high};
@@ -143,8 +143,8 @@ awaitable<http_response> changes(pull_service& svc, request_context& ctx) {
 
   auto parsed = parse_query(ctx.query);
   if (!parsed) {
-    co_return parameter_error(req, "bad_query", "the query string has a malformed %-escape",
-                              "", std::nullopt);
+    co_return parameter_error(req, "bad_query", "the query string has a malformed %-escape", "",
+                              std::nullopt);
   }
   const auto& cfg = svc.cfg();
   pull_limits limits;
@@ -175,7 +175,8 @@ awaitable<http_response> changes(pull_service& svc, request_context& ctx) {
   if (!q->live && cfg.cache_bytes > 0 && cfg.cache_ttl_ms > 0) {
     key = cache_key("changes", filter, *q, ndjson);
     for (;;) {
-      if (auto hit = svc.cache().find(key, watch.generation(), now)) co_return serve_body(req, *hit);
+      if (auto hit = svc.cache().find(key, watch.generation(), now))
+        co_return serve_body(req, *hit);
       // Identical requests arriving together wait for one computation of the answer.
       if (co_await svc.async_claim(key, now + std::chrono::seconds(30))) {
         flight.emplace(svc, key);
@@ -187,8 +188,8 @@ awaitable<http_response> changes(pull_service& svc, request_context& ctx) {
   auto generation = watch.generation();
   auto seen = watch.position();
 
-  auto page_from = [&](const std::optional<pull_position>& from)
-      -> awaitable<storage::pg_outcome<pull_page>> {
+  auto page_from =
+      [&](const std::optional<pull_position>& from) -> awaitable<storage::pg_outcome<pull_page>> {
     if (!from) co_return co_await svc.async_snapshot_page(filter, std::nullopt, q->limit);
     if (const auto* s = std::get_if<snapshot_position>(&*from)) {
       co_return co_await svc.async_snapshot_page(filter, *s, q->limit);
@@ -209,8 +210,8 @@ awaitable<http_response> changes(pull_service& svc, request_context& ctx) {
       if (std::chrono::steady_clock::now() >= deadline) break;
       if (moved.epoch == seen.epoch && moved.high == seen.high) break;  // stopping
       seen = moved;
-      auto again = co_await svc.async_changes_page(filter, std::get<protocol::cursor>(page->next),
-                                                   q->limit);
+      auto again =
+          co_await svc.async_changes_page(filter, std::get<protocol::cursor>(page->next), q->limit);
       if (!again) co_return pull_service::database_error(req, again.error());
       if (again->verdict != storage::cursor_verdict::ok) {
         co_return pull_service::reset_response(req, again->verdict);
@@ -219,9 +220,9 @@ awaitable<http_response> changes(pull_service& svc, request_context& ctx) {
       if (!page->items.empty() || page->has_more) break;
     }
   }
-  auto body = prepare_body(ndjson ? "application/x-ndjson" : "application/json",
-                           ndjson ? changes_ndjson(*page)
-                                  : changes_json(filter.collection->schema.name, *page));
+  auto body = prepare_body(
+      ndjson ? "application/x-ndjson" : "application/json",
+      ndjson ? changes_ndjson(*page) : changes_json(filter.collection->schema.name, *page));
   if (!key.empty()) svc.cache().put(key, generation, now, body);
   co_return serve_body(req, *body);
 }
@@ -236,15 +237,13 @@ awaitable<http_response> list_collections(pull_service& svc, request_context& ct
     if (!bind_read_scope(c, caller)) continue;
     json::array columns;
     for (const auto& col : c.schema.columns) {
-      columns.push_back(json::object{{"name", col.name},
-                                     {"type", col.type.name},
-                                     {"not_null", col.not_null}});
+      columns.push_back(
+          json::object{{"name", col.name}, {"type", col.type.name}, {"not_null", col.not_null}});
     }
     json::array pk;
     for (const auto& k : c.schema.primary_key) pk.push_back(json::string(k));
-    out.push_back(json::object{{"name", c.schema.name},
-                               {"primary_key", std::move(pk)},
-                               {"columns", std::move(columns)}});
+    out.push_back(json::object{
+        {"name", c.schema.name}, {"primary_key", std::move(pk)}, {"columns", std::move(columns)}});
   }
   auto body = prepare_body("application/json",
                            json::serialize(json::object{{"collections", std::move(out)}}) + "\n");
@@ -258,8 +257,8 @@ awaitable<http_response> row_history(pull_service& svc, request_context& ctx) {
   auto& filter = std::get<pull_caller>(resolved).filter;
   auto parsed = parse_query(ctx.query);
   if (!parsed) {
-    co_return parameter_error(req, "bad_query", "the query string has a malformed %-escape",
-                              "", std::nullopt);
+    co_return parameter_error(req, "bad_query", "the query string has a malformed %-escape", "",
+                              std::nullopt);
   }
   std::size_t limit = 100;
   const auto max_limit = static_cast<std::size_t>(svc.cfg().max_limit);
@@ -279,7 +278,8 @@ awaitable<http_response> row_history(pull_service& svc, request_context& ctx) {
   std::string key(ctx.param("key"));
   auto conn = co_await svc.owner().storage_pool().async_acquire();
   if (!conn) co_return pull_service::database_error(req, conn.error());
-  auto history = co_await storage::async_row_history(**conn, filter.collection->schema.name, key, limit);
+  auto history =
+      co_await storage::async_row_history(**conn, filter.collection->schema.name, key, limit);
   if (!history) co_return pull_service::database_error(req, history.error());
 
   // Only the versions the caller may read: a row that moved between territories shows each
@@ -314,8 +314,10 @@ awaitable<http_response> row_history(pull_service& svc, request_context& ctx) {
                    {"op", protocol::to_string(v.op)},
                    {"commit_time", v.commit_time},
                    {"changed", std::move(changed)}};
-    if (v.op == protocol::change_op::remove) o["old_row"] = std::move(row);
-    else o["row"] = std::move(row);
+    if (v.op == protocol::change_op::remove)
+      o["old_row"] = std::move(row);
+    else
+      o["row"] = std::move(row);
     if (v.origin) {
       o["origin"] = json::object{{"client_id", v.origin->client_id},
                                  {"mutation_id", v.origin->mutation_id},

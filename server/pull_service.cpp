@@ -4,10 +4,10 @@
 #include "storage/log_sql.hpp"
 #include "storage/pull_reader.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/serialize.hpp>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 
@@ -76,9 +76,12 @@ pull_service::pull_service(app& a, const pulls_config& cfg)
       cfg_(cfg),
       watch_(log_watch::create(a.io().get_executor(), storage_dsn(a.cfg()),
                                std::chrono::milliseconds(a.cfg().database.connect_timeout_ms))),
-      cache_(static_cast<std::size_t>(cfg.cache_bytes), std::chrono::milliseconds(cfg.cache_ttl_ms)) {}
+      cache_(static_cast<std::size_t>(cfg.cache_bytes),
+             std::chrono::milliseconds(cfg.cache_ttl_ms)) {}
 
-void pull_service::stop() { watch_->stop(); }
+void pull_service::stop() {
+  watch_->stop();
+}
 
 std::variant<principal, http_response> pull_service::authenticate(const http_request& req) const {
   auto it = req.find(http::field::authorization);
@@ -187,16 +190,27 @@ http_response pull_service::reset_response(const http_request& req, cursor_verdi
   }
   std::string why;
   switch (v) {
-    case cursor_verdict::other_epoch: why = "history was lost since this cursor was given out"; break;
-    case cursor_verdict::before_horizon: why = "the cursor is older than the log's retention"; break;
-    case cursor_verdict::before_load: why = "the collection was loaded again since"; break;
-    case cursor_verdict::ahead: why = "the cursor is ahead of the log"; break;
-    default: why = "the cursor cannot resume"; break;
+    case cursor_verdict::other_epoch:
+      why = "history was lost since this cursor was given out";
+      break;
+    case cursor_verdict::before_horizon:
+      why = "the cursor is older than the log's retention";
+      break;
+    case cursor_verdict::before_load:
+      why = "the collection was loaded again since";
+      break;
+    case cursor_verdict::ahead:
+      why = "the cursor is ahead of the log";
+      break;
+    default:
+      why = "the cursor cannot resume";
+      break;
   }
   json::object err{{"code", "reset"},
                    {"message", why + ": start again without a cursor (a new snapshot)"},
                    {"reason", storage::to_string(v)}};
-  auto res = json_response(req, http::status::conflict, {{"error", std::move(err)}, {"reset", true}});
+  auto res =
+      json_response(req, http::status::conflict, {{"error", std::move(err)}, {"reset", true}});
   return res;
 }
 
@@ -231,7 +245,8 @@ asio::awaitable<pg_outcome<pull_page>> pull_service::async_changes_page(
   bool full = false;
   std::optional<storage::log_change> refused;
   for (;;) {
-    auto changes = co_await storage::async_read_changes(**conn, pos, page.bounds.high, batch, &name);
+    auto changes =
+        co_await storage::async_read_changes(**conn, pos, page.bounds.high, batch, &name);
     if (!changes) {
       co_await end_read(**conn, false);
       co_return changes.error();
@@ -250,7 +265,8 @@ asio::awaitable<pg_outcome<pull_page>> pull_service::async_changes_page(
   }
   co_await end_read(**conn, true);
   if (full) {
-    page.next = cursor_after(page.bounds.epoch, *builder.last_taken(), refused ? &*refused : nullptr);
+    page.next =
+        cursor_after(page.bounds.epoch, *builder.last_taken(), refused ? &*refused : nullptr);
     page.has_more = true;
   } else {
     page.next = protocol::cursor{page.bounds.epoch, page.bounds.high};

@@ -8,9 +8,8 @@ void response_cache::erase(std::list<entry>::iterator it) {
   lru_.erase(it);
 }
 
-std::shared_ptr<const prepared_body> response_cache::find(const std::string& key,
-                                                          std::uint64_t generation,
-                                                          std::chrono::steady_clock::time_point now) {
+std::shared_ptr<const prepared_body> response_cache::find(
+    const std::string& key, std::uint64_t generation, std::chrono::steady_clock::time_point now) {
   auto it = entries_.find(key);
   if (it == entries_.end()) return nullptr;
   auto e = it->second;

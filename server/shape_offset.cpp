@@ -17,10 +17,14 @@ bool parse_number(std::string_view text, T& out, int base = 10) {
 
 std::string shape_offset::to_string() const {
   switch (k) {
-    case kind::before_all: return "-1";
-    case kind::now: return "now";
-    case kind::snapshot: return "0_" + std::to_string(rows);
-    case kind::log: break;
+    case kind::before_all:
+      return "-1";
+    case kind::now:
+      return "now";
+    case kind::snapshot:
+      return "0_" + std::to_string(rows);
+    case kind::log:
+      break;
   }
   std::uint64_t sub = index == protocol::cursor::whole_transaction ? 0 : std::uint64_t(index) + 1;
   return std::to_string(lsn.value()) + "_" + std::to_string(sub);

@@ -29,14 +29,16 @@ namespace fieldsync::server {
 struct shape_offset {
   enum class kind { before_all, now, snapshot, log };
   kind k = kind::before_all;
-  std::uint64_t rows = 0;  // snapshot: rows delivered so far
-  protocol::lsn lsn;       // log
+  std::uint64_t rows = 0;                                     // snapshot: rows delivered so far
+  protocol::lsn lsn;                                          // log
   std::uint32_t index = protocol::cursor::whole_transaction;  // log: as in protocol::cursor
 
   std::string to_string() const;
   static std::optional<shape_offset> parse(std::string_view text) noexcept;
   static shape_offset snapshot_rows(std::uint64_t n) { return {kind::snapshot, n, {}, {}}; }
-  static shape_offset after(const protocol::cursor& c) { return {kind::log, 0, c.position, c.index}; }
+  static shape_offset after(const protocol::cursor& c) {
+    return {kind::log, 0, c.position, c.index};
+  }
 };
 
 struct shape_handle {

@@ -15,8 +15,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
-#include <chrono>
 #include <charconv>
+#include <chrono>
 #include <map>
 
 namespace fieldsync::server {
@@ -182,11 +182,11 @@ request_result<std::vector<const protocol::column_schema*>> parse_columns(
     while (i < text->size() && (*text)[i] == ' ') ++i;
     const auto* c = schema.find(name);
     if (!c) {
-      return request_error{"unknown_column",
-                           "columns: unknown column \"" + name + "\" in collection \"" +
-                               schema.name + "\"",
-                           "columns",
-                           {}};
+      return request_error{
+          "unknown_column",
+          "columns: unknown column \"" + name + "\" in collection \"" + schema.name + "\"",
+          "columns",
+          {}};
     }
     out.push_back(c);
   }
@@ -194,8 +194,10 @@ request_result<std::vector<const protocol::column_schema*>> parse_columns(
     bool found = false;
     for (const auto* c : out) found = found || c->name == pk;
     if (!found) {
-      return request_error{"bad_columns", "columns: must include the primary key column \"" + pk + "\"",
-                           "columns", {}};
+      return request_error{"bad_columns",
+                           "columns: must include the primary key column \"" + pk + "\"",
+                           "columns",
+                           {}};
     }
   }
   return out;
@@ -272,7 +274,9 @@ std::string message_json(const shape_request& s, const pull_item& item, bool sna
     const auto* v = row.if_contains(c->name);
     value[c->name] = v ? pg_text(*c, *v) : json::value();
   }
-  const char* op = !item.upsert ? "delete" : (snapshot || !item.inside_at_cursor) ? "insert" : "update";
+  const char* op = !item.upsert                           ? "delete"
+                   : (snapshot || !item.inside_at_cursor) ? "insert"
+                                                          : "update";
   json::object headers{{"operation", op},
                        {"relation", json::array{json::string(s.collection->schema.schema_name),
                                                 json::string(s.collection->schema.table_name)}}};
@@ -281,8 +285,8 @@ std::string message_json(const shape_request& s, const pull_item& item, bool sna
     headers["op_position"] = item.idx;
     headers["txids"] = json::array{item.xid};
   }
-  json::object msg{{"key", message_key(s, row)}, {"value", std::move(value)},
-                   {"headers", std::move(headers)}};
+  json::object msg{
+      {"key", message_key(s, row)}, {"value", std::move(value)}, {"headers", std::move(headers)}};
   return json::serialize(msg);
 }
 
@@ -332,7 +336,8 @@ awaitable<http_response> shape(pull_service& svc, request_context& ctx) {
   const auto& req = ctx.request;
   auto parsed = parse_query(ctx.query);
   if (!parsed) {
-    co_return shape_parameter_error(req, {"bad_query", "the query string has a malformed %-escape", "", {}});
+    co_return shape_parameter_error(
+        req, {"bad_query", "the query string has a malformed %-escape", "", {}});
   }
   const auto& q = *parsed;
   const std::string* table = find_param(q, "table");
@@ -351,17 +356,21 @@ awaitable<http_response> shape(pull_service& svc, request_context& ctx) {
 
   const std::string* offset_text = find_param(q, "offset");
   if (!offset_text) {
-    co_return shape_parameter_error(req, {"missing_parameter", "offset: required (-1 to start)", "offset", {}});
+    co_return shape_parameter_error(
+        req, {"missing_parameter", "offset: required (-1 to start)", "offset", {}});
   }
   auto offset = shape_offset::parse(*offset_text);
   if (!offset) {
     co_return shape_parameter_error(
-        req, {"bad_offset", "offset: expected -1, now or an offset this server gave out", "offset", {}});
+        req,
+        {"bad_offset", "offset: expected -1, now or an offset this server gave out", "offset", {}});
   }
   bool live = false;
   if (const auto* l = find_param(q, "live")) {
     auto b = parse_flag(*l);
-    if (!b) co_return shape_parameter_error(req, {"bad_live", "live: expected true or false", "live", {}});
+    if (!b)
+      co_return shape_parameter_error(req,
+                                      {"bad_live", "live: expected true or false", "live", {}});
     live = *b;
   }
   std::map<std::uint32_t, std::string> param_texts;
@@ -372,14 +381,16 @@ awaitable<http_response> shape(pull_service& svc, request_context& ctx) {
     auto digits = std::string_view(k).substr(7, k.size() - 8);
     auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
     if (ec != std::errc() || end != digits.data() + digits.size() || n == 0 || n > 1000) {
-      co_return shape_parameter_error(req, {"bad_params", k + ": expected params[1], params[2], ...", k, {}});
+      co_return shape_parameter_error(
+          req, {"bad_params", k + ": expected params[1], params[2], ...", k, {}});
     }
     param_texts[n] = v;
   }
   for (const auto& [n, v] : param_texts) params_canon += std::to_string(n) + "=" + v + "\x1e";
   const std::string* where = find_param(q, "where");
   if (where && !where->empty()) {
-    auto bound = bind_shape_where(c->schema, *where, param_texts, caller.claims, svc.filter_limits());
+    auto bound =
+        bind_shape_where(c->schema, *where, param_texts, caller.claims, svc.filter_limits());
     if (!bound) co_return shape_parameter_error(req, bound.error());
     filter.set_where(std::move(*bound));
   }
@@ -396,21 +407,26 @@ awaitable<http_response> shape(pull_service& svc, request_context& ctx) {
   if (const auto* h = find_param(q, "handle"); h && !h->empty()) {
     handle = shape_handle::parse(*h);
     if (!handle && offset->k != shape_offset::kind::before_all) {
-      co_return shape_parameter_error(req, {"bad_handle", "handle: not a handle this server gave out", "handle", {}});
+      co_return shape_parameter_error(
+          req, {"bad_handle", "handle: not a handle this server gave out", "handle", {}});
     }
   }
-  bool needs_handle = offset->k == shape_offset::kind::snapshot || offset->k == shape_offset::kind::log;
+  bool needs_handle =
+      offset->k == shape_offset::kind::snapshot || offset->k == shape_offset::kind::log;
   if (needs_handle && !handle) {
-    co_return shape_parameter_error(req, {"missing_parameter", "handle: required with this offset", "handle", {}});
+    co_return shape_parameter_error(
+        req, {"missing_parameter", "handle: required with this offset", "handle", {}});
   }
   if (live && offset->k != shape_offset::kind::log) {
-    co_return shape_parameter_error(req, {"bad_live", "live: only after the snapshot (an offset of the log)", "live", {}});
+    co_return shape_parameter_error(
+        req, {"bad_live", "live: only after the snapshot (an offset of the log)", "live", {}});
   }
   if (needs_handle && handle->definition != s.definition) {
     // Another shape under this handle: start over.
     auto b = co_await svc.async_bounds(filter);
     if (!b) co_return with_cors(pull_service::database_error(req, b.error()));
-    if (!*b) co_return with_cors(pull_service::reset_response(req, storage::cursor_verdict::no_log));
+    if (!*b)
+      co_return with_cors(pull_service::reset_response(req, storage::cursor_verdict::no_log));
     co_return must_refetch(req, shape_handle{(*b)->epoch, (*b)->high, s.definition});
   }
 
@@ -420,8 +436,8 @@ awaitable<http_response> shape(pull_service& svc, request_context& ctx) {
   auto now = std::chrono::steady_clock::now();
   std::string key;
   std::optional<shape_flight> flight;
-  if (!live && offset->k != shape_offset::kind::before_all && offset->k != shape_offset::kind::now &&
-      cfg.cache_bytes > 0 && cfg.cache_ttl_ms > 0) {
+  if (!live && offset->k != shape_offset::kind::before_all &&
+      offset->k != shape_offset::kind::now && cfg.cache_bytes > 0 && cfg.cache_ttl_ms > 0) {
     key = "shape\x1f" + c->schema.name + "\x1f" + filter.identity + "\x1f" + handle->to_string() +
           "\x1f" + offset->to_string() + "\x1f" + std::to_string(s.definition);
     for (;;) {
@@ -447,12 +463,14 @@ awaitable<http_response> shape(pull_service& svc, request_context& ctx) {
   if (offset->k == shape_offset::kind::now) {
     auto b = co_await svc.async_bounds(filter);
     if (!b) co_return with_cors(pull_service::database_error(req, b.error()));
-    if (!*b) co_return with_cors(pull_service::reset_response(req, storage::cursor_verdict::no_log));
+    if (!*b)
+      co_return with_cors(pull_service::reset_response(req, storage::cursor_verdict::no_log));
     out_handle = {(*b)->epoch, (*b)->high, s.definition};
     out_offset = shape_offset::after(protocol::cursor{(*b)->epoch, (*b)->high});
     page.bounds = **b;
     up_to_date = true;
-  } else if (offset->k == shape_offset::kind::before_all || offset->k == shape_offset::kind::snapshot) {
+  } else if (offset->k == shape_offset::kind::before_all ||
+             offset->k == shape_offset::kind::snapshot) {
     snapshot = true;
     std::optional<snapshot_position> from;
     std::size_t skip = 0;
@@ -499,10 +517,12 @@ awaitable<http_response> shape(pull_service& svc, request_context& ctx) {
         if (std::chrono::steady_clock::now() >= deadline) break;
         if (moved.epoch == seen.epoch && moved.high == seen.high) break;
         seen = moved;
-        auto again = co_await svc.async_changes_page(filter, std::get<protocol::cursor>(page.next), chunk);
+        auto again =
+            co_await svc.async_changes_page(filter, std::get<protocol::cursor>(page.next), chunk);
         if (!again) co_return with_cors(pull_service::database_error(req, again.error()));
         if (again->verdict != storage::cursor_verdict::ok) {
-          co_return must_refetch(req, shape_handle{again->bounds.epoch, again->bounds.high, s.definition});
+          co_return must_refetch(
+              req, shape_handle{again->bounds.epoch, again->bounds.high, s.definition});
         }
         page = std::move(*again);
         if (!page.items.empty() || page.has_more) break;

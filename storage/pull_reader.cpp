@@ -19,9 +19,12 @@ std::vector<std::string> parse_text_array(std::string_view text) {
   for (std::size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
     if (quoted) {
-      if (c == '\\' && i + 1 < text.size()) item += text[++i];
-      else if (c == '"') quoted = false;
-      else item += c;
+      if (c == '\\' && i + 1 < text.size())
+        item += text[++i];
+      else if (c == '"')
+        quoted = false;
+      else
+        item += c;
     } else if (c == '"') {
       quoted = any = true;
     } else if (c == ',') {
@@ -86,7 +89,8 @@ asio::awaitable<pg_outcome<std::vector<snapshot_row>>> async_snapshot_page_as_of
       "            AND p.key = f.key AND p.lsn <= $2::pg_lsn), '0/0'::pg_lsn),"
       "  f.\"row\""
       " FROM (SELECT DISTINCT ON (c.key) c.key, c.op,"
-      "         CASE WHEN c.op = 'u' THEN coalesce(c.old_row, c.\"row\") ELSE c.\"row\" END AS \"row\""
+      "         CASE WHEN c.op = 'u' THEN coalesce(c.old_row, c.\"row\") ELSE c.\"row\" END AS "
+      "\"row\""
       "       FROM fieldsync.changes c"
       "       WHERE c.collection = $1 AND c.lsn > $2::pg_lsn"
       "         AND ($3::text IS NULL OR c.key > $3::text)"
@@ -123,7 +127,8 @@ asio::awaitable<pg_outcome<std::optional<log_bounds>>> snapshot_stream::async_be
   if (!bounds || !*bounds) co_return bounds;
   std::string sql =
       "DECLARE fieldsync_snapshot NO SCROLL CURSOR FOR "
-      "SELECT key, lsn::text, \"row\"::text FROM fieldsync.rows WHERE collection = $1 AND NOT deleted";
+      "SELECT key, lsn::text, \"row\"::text FROM fieldsync.rows WHERE collection = $1 AND NOT "
+      "deleted";
   if (!where_sql_.empty()) sql += " AND " + where_sql_;
   pg_params params(collection_);
   for (const auto& p : params_) params.add(p);
@@ -132,8 +137,10 @@ asio::awaitable<pg_outcome<std::optional<log_bounds>>> snapshot_stream::async_be
   co_return bounds;
 }
 
-asio::awaitable<pg_outcome<std::vector<snapshot_row>>> snapshot_stream::async_next(std::size_t limit) {
-  auto r = co_await conn_.async_exec("FETCH FORWARD " + std::to_string(limit) + " FROM fieldsync_snapshot");
+asio::awaitable<pg_outcome<std::vector<snapshot_row>>> snapshot_stream::async_next(
+    std::size_t limit) {
+  auto r = co_await conn_.async_exec("FETCH FORWARD " + std::to_string(limit) +
+                                     " FROM fieldsync_snapshot");
   if (!r) co_return r.error();
   std::vector<snapshot_row> out;
   out.reserve(static_cast<std::size_t>(r->rows()));

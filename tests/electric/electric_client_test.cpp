@@ -19,11 +19,13 @@ TEST_CASE("the published @electric-sql/client syncs from /v1/shape", "[e2e][elec
   fresh_database db;
   const auto dsn = db.conninfo();
   create_pull_schema(dsn);
-  exec_sql(dsn, "INSERT INTO pull_accounts (id, territory_id, stage, amount) "
-                "SELECT g, 1 + g % 3, CASE WHEN g % 4 = 0 THEN 'won' ELSE 'lead' END, g * 10 "
-                "FROM generate_series(1, 300) g");
-  server_process server(dsn, pull_sections(db.name(), "long_poll_timeout_ms = 3000\n"
-                                                      "shape_chunk_rows = 70"));
+  exec_sql(dsn,
+           "INSERT INTO pull_accounts (id, territory_id, stage, amount) "
+           "SELECT g, 1 + g % 3, CASE WHEN g % 4 = 0 THEN 'won' ELSE 'lead' END, g * 10 "
+           "FROM generate_series(1, 300) g");
+  server_process server(dsn, pull_sections(db.name(),
+                                           "long_poll_timeout_ms = 3000\n"
+                                           "shape_chunk_rows = 70"));
   wait_for_pull_log(dsn);
   auto token = sign_token({{"territories", boost::json::array{1, 2}}});
   child_process node({FIELDSYNC_NODE, std::string(FIELDSYNC_ELECTRIC_DIR) + "/sync_test.mjs"},

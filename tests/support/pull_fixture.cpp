@@ -2,9 +2,9 @@
 
 #include "tests/support/feed_workload.hpp"
 
+#include <jwt.h>
 #include <boost/json/serialize.hpp>
 #include <catch2/catch.hpp>
-#include <jwt.h>
 
 #include <atomic>
 #include <chrono>
@@ -42,20 +42,27 @@ void create_pull_schema(const std::string& conninfo) {
 
 std::string pull_sections(const std::string& db_name, const std::string& extra_pulls) {
   return "[replication]\n"
-         "slot = \"fs_" + db_name + "\"\n"
-         "publication = \"fs_" + db_name + "\"\n"
+         "slot = \"fs_" +
+         db_name +
+         "\"\n"
+         "publication = \"fs_" +
+         db_name +
+         "\"\n"
          "heartbeat_interval_ms = 500\n"
          "reconnect_min_ms = 50\n"
          "reconnect_max_ms = 500\n"
          "leader_retry_ms = 200\n\n"
          "[auth.keys.test]\n"
          "alg = \"HS256\"\n"
-         "secret = \"" + std::string(pull_secret) + "\"\n\n"
+         "secret = \"" +
+         std::string(pull_secret) +
+         "\"\n\n"
          "[collections.accounts]\n"
          "table = \"pull_accounts\"\n"
          "primary_key = [\"id\"]\n"
          "read_scope = \"territory_id = ANY($claims.territories)\"\n\n"
-         "[pulls]\n" + extra_pulls + "\n";
+         "[pulls]\n" +
+         extra_pulls + "\n";
 }
 
 void wait_for_pull_log(const std::string& conninfo, int timeout_s) {
@@ -67,12 +74,15 @@ void wait_for_pull_log(const std::string& conninfo, int timeout_s) {
   for (;;) {
     std::string found;
     try {
-      found = query_value(conninfo, "SELECT count(*) FROM fieldsync.rows WHERE collection = "
-                                    "'accounts' AND key = '" + id + "'");
+      found = query_value(conninfo,
+                          "SELECT count(*) FROM fieldsync.rows WHERE collection = "
+                          "'accounts' AND key = '" +
+                              id + "'");
     } catch (const std::exception&) {
     }
     if (found == "1") return;
-    if (std::chrono::steady_clock::now() > deadline) FAIL("the change log did not get marker " << id);
+    if (std::chrono::steady_clock::now() > deadline)
+      FAIL("the change log did not get marker " << id);
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
 }

@@ -8,8 +8,8 @@
 #include "tests/support/server_process.hpp"
 
 #include <boost/json/parse.hpp>
-#include <boost/json/value_to.hpp>
 #include <boost/json/serialize.hpp>
+#include <boost/json/value_to.hpp>
 #include <catch2/catch.hpp>
 
 #include <atomic>
@@ -40,10 +40,12 @@ std::string url_encode(std::string_view s) {
   return out;
 }
 
-headers bearer(const std::string& token) { return {{"Authorization", "Bearer " + token}}; }
+headers bearer(const std::string& token) {
+  return {{"Authorization", "Bearer " + token}};
+}
 
-std::string changes_target(const std::string& cursor, std::size_t limit, const std::string& where = "",
-                           const std::string& params = "") {
+std::string changes_target(const std::string& cursor, std::size_t limit,
+                           const std::string& where = "", const std::string& params = "") {
   std::string t = "/v1/collections/accounts/changes?limit=" + std::to_string(limit);
   if (!cursor.empty()) t += "&cursor=" + url_encode(cursor);
   if (!where.empty()) t += "&where=" + url_encode(where);
@@ -66,7 +68,8 @@ table_state expected_rows(const std::string& dsn, const std::string& extra_where
   auto text = query_value(dsn,
                           "SELECT coalesce(json_agg(json_build_object('id', id, 'territory_id', "
                           "territory_id, 'stage', stage, 'amount', amount) ORDER BY id), '[]') "
-                          "FROM pull_accounts WHERE territory_id IN (1, 2)" + extra_where);
+                          "FROM pull_accounts WHERE territory_id IN (1, 2)" +
+                              extra_where);
   table_state out;
   auto parsed = json::parse(text);
   for (const auto& v : parsed.as_array()) {
@@ -98,9 +101,10 @@ void random_writes(const std::string& dsn, std::uint64_t seed, int transactions,
           sql += "UPDATE pull_accounts SET territory_id = " + territory + " WHERE id = " + id + ";";
           break;
         default:
-          sql += "INSERT INTO pull_accounts (id, territory_id, stage, amount) VALUES (" + id + ", " +
-                 territory + ", '" + stage + "', " + std::to_string(pick(100000)) +
-                 ".5) ON CONFLICT (id) DO UPDATE SET stage = excluded.stage, amount = excluded.amount;";
+          sql += "INSERT INTO pull_accounts (id, territory_id, stage, amount) VALUES (" + id +
+                 ", " + territory + ", '" + stage + "', " + std::to_string(pick(100000)) +
+                 ".5) ON CONFLICT (id) DO UPDATE SET stage = excluded.stage, amount = "
+                 "excluded.amount;";
       }
     }
     sql += "COMMIT";
@@ -121,7 +125,8 @@ struct puller {
   // only name rows the client holds (nothing doubled, nothing spurious).
   bool page() {
     std::size_t limit = 1 + rng() % 60;
-    auto r = http_call(port, http::verb::get, changes_target(cursor, limit, where, params), {}, bearer(token));
+    auto r = http_call(port, http::verb::get, changes_target(cursor, limit, where, params), {},
+                       bearer(token));
     INFO(r.body);
     REQUIRE(r.status == 200);
     auto body = r.json().as_object();
@@ -240,8 +245,9 @@ TEST_CASE("pulls: ETag and 304, gzip, NDJSON snapshot, collections, history, err
   fresh_database db;
   const auto dsn = db.conninfo();
   create_pull_schema(dsn);
-  exec_sql(dsn, "INSERT INTO pull_accounts (id, territory_id, stage, amount) "
-                "SELECT g, 1 + g % 3, 'lead', g FROM generate_series(1, 500) g");
+  exec_sql(dsn,
+           "INSERT INTO pull_accounts (id, territory_id, stage, amount) "
+           "SELECT g, 1 + g % 3, 'lead', g FROM generate_series(1, 500) g");
   server_process server(dsn, pull_sections(db.name()));
   wait_for_pull_log(dsn);
   auto token = sign_token({{"territories", json::array{1, 2}}});
@@ -278,14 +284,18 @@ TEST_CASE("pulls: ETag and 304, gzip, NDJSON snapshot, collections, history, err
     json::object last;
     while (std::getline(lines, line)) {
       auto o = json::parse(line).as_object();
-      if (o.contains("op")) ++rows;
-      else last = o;
+      if (o.contains("op"))
+        ++rows;
+      else
+        last = o;
     }
-    CHECK(rows == std::stoul(query_value(dsn, "SELECT count(*) FROM pull_accounts WHERE territory_id IN (1, 2)")));
+    CHECK(rows == std::stoul(query_value(
+                      dsn, "SELECT count(*) FROM pull_accounts WHERE territory_id IN (1, 2)")));
     CHECK(last.at("has_more") == false);
     // The cursor it ends with continues as deltas.
-    auto next = http_call(port, http::verb::get, changes_target(std::string(last.at("cursor").as_string()), 10),
-                          {}, bearer(token));
+    auto next = http_call(port, http::verb::get,
+                          changes_target(std::string(last.at("cursor").as_string()), 10), {},
+                          bearer(token));
     CHECK(next.status == 200);
   }
 
@@ -303,20 +313,24 @@ TEST_CASE("pulls: ETag and 304, gzip, NDJSON snapshot, collections, history, err
     exec_sql(dsn, "UPDATE pull_accounts SET stage = 'proposal' WHERE id = 1");
     exec_sql(dsn, "UPDATE pull_accounts SET amount = 7 WHERE id = 1");
     wait_for_pull_log(dsn);
-    auto r = http_call(port, http::verb::get, "/v1/collections/accounts/rows/1/history", {}, bearer(token));
+    auto r = http_call(port, http::verb::get, "/v1/collections/accounts/rows/1/history", {},
+                       bearer(token));
     REQUIRE(r.status == 200);
     auto h = r.json().as_object();
     auto versions = h.at("versions").as_array();
-    REQUIRE(versions.size() == 2);  // the insert predates the load: its copy is the current row only
+    REQUIRE(versions.size() ==
+            2);  // the insert predates the load: its copy is the current row only
     CHECK(versions[0].at("op") == "update");
     CHECK(versions[0].at("changed").as_array()[0] == "amount");
     CHECK(versions[1].at("changed").as_array()[0] == "stage");
     CHECK(versions[0].at("origin").is_null());
     CHECK(h.at("current").at("version") == versions[0].at("version"));
     // A row outside the caller's scope does not exist for it.
-    auto hidden = http_call(port, http::verb::get, "/v1/collections/accounts/rows/5/history", {}, bearer(token));
+    auto hidden = http_call(port, http::verb::get, "/v1/collections/accounts/rows/5/history", {},
+                            bearer(token));
     CHECK(hidden.status == 404);
-    auto none = http_call(port, http::verb::get, "/v1/collections/accounts/rows/99999/history", {}, bearer(token));
+    auto none = http_call(port, http::verb::get, "/v1/collections/accounts/rows/99999/history", {},
+                          bearer(token));
     CHECK(none.status == 404);
   }
 
@@ -324,21 +338,25 @@ TEST_CASE("pulls: ETag and 304, gzip, NDJSON snapshot, collections, history, err
     auto no_token = http_call(port, http::verb::get, changes_target("", 10));
     CHECK(no_token.status == 401);
     CHECK(no_token.json().at("error").at("code").is_string());
-    auto unknown = http_call(port, http::verb::get, "/v1/collections/nope/changes", {}, bearer(token));
+    auto unknown =
+        http_call(port, http::verb::get, "/v1/collections/nope/changes", {}, bearer(token));
     CHECK(unknown.status == 404);
-    auto bad_where = http_call(port, http::verb::get, changes_target("", 10, "stage = 'x' AND regio = 1"), {},
-                               bearer(token));
+    auto bad_where =
+        http_call(port, http::verb::get, changes_target("", 10, "stage = 'x' AND regio = 1"), {},
+                  bearer(token));
     CHECK(bad_where.status == 400);
     CHECK(bad_where.json().at("error").at("parameter") == "where");
     CHECK(bad_where.json().at("error").at("position") == 16);
     auto bad_limit = http_call(port, http::verb::get, changes_target("", 0), {}, bearer(token));
     CHECK(bad_limit.status == 400);
     CHECK(bad_limit.json().at("error").at("parameter") == "limit");
-    auto other_epoch = http_call(port, http::verb::get, changes_target("1-0000000000000001", 10), {}, bearer(token));
+    auto other_epoch = http_call(port, http::verb::get, changes_target("1-0000000000000001", 10),
+                                 {}, bearer(token));
     CHECK(other_epoch.status == 409);
     CHECK(other_epoch.json().at("error").at("code") == "reset");
     CHECK(other_epoch.json().at("error").at("reason") == "other_epoch");
-    auto no_scope = http_call(port, http::verb::get, changes_target("", 10), {}, bearer(sign_token({})));
+    auto no_scope =
+        http_call(port, http::verb::get, changes_target("", 10), {}, bearer(sign_token({})));
     CHECK(no_scope.status == 200);  // a token without territories sees nothing, not an error
     CHECK(no_scope.json().at("changes").as_array().empty());
   }

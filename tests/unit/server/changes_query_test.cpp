@@ -39,8 +39,9 @@ TEST_CASE("changes query: defaults and every parameter", "[pulls]") {
   CHECK_FALSE(r->live);
   CHECK_FALSE(r->where);
 
-  r = parse_changes_query(q("cursor=5-000000000000ABCD&where=amount+%3E+%241&params=%5B10%5D&limit=500&live=true"),
-                          limits);
+  r = parse_changes_query(
+      q("cursor=5-000000000000ABCD&where=amount+%3E+%241&params=%5B10%5D&limit=500&live=true"),
+      limits);
   REQUIRE(r.has_value());
   REQUIRE(r->position);
   CHECK(std::get<fieldsync::protocol::cursor>(*r->position).epoch == 5);

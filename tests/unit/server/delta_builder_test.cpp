@@ -117,7 +117,8 @@ TEST_CASE("delta: pages of random sizes converge to the scoped state", "[pulls]"
         int n = 1 + pick(4);
         for (int i = 0; i < n; ++i) {
           std::int64_t id = 1 + pick(8);
-          auto fresh = row(id, 1 + pick(3), pick(4) == 0 ? "lost" : "open" + std::to_string(pick(3)));
+          auto fresh =
+              row(id, 1 + pick(3), pick(4) == 0 ? "lost" : "open" + std::to_string(pick(3)));
           auto it = table.find(id);
           auto idx = static_cast<std::uint32_t>(i);
           if (it == table.end()) {
@@ -153,7 +154,8 @@ TEST_CASE("delta: pages of random sizes converge to the scoped state", "[pulls]"
         bool full = false;
         for (const auto& c : log) {
           if (c.position < pos.position ||
-              (c.position == pos.position && (pos.index == cursor::whole_transaction || c.idx <= pos.index))) {
+              (c.position == pos.position &&
+               (pos.index == cursor::whole_transaction || c.idx <= pos.index))) {
             continue;
           }
           if (c.position > high) break;
@@ -165,8 +167,10 @@ TEST_CASE("delta: pages of random sizes converge to the scoped state", "[pulls]"
         }
         cursor next = full ? cursor_after(1, *b.last_taken(), refused) : cursor{1, high};
         for (auto& e : b.finish()) {
-          if (e.upsert) client[e.latest.change.key] = e.latest.change.row;
-          else client.erase(e.latest.change.key);
+          if (e.upsert)
+            client[e.latest.change.key] = e.latest.change.row;
+          else
+            client.erase(e.latest.change.key);
         }
         REQUIRE(next >= pos);
         pos = next;

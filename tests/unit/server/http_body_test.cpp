@@ -1,8 +1,8 @@
 #include "server/http_body.hpp"
 #include "server/response_cache.hpp"
 
-#include <catch2/catch.hpp>
 #include <zlib.h>
+#include <catch2/catch.hpp>
 
 using namespace fieldsync::server;
 
@@ -40,14 +40,16 @@ TEST_CASE("ETag: 304 for a matching If-None-Match, in any of its forms", "[pulls
   CHECK(body->etag.size() == 18);
   CHECK(body->etag != etag_of("other"));
   CHECK(serve_body(get(), *body).result() == http::status::ok);
-  for (std::string inm : {body->etag, "W/" + body->etag, "\"zz\", " + body->etag, std::string("*")}) {
+  for (std::string inm :
+       {body->etag, "W/" + body->etag, "\"zz\", " + body->etag, std::string("*")}) {
     CAPTURE(inm);
     auto res = serve_body(get({{http::field::if_none_match, inm}}), *body);
     CHECK(res.result() == http::status::not_modified);
     CHECK(res.body().empty());
     CHECK(res[http::field::etag] == body->etag);
   }
-  CHECK(serve_body(get({{http::field::if_none_match, "\"other\""}}), *body).result() == http::status::ok);
+  CHECK(serve_body(get({{http::field::if_none_match, "\"other\""}}), *body).result() ==
+        http::status::ok);
 }
 
 TEST_CASE("caching headers keep shared caches from mixing users", "[pulls]") {
@@ -59,7 +61,8 @@ TEST_CASE("caching headers keep shared caches from mixing users", "[pulls]") {
 
 TEST_CASE("gzip when accepted and worth it", "[pulls]") {
   std::string text;
-  for (int i = 0; i < 500; ++i) text += "{\"op\":\"upsert\",\"key\":\"" + std::to_string(i) + "\"}\n";
+  for (int i = 0; i < 500; ++i)
+    text += "{\"op\":\"upsert\",\"key\":\"" + std::to_string(i) + "\"}\n";
   auto body = prepare_body("application/json", text);
   REQUIRE_FALSE(body->gzipped.empty());
   CHECK(gunzip(body->gzipped) == text);

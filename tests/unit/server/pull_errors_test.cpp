@@ -16,9 +16,11 @@ TEST_CASE("pull errors: an unreachable database is 503 with Retry-After", "[pull
     CHECK(res[http::field::retry_after] == "5");
     CHECK(res.body().find("database_unavailable") != std::string::npos);
   }
-  auto shutdown = pull_service::database_error(req, pg_error{make_error_code(pg_errc::query_failed), "57P01", "x"});
+  auto shutdown = pull_service::database_error(
+      req, pg_error{make_error_code(pg_errc::query_failed), "57P01", "x"});
   CHECK(shutdown.result() == http::status::service_unavailable);
-  auto other = pull_service::database_error(req, pg_error{make_error_code(pg_errc::query_failed), "42P01", "x"});
+  auto other = pull_service::database_error(
+      req, pg_error{make_error_code(pg_errc::query_failed), "42P01", "x"});
   CHECK(other.result() == http::status::internal_server_error);
 }
 

@@ -16,9 +16,9 @@ TEST_CASE("base64url round-trips every length and refuses bad text", "[pulls]") 
     CHECK(*dec == bytes);
     bytes += static_cast<char>(n * 37 + 200);
   }
-  CHECK_FALSE(base64url_decode("a"));      // a length no encoding has
-  CHECK_FALSE(base64url_decode("ab+c"));   // not the url alphabet
-  CHECK_FALSE(base64url_decode("AB"));     // leftover bits set: a second spelling of "\x00"
+  CHECK_FALSE(base64url_decode("a"));     // a length no encoding has
+  CHECK_FALSE(base64url_decode("ab+c"));  // not the url alphabet
+  CHECK_FALSE(base64url_decode("AB"));    // leftover bits set: a second spelling of "\x00"
   CHECK(base64url_decode("AA") == std::string(1, '\0'));
 }
 
@@ -42,8 +42,8 @@ TEST_CASE("pull positions: log cursors and snapshot positions round-trip", "[pul
 }
 
 TEST_CASE("pull positions: anything else is refused", "[pulls]") {
-  for (auto bad : {"", "S", "S1", "S1-00000000000000AB", "S1-00000000000000AB-", "S1-00000000000000AB-a.b",
-                   "x", "1-ZZ", "S1-00000000000000AB-@@"}) {
+  for (auto bad : {"", "S", "S1", "S1-00000000000000AB", "S1-00000000000000AB-",
+                   "S1-00000000000000AB-a.b", "x", "1-ZZ", "S1-00000000000000AB-@@"}) {
     CAPTURE(bad);
     CHECK_FALSE(parse_pull_position(bad));
   }
