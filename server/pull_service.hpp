@@ -99,6 +99,7 @@ class pull_service {
   boost::asio::awaitable<bool> async_claim(const std::string& key,
                                            std::chrono::steady_clock::time_point deadline);
   void done(const std::string& key);
+  bool computing(const std::string& key) const { return in_flight_.contains(key); }
 
   // A delta page after `after` (a log cursor), compacted (delta_builder).
   boost::asio::awaitable<storage::pg_outcome<pull_page>> async_changes_page(

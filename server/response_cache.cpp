@@ -13,12 +13,20 @@ std::shared_ptr<const prepared_body> response_cache::find(
   auto it = entries_.find(key);
   if (it == entries_.end()) return nullptr;
   auto e = it->second;
-  if (e->generation != generation || now - e->at > ttl_) {
+  if (e->generation != generation) {
     erase(e);
     return nullptr;
   }
+  if (now - e->at > ttl_) return nullptr;  // kept for find_stale until replaced
   lru_.splice(lru_.begin(), lru_, e);
   return e->body;
+}
+
+std::shared_ptr<const prepared_body> response_cache::find_stale(const std::string& key,
+                                                                std::uint64_t generation) {
+  auto it = entries_.find(key);
+  if (it == entries_.end() || it->second->generation != generation) return nullptr;
+  return it->second->body;
 }
 
 void response_cache::put(const std::string& key, std::uint64_t generation,

@@ -29,6 +29,9 @@ class response_cache {
 
   std::shared_ptr<const prepared_body> find(const std::string& key, std::uint64_t generation,
                                             std::chrono::steady_clock::time_point now);
+  // The entry of this generation however old: while one request recomputes an answer
+  // whose ttl ran out, the others are served the previous one rather than wait.
+  std::shared_ptr<const prepared_body> find_stale(const std::string& key, std::uint64_t generation);
   void put(const std::string& key, std::uint64_t generation,
            std::chrono::steady_clock::time_point now, std::shared_ptr<const prepared_body> body);
 

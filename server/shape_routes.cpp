@@ -444,6 +444,10 @@ awaitable<http_response> shape(pull_service& svc, request_context& ctx) {
       if (auto hit = svc.cache().find(key, watch.generation(), now)) {
         co_return with_cors(serve_body(req, *hit));
       }
+      if (svc.computing(key)) {
+        if (auto stale = svc.cache().find_stale(key, watch.generation()))
+          co_return with_cors(serve_body(req, *stale));
+      }
       if (co_await svc.async_claim(key, now + std::chrono::seconds(30))) {
         flight.emplace(svc, key);
         break;

@@ -90,6 +90,8 @@ TEST_CASE("response cache: generation, ttl and size bound", "[pulls]") {
   CHECK(cache.find("k", 2, t0 + 10ms) == nullptr);  // the log moved
   cache.put("k", 1, t0, body);
   CHECK(cache.find("k", 1, t0 + 2s) == nullptr);  // too old
+  CHECK(cache.find_stale("k", 1) == body);        // but there while it is recomputed
+  CHECK(cache.find_stale("k", 2) == nullptr);
   for (int i = 0; i < 200; ++i) cache.put("k" + std::to_string(i), 1, t0, body);
   CHECK(cache.bytes() <= 64 * 1024);
   CHECK(cache.find("k199", 1, t0) != nullptr);
