@@ -62,6 +62,18 @@ struct changelog_config {
   std::int64_t compaction_interval_ms = 60'000;
 };
 
+// HTTP delta pulls, row history and the Shape API (docs/protocol.md, "Delta pulls").
+struct pulls_config {
+  std::int64_t long_poll_timeout_ms = 20'000;  // live=true waits this long for a change
+  std::int64_t default_limit = 1000;           // changes or rows per page without limit=
+  std::int64_t max_limit = 10'000;             // the largest limit= accepted
+  std::int64_t max_page_bytes = 4LL << 20;     // rows per page at most, roughly, in bytes
+  std::int64_t max_scan_changes = 100'000;     // log entries one request reads at most
+  std::int64_t cache_bytes = 64LL << 20;       // recently computed answers kept
+  std::int64_t cache_ttl_ms = 1'000;           // an unchanged log's answer is reused this long
+  std::int64_t shape_chunk_rows = 10'000;      // Shape API: snapshot rows per response
+};
+
 struct log_config {
   std::string level = "info";  // trace, debug, info, warn, error, critical, off
   std::string format = "text";  // text | json
@@ -107,6 +119,7 @@ struct config {
   database_config database;
   replication_config replication;
   changelog_config changelog;
+  pulls_config pulls;
   log_config log;
   auth_config auth;
   std::vector<collection_config> collections;

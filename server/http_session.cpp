@@ -3,6 +3,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
@@ -36,6 +37,50 @@ std::optional<http_response> answer_read_error(const boost::system::error_code& 
   }
   return std::nullopt;  // eof, reset, timeout, shutdown: nobody to answer
 }
+
+// Chunked writes straight to the session's socket, each within the request timeout.
+class chunked_stream final : public response_stream {
+ public:
+  chunked_stream(beast::tcp_stream& stream, std::chrono::milliseconds timeout)
+      : stream_(stream), timeout_(timeout) {}
+
+  asio::awaitable<bool> async_begin(http::response_header<> header) override {
+    started_ = true;
+    http::response<http::empty_body> res{std::move(header)};
+    res.chunked(true);
+    keep_alive_ = res.keep_alive();
+    http::response_serializer<http::empty_body> sr{res};
+    stream_.expires_after(timeout_);
+    auto [ec, n] = co_await http::async_write_header(stream_, sr, as_tuple(use_awaitable));
+    if (ec) failed_ = true;
+    co_return !failed_;
+  }
+
+  asio::awaitable<bool> async_write(std::string_view data) override {
+    if (failed_ || data.empty()) co_return !failed_;
+    stream_.expires_after(timeout_);
+    auto [ec, n] = co_await asio::async_write(
+        stream_, http::make_chunk(asio::buffer(data.data(), data.size())), as_tuple(use_awaitable));
+    if (ec) failed_ = true;
+    co_return !failed_;
+  }
+
+  asio::awaitable<bool> async_end() override {
+    if (failed_) co_return false;
+    stream_.expires_after(timeout_);
+    auto [ec, n] = co_await asio::async_write(stream_, http::make_chunk_last(),
+                                              as_tuple(use_awaitable));
+    if (ec) failed_ = true;
+    co_return !failed_;
+  }
+
+  bool keep_alive() const noexcept { return keep_alive_ && !failed_; }
+
+ private:
+  beast::tcp_stream& stream_;
+  std::chrono::milliseconds timeout_;
+  bool keep_alive_ = false;
+};
 
 }  // namespace
 
@@ -96,7 +141,13 @@ asio::awaitable<void> http_session::serve() {
       break;
     }
 
-    http_response res = co_await ctx_->routes->dispatch(req);
+    chunked_stream streamed(stream_, ctx_->limits.request_timeout);
+    bool can_stream = req.method() != http::verb::head && req.version() >= 11;
+    http_response res = co_await ctx_->routes->dispatch(req, can_stream ? &streamed : nullptr);
+    if (streamed.started()) {
+      if (!streamed.keep_alive() || stopping_) break;
+      continue;
+    }
     if (stopping_) res.keep_alive(false);
     if (req.method() == http::verb::head) {
       // HEAD: the GET headers, including its Content-Length, without the body.

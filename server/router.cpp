@@ -56,7 +56,8 @@ void router::add(http::verb method, std::string pattern, route_handler handler) 
   routes_.push_back(std::move(r));
 }
 
-boost::asio::awaitable<http_response> router::dispatch(const http_request& req) const {
+boost::asio::awaitable<http_response> router::dispatch(const http_request& req,
+                                                       response_stream* stream) const {
   std::string_view target = req.target();
   auto qpos = target.find('?');
   std::string_view path = target.substr(0, qpos);
@@ -67,7 +68,7 @@ boost::asio::awaitable<http_response> router::dispatch(const http_request& req) 
   std::string allow;
   for (const auto& r : routes_) {
     if (r.segments.size() != segments.size()) continue;
-    request_context ctx{req, path, query, {}};
+    request_context ctx{req, path, query, {}, stream};
     bool match = true;
     for (std::size_t i = 0; i < segments.size() && match; ++i) {
       const auto& want = r.segments[i];

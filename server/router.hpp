@@ -5,6 +5,7 @@
 // const and may run on any session's executor.
 
 #include "server/http_types.hpp"
+#include "server/response_stream.hpp"
 
 #include <boost/asio/awaitable.hpp>
 
@@ -21,6 +22,7 @@ struct request_context {
   std::string_view path;   // the target without the query string
   std::string_view query;  // after '?', undecoded
   std::vector<std::pair<std::string, std::string>> path_params;  // percent-decoded
+  response_stream* stream = nullptr;  // set when the answer may be streamed
 
   // The decoded value of a {name} segment; empty if there is none.
   std::string_view param(std::string_view name) const;
@@ -34,7 +36,9 @@ class router {
   void add(http::verb method, std::string pattern, route_handler handler);
 
   // Runs the matching handler. Unknown path: 404; known path, other method: 405 with Allow.
-  boost::asio::awaitable<http_response> dispatch(const http_request& req) const;
+  // `stream`, if given, lets the handler stream its answer instead (response_stream.hpp).
+  boost::asio::awaitable<http_response> dispatch(const http_request& req,
+                                                 response_stream* stream = nullptr) const;
 
  private:
   struct route {

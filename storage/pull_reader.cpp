@@ -1,0 +1,220 @@
+#include "storage/pull_reader.hpp"
+
+#include <charconv>
+
+namespace fieldsync::storage {
+
+namespace asio = boost::asio;
+using protocol::lsn;
+
+namespace {
+
+std::vector<std::string> parse_text_array(std::string_view text) {
+  // {a,b,"c d"}: column names, as the change log writer stores them.
+  std::vector<std::string> out;
+  if (text.size() < 2) return out;
+  text = text.substr(1, text.size() - 2);
+  std::string item;
+  bool quoted = false, any = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (quoted) {
+      if (c == '\\' && i + 1 < text.size())
+        item += text[++i];
+      else if (c == '"')
+        quoted = false;
+      else
+        item += c;
+    } else if (c == '"') {
+      quoted = any = true;
+    } else if (c == ',') {
+      out.push_back(std::move(item));
+      item.clear();
+      any = false;
+    } else {
+      item += c;
+      any = true;
+    }
+  }
+  if (any || !out.empty()) out.push_back(std::move(item));
+  return out;
+}
+
+std::int64_t to_int64(std::string_view text) {
+  std::int64_t v = 0;
+  std::from_chars(text.data(), text.data() + text.size(), v);
+  return v;
+}
+
+constexpr std::string_view iso_utc =
+    "to_char(%s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')";
+
+std::string iso(std::string_view column) {
+  std::string out(iso_utc);
+  out.replace(out.find("%s"), 2, column);
+  return out;
+}
+
+}  // namespace
+
+asio::awaitable<pg_outcome<std::optional<log_bounds>>> async_begin_read(
+    pg_connection& conn, const std::string& collection) {
+  auto begun = co_await conn.async_exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+  if (!begun) co_return begun.error();
+  co_return co_await async_log_bounds(conn, collection);
+}
+
+asio::awaitable<pg_outcome<void>> async_end_read(pg_connection& conn) {
+  auto r = co_await conn.async_exec("COMMIT");
+  if (!r) co_return r.error();
+  co_return pg_outcome<void>{};
+}
+
+asio::awaitable<pg_outcome<std::vector<snapshot_row>>> async_snapshot_page_as_of(
+    pg_connection& conn, const snapshot_page_request& req) {
+  // Rows unchanged since H come from `rows`; rows changed after H are rebuilt from their
+  // first change after H. "Changed after H" means a change after H, not a version after H:
+  // rows copied by an initial load carry the WAL position of the copy, which may be ahead
+  // of the log's high-water mark while no transaction has followed. Both parts come out in
+  // key order, so the planner merges two ordered scans and stops at the limit.
+  std::string sql =
+      "SELECT s.key, s.version::text, s.\"row\"::text FROM ("
+      " SELECT r.key, r.lsn AS version, r.\"row\" FROM fieldsync.rows r"
+      "  WHERE r.collection = $1 AND NOT r.deleted AND ($3::text IS NULL OR r.key > $3::text)"
+      "    AND (r.lsn <= $2::pg_lsn OR NOT EXISTS (SELECT 1 FROM fieldsync.changes n"
+      "         WHERE n.collection = $1 AND n.key = r.key AND n.lsn > $2::pg_lsn))"
+      " UNION ALL"
+      " SELECT f.key,"
+      "  coalesce((SELECT max(p.lsn) FROM fieldsync.changes p WHERE p.collection = $1"
+      "            AND p.key = f.key AND p.lsn <= $2::pg_lsn), '0/0'::pg_lsn),"
+      "  f.\"row\""
+      " FROM (SELECT DISTINCT ON (c.key) c.key, c.op,"
+      "         CASE WHEN c.op = 'u' THEN coalesce(c.old_row, c.\"row\") ELSE c.\"row\" END AS "
+      "\"row\""
+      "       FROM fieldsync.changes c"
+      "       WHERE c.collection = $1 AND c.lsn > $2::pg_lsn"
+      "         AND ($3::text IS NULL OR c.key > $3::text)"
+      "       ORDER BY c.key, c.lsn, c.idx) f"
+      " WHERE f.op <> 'i') s";
+  if (!req.where_sql.empty()) sql += " WHERE " + req.where_sql;
+  sql += " ORDER BY s.key LIMIT " + std::to_string(req.limit);
+  if (req.skip > 0) sql += " OFFSET " + std::to_string(req.skip);
+  pg_params params(req.collection, req.as_of.to_string(), req.after_key);
+  for (const auto& p : req.params) params.add(p);
+  auto r = co_await conn.async_query(sql, params);
+  if (!r) co_return r.error();
+  std::vector<snapshot_row> out;
+  out.reserve(static_cast<std::size_t>(r->rows()));
+  for (int i = 0; i < r->rows(); ++i) {
+    snapshot_row row;
+    row.key = std::string(r->value(i, 0));
+    row.version = lsn::parse(r->value(i, 1)).value_or(lsn());
+    row.row_json = std::string(r->value(i, 2));
+    out.push_back(std::move(row));
+  }
+  co_return out;
+}
+
+snapshot_stream::snapshot_stream(pg_connection& conn, std::string collection, std::string where_sql,
+                                 std::vector<std::optional<std::string>> params)
+    : conn_(conn),
+      collection_(std::move(collection)),
+      where_sql_(std::move(where_sql)),
+      params_(std::move(params)) {}
+
+asio::awaitable<pg_outcome<std::optional<log_bounds>>> snapshot_stream::async_begin() {
+  auto bounds = co_await async_begin_read(conn_, collection_);
+  if (!bounds || !*bounds) co_return bounds;
+  std::string sql =
+      "DECLARE fieldsync_snapshot NO SCROLL CURSOR FOR "
+      "SELECT key, lsn::text, \"row\"::text FROM fieldsync.rows WHERE collection = $1 AND NOT "
+      "deleted";
+  if (!where_sql_.empty()) sql += " AND " + where_sql_;
+  pg_params params(collection_);
+  for (const auto& p : params_) params.add(p);
+  auto declared = co_await conn_.async_query(sql, params);
+  if (!declared) co_return declared.error();
+  co_return bounds;
+}
+
+asio::awaitable<pg_outcome<std::vector<snapshot_row>>> snapshot_stream::async_next(
+    std::size_t limit) {
+  auto r = co_await conn_.async_exec("FETCH FORWARD " + std::to_string(limit) +
+                                     " FROM fieldsync_snapshot");
+  if (!r) co_return r.error();
+  std::vector<snapshot_row> out;
+  out.reserve(static_cast<std::size_t>(r->rows()));
+  for (int i = 0; i < r->rows(); ++i) {
+    snapshot_row row;
+    row.key = std::string(r->value(i, 0));
+    row.version = lsn::parse(r->value(i, 1)).value_or(lsn());
+    row.row_json = std::string(r->value(i, 2));
+    out.push_back(std::move(row));
+  }
+  co_return out;
+}
+
+asio::awaitable<void> snapshot_stream::async_end(bool ok) {
+  bool ended = false;
+  if (ok) {
+    auto committed = co_await async_end_read(conn_);
+    ended = committed.has_value();
+  }
+  if (!ended) {
+    auto rolled_back = co_await conn_.async_exec("ROLLBACK");
+    (void)rolled_back;
+  }
+}
+
+asio::awaitable<pg_outcome<row_history>> async_row_history(pg_connection& conn,
+                                                           const std::string& collection,
+                                                           const std::string& key,
+                                                           std::size_t limit) {
+  row_history h;
+  auto cur = co_await conn.async_query(
+      "SELECT lsn::text, deleted, \"row\"::text, " + iso("changed_at") +
+          ", client_id, mutation_id FROM fieldsync.rows WHERE collection = $1 AND key = $2",
+      pg_params(collection, key));
+  if (!cur) co_return cur.error();
+  if (cur->rows() > 0) {
+    row_current c;
+    c.version = lsn::parse(cur->value(0, 0)).value_or(lsn());
+    c.deleted = cur->value(0, 1) == "t";
+    c.row_json = std::string(cur->value(0, 2));
+    c.changed_at = std::string(cur->value(0, 3));
+    if (!cur->is_null(0, 4)) c.client_id = std::string(cur->value(0, 4));
+    if (!cur->is_null(0, 5)) c.mutation_id = to_int64(cur->value(0, 5));
+    h.current = std::move(c);
+  }
+  auto r = co_await conn.async_query(
+      "SELECT lsn::text, idx, op, \"row\"::text, changed::text, " + iso("commit_time") +
+          ", client_id, mutation_id, client_ts FROM fieldsync.changes"
+          " WHERE collection = $1 AND key = $2 ORDER BY lsn DESC, idx DESC LIMIT " +
+          std::to_string(limit + 1),
+      pg_params(collection, key));
+  if (!r) co_return r.error();
+  for (int i = 0; i < r->rows(); ++i) {
+    if (h.versions.size() == limit) {
+      h.more = true;
+      break;
+    }
+    row_version v;
+    v.version = lsn::parse(r->value(i, 0)).value_or(lsn());
+    v.idx = static_cast<std::uint32_t>(to_int64(r->value(i, 1)));
+    v.op = static_cast<protocol::change_op>(r->value(i, 2).empty() ? 'i' : r->value(i, 2)[0]);
+    v.row_json = std::string(r->value(i, 3));
+    if (!r->is_null(i, 4)) v.changed = parse_text_array(r->value(i, 4));
+    v.commit_time = std::string(r->value(i, 5));
+    if (!r->is_null(i, 6)) {
+      protocol::change_origin o;
+      o.client_id = std::string(r->value(i, 6));
+      o.mutation_id = r->is_null(i, 7) ? 0 : to_int64(r->value(i, 7));
+      o.client_ts = r->is_null(i, 8) ? std::string() : std::string(r->value(i, 8));
+      v.origin = std::move(o);
+    }
+    h.versions.push_back(std::move(v));
+  }
+  co_return h;
+}
+
+}  // namespace fieldsync::storage
