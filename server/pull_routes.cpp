@@ -73,9 +73,10 @@ awaitable<http_response> stream_snapshot(pull_service& svc, request_context& ctx
     co_await reader.async_end(false);
     co_return pull_service::database_error(req, bounds.error());
   }
-  if (!*bounds) {
+  if (!*bounds || !(*bounds)->loaded) {
     co_await reader.async_end();
-    co_return pull_service::reset_response(req, storage::cursor_verdict::no_log);
+    co_return pull_service::reset_response(
+        req, *bounds ? storage::cursor_verdict::not_loaded : storage::cursor_verdict::no_log);
   }
   bool gz = accepts_gzip(req);
   http::response_header<> header;
@@ -125,7 +126,7 @@ awaitable<http_response> stream_snapshot(pull_service& svc, request_context& ctx
         "interrupted; start again\"}}\n";
   } else {
     pull_page last;
-    last.next = protocol::cursor{(*bounds)->epoch, (*bounds)->high};
+    last.next = protocol::cursor{(*bounds)->epoch, storage::snapshot_position(**bounds)};
     chunk = changes_ndjson(last);
   }
   ok = co_await send(chunk);

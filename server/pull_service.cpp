@@ -182,9 +182,12 @@ http_response pull_service::database_error(const http_request& req, const storag
 }
 
 http_response pull_service::reset_response(const http_request& req, cursor_verdict v) {
-  if (v == cursor_verdict::no_log) {
-    auto res = error_response(req, http::status::service_unavailable, "log_not_ready",
-                              "the change log is not ready yet; try again");
+  if (v == cursor_verdict::no_log || v == cursor_verdict::not_loaded) {
+    auto res = v == cursor_verdict::no_log
+                   ? error_response(req, http::status::service_unavailable, "log_not_ready",
+                                    "the change log is not ready yet; try again")
+                   : error_response(req, http::status::service_unavailable, "collection_loading",
+                                    "the collection is being copied into the change log; try again");
     res.set(http::field::retry_after, "1");
     return res;
   }
@@ -269,7 +272,8 @@ asio::awaitable<pg_outcome<pull_page>> pull_service::async_changes_page(
         cursor_after(page.bounds.epoch, *builder.last_taken(), refused ? &*refused : nullptr);
     page.has_more = true;
   } else {
-    page.next = protocol::cursor{page.bounds.epoch, page.bounds.high};
+    // Caught up: continue from where a snapshot read now would (never below the cursor).
+    page.next = protocol::cursor{page.bounds.epoch, storage::snapshot_position(page.bounds)};
   }
   for (auto& e : builder.finish()) {
     pull_item item;
@@ -324,7 +328,13 @@ asio::awaitable<pg_outcome<pull_page>> pull_service::async_snapshot_page(
   storage::snapshot_page_request req;
   req.collection = name;
   std::int64_t epoch = page.bounds.epoch;
-  req.as_of = page.bounds.high;
+  req.as_of = storage::snapshot_position(page.bounds);
+  if (!from && !page.bounds.loaded) {
+    // The collection is still being copied into the log: an empty snapshot would be wrong.
+    page.verdict = cursor_verdict::not_loaded;
+    co_await end_read(**conn, true);
+    co_return page;
+  }
   if (from) {
     page.verdict = storage::check_cursor(page.bounds, protocol::cursor{from->epoch, from->as_of});
     if (page.verdict != cursor_verdict::ok) {

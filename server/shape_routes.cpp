@@ -484,7 +484,8 @@ awaitable<http_response> shape(pull_service& svc, request_context& ctx) {
     }
     auto p = co_await svc.async_snapshot_page(filter, from, chunk, skip);
     if (!p) co_return with_cors(pull_service::database_error(req, p.error()));
-    if (p->verdict == storage::cursor_verdict::no_log) {
+    if (p->verdict == storage::cursor_verdict::no_log ||
+        p->verdict == storage::cursor_verdict::not_loaded) {
       co_return with_cors(pull_service::reset_response(req, p->verdict));
     }
     if (p->verdict != storage::cursor_verdict::ok) {
@@ -494,7 +495,7 @@ awaitable<http_response> shape(pull_service& svc, request_context& ctx) {
     if (from) {
       out_handle = *handle;
     } else {
-      out_handle = {page.bounds.epoch, page.bounds.high, s.definition};
+      out_handle = {page.bounds.epoch, storage::snapshot_position(page.bounds), s.definition};
     }
     if (page.has_more) {
       out_offset = shape_offset::snapshot_rows(skip + page.items.size());
@@ -507,7 +508,8 @@ awaitable<http_response> shape(pull_service& svc, request_context& ctx) {
     protocol::cursor after{handle->epoch, offset->lsn, offset->index};
     auto p = co_await svc.async_changes_page(filter, after, chunk);
     if (!p) co_return with_cors(pull_service::database_error(req, p.error()));
-    if (p->verdict == storage::cursor_verdict::no_log) {
+    if (p->verdict == storage::cursor_verdict::no_log ||
+        p->verdict == storage::cursor_verdict::not_loaded) {
       co_return with_cors(pull_service::reset_response(req, p->verdict));
     }
     if (p->verdict != storage::cursor_verdict::ok) {
