@@ -1,10 +1,12 @@
 #include "server/app.hpp"
+#include "server/mutation_routes.hpp"
 #include "server/routes.hpp"
 #include "server/version.hpp"
 
 namespace fieldsync::server {
 
-void add_public_routes(router& r, app&) {
+void add_public_routes(router& r, app& a) {
+  add_mutation_routes(r, a);
   // Liveness for load balancers: answers while the process serves, without touching the
   // database (a database outage must not take every node out of the balancer at once).
   r.add(http::verb::get, "/healthz", [](request_context& ctx) -> boost::asio::awaitable<http_response> {
