@@ -123,13 +123,15 @@ struct row_state {
   bool deleted_mark = false;
 };
 
-// The version the row has now, when the log says so unambiguously: the log's latest version
-// is the one the source holds (same transaction id, or both deleted). Anything else (a write
-// the log has not ingested yet, a version older than the log's history) is unknown.
+// The version the row has now, when the log says so: the log's latest version holds what
+// the source holds (written by the same transaction, or equal values, or both deleted).
+// Otherwise (a write the log has not ingested yet) it is unknown, and the client learns it
+// from the change feed.
 std::optional<lsn> current_version(const row_state& s) {
   if (s.own || !s.log) return std::nullopt;
   if (s.row) {
-    if (!s.log->deleted && s.log->xid && *s.log->xid == s.xmin) return s.log->version;
+    if (s.log->deleted) return std::nullopt;
+    if ((s.log->xid && *s.log->xid == s.xmin) || s.log->row == *s.row) return s.log->version;
     return std::nullopt;
   }
   if (s.log->deleted) return s.log->version;
@@ -555,18 +557,19 @@ asio::awaitable<mutation_reply> mutation_service::async_apply(const principal& w
                                                          : protocol::change_op::remove;
       in.changes = p.checked->changes;
       const auto version = current_version(state);
-      const bool unchanged = p.m->base_version && version && *p.m->base_version == *version;
-      if (unchanged && state.row) {
-        // The row is as the client saw it: its base is the row, whatever it sent.
+      in.base = p.checked->base;
+      if (p.m->base_version && state.log && !state.log->deleted &&
+          *p.m->base_version == state.log->version) {
+        // The log holds the very version the client edited: its values are the base, exactly
+        // (the client may then leave `base` out). Changes since, ingested or not, show as
+        // differences between them and the current row.
         if (in.op == protocol::change_op::remove) {
-          in.base = *state.row;
+          in.base = state.log->row;
         } else {
           for (const auto& [field, v] : in.changes) {
-            if (const auto* cur = state.row->if_contains(field)) in.base[field] = *cur;
+            if (const auto* seen = state.log->row.if_contains(field)) in.base[field] = *seen;
           }
         }
-      } else {
-        in.base = p.checked->base;
       }
       in.current = state.row;
       if (!state.row && state.log && state.log->deleted && !state.own) in.tombstone = state.log->row;
