@@ -400,6 +400,12 @@ asio::awaitable<mutation_reply> mutation_service::async_apply(const principal& w
         cr.keys.push_back(p.checked->key_text);
       }
     }
+    // The log's high-water mark before this transaction commits: its commit LSN is above it.
+    std::optional<std::size_t> high_at;
+    if (log_ready_) {
+      high_at = reads.size();
+      reads.push_back(storage::log_high_statement());
+    }
     for (auto& [name, cr] : by_collection) {
       std::vector<std::vector<std::string>> key_texts;
       for (const auto& p : plans) {
@@ -415,7 +421,7 @@ asio::awaitable<mutation_reply> mutation_service::async_apply(const principal& w
       reads.push_back(storage::lock_rows_statement(cr.access->schema, key_texts, commit_times_));
       cr.clocks_at = reads.size();
       reads.push_back(storage::clocks_statement(name, cr.keys));
-      if (options_.storage_is_source && log_ready_) {
+      if (log_ready_) {
         cr.log = true;
         cr.log_at = reads.size();
         reads.push_back(storage::log_rows_statement(name, cr.keys));
@@ -560,14 +566,15 @@ asio::awaitable<mutation_reply> mutation_service::async_apply(const principal& w
       in.base = p.checked->base;
       if (p.m->base_version && state.log && !state.log->deleted &&
           *p.m->base_version == state.log->version) {
-        // The log holds the very version the client edited: its values are the base, exactly
-        // (the client may then leave `base` out). Changes since, ingested or not, show as
-        // differences between them and the current row.
+        // The log holds the version the client's edit started from: its values stand in for
+        // base values the client left out. Those it sent win: they include its own earlier
+        // edits of the row, made offline on top of that version.
         if (in.op == protocol::change_op::remove) {
-          in.base = state.log->row;
+          if (in.base.empty()) in.base = state.log->row;
         } else {
           for (const auto& [field, v] : in.changes) {
-            if (const auto* seen = state.log->row.if_contains(field)) in.base[field] = *seen;
+            const auto* seen = state.log->row.if_contains(field);
+            if (seen && !in.base.contains(field)) in.base[field] = *seen;
           }
         }
       }
@@ -741,6 +748,7 @@ asio::awaitable<mutation_reply> mutation_service::async_apply(const principal& w
     writes.push_back(storage::commit_statement());
     owner_of.push_back(std::nullopt);
     out.log_high = versions_ ? versions_->high() : std::nullopt;
+    if (!out.log_high && high_at && rs[*high_at].rows() == 1) out.log_high = lsn::parse(rs[*high_at].value(0, 0));
 
     auto written = co_await c.async_pipeline(writes);
     if (!written) {

@@ -215,6 +215,8 @@ pg_outcome<std::vector<log_row>> read_log_rows(const pg_result& r) {
   return out;
 }
 
+pg_statement log_high_statement() { return {"SELECT high_lsn::text FROM fieldsync.state", {}}; }
+
 pg_statement log_versions_statement(protocol::lsn after, protocol::lsn upto,
                                     const std::vector<std::uint32_t>& xids) {
   json::array x;

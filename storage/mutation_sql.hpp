@@ -97,6 +97,9 @@ struct log_row {
 };
 pg_outcome<std::vector<log_row>> read_log_rows(const pg_result& r);
 
+// The log's high-water mark (one row, one column: the LSN text).
+pg_statement log_high_statement();
+
 // Versions written by transactions `xids` with commit LSN in (after, upto].
 pg_statement log_versions_statement(protocol::lsn after, protocol::lsn upto,
                                     const std::vector<std::uint32_t>& xids);
