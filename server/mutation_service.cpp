@@ -778,6 +778,10 @@ asio::awaitable<mutation_reply> mutation_service::async_apply(const principal& w
       ::kill(::getpid(), SIGKILL);
     }
     if (auto x = storage::read_current_xid((*written)[xid_at])) out.xid = *x;
+    // Back to the pool before waiting and reading the log: with the log in the source
+    // database both share one pool, and a batch must never hold one connection while it
+    // waits for another.
+    *conn = storage::pooled_connection{};
 
     // The version the writes made, once the log names it (bounded wait).
     std::optional<lsn> committed;

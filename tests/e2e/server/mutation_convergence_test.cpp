@@ -235,7 +235,8 @@ class simulated_client {
         errors.push_back("push answered " + std::to_string(r.status) + ": " + r.body);
         return;
       }
-      for (const auto& v : r.json().at("results").as_array()) {
+      auto answer = r.json();
+      for (const auto& v : answer.at("results").as_array()) {
         const auto& o = v.as_object();
         auto id = o.at("mutation_id").as_int64();
         if (o.at("status") == "duplicate") {
@@ -275,7 +276,7 @@ void converge_once(const std::string& dsn, std::uint16_t port, int run, std::uin
                     ", g, 'rep', 'title ' || g FROM generate_series(0, " + std::to_string(row_count - 1) + ") g");
   const std::string run_rows = "SELECT count(*) FROM fieldsync.rows WHERE collection = 'conv_items' AND "
                                "(\"row\"->>'run')::int = " + std::to_string(run);
-  wait_until([&] { return query_value(dsn, run_rows) == std::to_string(row_count); }, 60s, "the rows in the log");
+  wait_until([&] { return log_value(dsn, run_rows) == std::to_string(row_count); }, 60s, "the rows in the log");
 
   std::mt19937_64 rng(seed);
   std::vector<std::unique_ptr<simulated_client>> sims;
