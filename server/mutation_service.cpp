@@ -383,11 +383,17 @@ asio::awaitable<mutation_reply> mutation_service::async_apply(const principal& w
     std::vector<storage::pg_statement> reads;
     reads.push_back(storage::begin_statement());
     reads.push_back(storage::lock_timeout_statement(options_.lock_timeout));
-    reads.push_back(storage::lock_client_statement(batch.client_id, who.subject));
+    reads.push_back(storage::create_client_statement(batch.client_id, who.subject));
+    const std::size_t client_at = reads.size();
+    reads.push_back(storage::lock_client_statement(batch.client_id));
+    const std::size_t results_at = reads.size();
     reads.push_back(storage::stored_results_statement(batch.client_id, first_id, last_id));
     struct collection_reads {
       const collection_access* access = nullptr;
       std::vector<std::string> keys;
+      // The keys whose log version matters: a base_version to compare, or a deleted row's
+      // last values for update-wins. Other results that write nothing report no version.
+      std::vector<std::string> log_keys;
       std::size_t rows_at = 0, clocks_at = 0, log_at = 0;
       bool log = false;
     };
@@ -398,6 +404,11 @@ asio::awaitable<mutation_reply> mutation_service::async_apply(const principal& w
       cr.access = p.access;
       if (std::find(cr.keys.begin(), cr.keys.end(), p.checked->key_text) == cr.keys.end()) {
         cr.keys.push_back(p.checked->key_text);
+      }
+      bool needs_log = p.m->base_version ||
+                       (p.merge && p.merge->update_deleted == conflicts::update_deleted_policy::update_wins);
+      if (needs_log && std::find(cr.log_keys.begin(), cr.log_keys.end(), p.checked->key_text) == cr.log_keys.end()) {
+        cr.log_keys.push_back(p.checked->key_text);
       }
     }
     // The log's high-water mark before this transaction commits: its commit LSN is above it.
@@ -421,10 +432,10 @@ asio::awaitable<mutation_reply> mutation_service::async_apply(const principal& w
       reads.push_back(storage::lock_rows_statement(cr.access->schema, key_texts, commit_times_));
       cr.clocks_at = reads.size();
       reads.push_back(storage::clocks_statement(name, cr.keys));
-      if (log_ready_) {
+      if (log_ready_ && !cr.log_keys.empty()) {
         cr.log = true;
         cr.log_at = reads.size();
-        reads.push_back(storage::log_rows_statement(name, cr.keys));
+        reads.push_back(storage::log_rows_statement(name, cr.log_keys));
       }
     }
     auto read = co_await c.async_pipeline(reads);
@@ -443,7 +454,7 @@ asio::awaitable<mutation_reply> mutation_service::async_apply(const principal& w
       co_return refuse(http::status::service_unavailable, "database_unavailable", e.to_string());
     }
     const auto& rs = *read;
-    auto client = storage::read_client(rs[2]);
+    auto client = storage::read_client(rs[client_at]);
     if (!client) {
       (void)co_await c.async_exec("ROLLBACK");
       co_return refuse(http::status::internal_server_error, "internal", client.error().to_string());
@@ -462,7 +473,7 @@ asio::awaitable<mutation_reply> mutation_service::async_apply(const principal& w
                            ": resend from it (renumber mutations that were never answered)",
                        json::object{{"expected_mutation_id", last + 1}});
     }
-    auto stored = storage::read_stored_results(rs[3]);
+    auto stored = storage::read_stored_results(rs[results_at]);
     if (!stored) {
       (void)co_await c.async_exec("ROLLBACK");
       co_return refuse(http::status::internal_server_error, "internal", stored.error().to_string());
@@ -490,8 +501,8 @@ asio::awaitable<mutation_reply> mutation_service::async_apply(const principal& w
       if (cr.log) {
         auto l = storage::read_log_rows(rs[cr.log_at]);
         if (l) logs = std::move(*l);
-      } else if (!options_.storage_is_source) {
-        auto st = storage::log_rows_statement(name, cr.keys);
+      } else if (!options_.storage_is_source && !cr.log_keys.empty()) {
+        auto st = storage::log_rows_statement(name, cr.log_keys);
         auto r = co_await storage_->async_query(st.sql, st.params);
         if (r) {
           if (auto l = storage::read_log_rows(*r)) logs = std::move(*l);
@@ -694,7 +705,11 @@ asio::awaitable<mutation_reply> mutation_service::async_apply(const principal& w
       state.deleted_mark = !state.row.has_value();
       json::object field_clock_json;
       for (const auto& [f, clock] : state.field_clocks) field_clock_json[f] = clock.to_string();
-      clock_records[{schema.name, key_text}] = json::object{
+      // Nothing to remember (no clock on either side, none stored): a row without a record
+      // has an unknown writer, which is what this one is.
+      const bool nothing = !mr.row_clock && field_clock_json.empty() && !state.stored &&
+                           !clock_records.contains({schema.name, key_text});
+      if (!nothing) clock_records[{schema.name, key_text}] = json::object{
           {"collection", schema.name},
           {"key", key_text},
           {"own", state.own},

@@ -38,6 +38,23 @@ std::optional<std::uint32_t> xid_of(std::string_view text) {
 // contain quotes and brackets (composite keys), which a text[] literal would need by hand.
 std::string json_text(const json::value& v) { return json::serialize(v); }
 
+// A text[] literal: every element double-quoted, with '"' and '\' escaped. Sent as a
+// parameter like any value; `= ANY($n::text[])` lets the planner probe the primary key
+// once per element, where an IN over a set-returning function would scan.
+std::string text_array(const std::vector<std::string>& items) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i) out += ',';
+    out += '"';
+    for (char c : items[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
 std::string key_condition(const protocol::collection_schema& schema, int first_param) {
   std::string out;
   int p = first_param;
@@ -59,11 +76,15 @@ pg_statement lock_timeout_statement(std::chrono::milliseconds timeout) {
           pg_params(std::to_string(timeout.count()) + "ms")};
 }
 
-pg_statement lock_client_statement(const std::string& client_id, const std::string& subject) {
-  return {"INSERT INTO fieldsync.mutation_clients AS c (client_id, owner, last_mutation_id) "
-          "VALUES ($1, $2, 0) ON CONFLICT (client_id) DO UPDATE SET updated_at = c.updated_at "
-          "RETURNING c.owner, c.last_mutation_id",
+pg_statement create_client_statement(const std::string& client_id, const std::string& subject) {
+  return {"INSERT INTO fieldsync.mutation_clients (client_id, owner, last_mutation_id) "
+          "VALUES ($1, $2, 0) ON CONFLICT (client_id) DO NOTHING",
           pg_params(client_id, subject)};
+}
+
+pg_statement lock_client_statement(const std::string& client_id) {
+  return {"SELECT owner, last_mutation_id FROM fieldsync.mutation_clients WHERE client_id = $1 FOR UPDATE",
+          pg_params(client_id)};
 }
 
 pg_outcome<client_state> read_client(const pg_result& r) {
@@ -165,10 +186,9 @@ pg_outcome<std::vector<locked_row>> read_locked_rows(const pg_result& r,
 }
 
 pg_statement clocks_statement(const std::string& collection, const std::vector<std::string>& keys) {
-  json::array k(keys.begin(), keys.end());
   return {"SELECT key, xid, client_id, row_clock, field_clocks, deleted FROM fieldsync.row_clocks "
-          "WHERE collection = $1 AND key IN (SELECT jsonb_array_elements_text($2::jsonb))",
-          pg_params(collection, json_text(k))};
+          "WHERE collection = $1 AND key = ANY($2::text[])",
+          pg_params(collection, text_array(keys))};
 }
 
 pg_outcome<std::vector<stored_clocks>> read_clocks(const pg_result& r) {
@@ -190,12 +210,11 @@ pg_outcome<std::vector<stored_clocks>> read_clocks(const pg_result& r) {
 }
 
 pg_statement log_rows_statement(const std::string& collection, const std::vector<std::string>& keys) {
-  json::array k(keys.begin(), keys.end());
   return {"SELECT r.key, r.lsn::text, r.deleted, r.\"row\"::text, c.xid FROM fieldsync.rows r "
           "LEFT JOIN LATERAL (SELECT x.xid FROM fieldsync.changes x WHERE x.collection = r.collection "
-          "AND x.key = r.key AND x.lsn = r.lsn ORDER BY x.idx DESC LIMIT 1) c ON true "
-          "WHERE r.collection = $1 AND r.key IN (SELECT jsonb_array_elements_text($2::jsonb))",
-          pg_params(collection, json_text(k))};
+          "AND x.key = r.key AND x.lsn = r.lsn ORDER BY x.lsn DESC, x.idx DESC LIMIT 1) c ON true "
+          "WHERE r.collection = $1 AND r.key = ANY($2::text[])",
+          pg_params(collection, text_array(keys))};
 }
 
 pg_outcome<std::vector<log_row>> read_log_rows(const pg_result& r) {

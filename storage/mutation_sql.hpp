@@ -34,9 +34,11 @@ pg_statement begin_statement();
 // blocking it for as long as that transaction runs.
 pg_statement lock_timeout_statement(std::chrono::milliseconds timeout);
 
-// Creates the client on first use (owner = `subject`) and locks its row: concurrent batches
-// of one client run one after the other, so a retry racing its original sees its results.
-pg_statement lock_client_statement(const std::string& client_id, const std::string& subject);
+// Creates the client on first use (owner = `subject`; nothing when it exists), then locks
+// its row: concurrent batches of one client run one after the other, so a retry racing its
+// original sees its results. (A lock rather than an upsert: no new row version per batch.)
+pg_statement create_client_statement(const std::string& client_id, const std::string& subject);
+pg_statement lock_client_statement(const std::string& client_id);
 struct client_state {
   std::string owner;
   std::int64_t last_mutation_id = 0;

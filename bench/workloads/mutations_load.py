@@ -4,7 +4,9 @@
 Each client owns a disjoint range of rows of bench_items and knows their values (it is
 their only client writer), so its updates carry true base values and apply; a fraction of
 them instead carries a stale base (the counter's value before its previous increment), so
-the server sees a concurrent change and merges (counter: server + (client - base)).
+the server sees a concurrent change and merges (counter: server + (client - base)). Like a
+real client, each sends its hybrid logical clock and, once a result named it, the version
+its edit was made on.
 Clients loop for DURATION seconds, one batch in flight each (a device waits for its push
 result), in worker processes so that Python's interpreter lock does not serialise them.
 
@@ -20,6 +22,23 @@ import multiprocessing
 import random
 import threading
 import time
+from datetime import datetime, timezone
+
+
+class Clock:
+    """The client side of docs/merge.md's hybrid logical clock: send() before each edit."""
+
+    def __init__(self, node):
+        self.node, self.pt, self.c = node, 0, 0
+
+    def send(self):
+        now = int(time.time() * 1000)
+        if now > self.pt:
+            self.pt, self.c = now, 0
+        else:
+            self.c += 1
+        t = datetime.fromtimestamp(self.pt / 1000, tz=timezone.utc)
+        return "%s.%03dZ-%04X-%s" % (t.strftime("%Y-%m-%dT%H:%M:%S"), self.pt % 1000, self.c, self.node)
 
 
 def token(secret, subject):
@@ -40,6 +59,8 @@ def client_loop(args, index, deadline, out, lock):
     headers = {"Authorization": "Bearer " + token(args.secret, "bench"),
                "Content-Type": "application/json"}
     client_id = "bench-%d-%d" % (args.seed, index)
+    clock = Clock(client_id)
+    versions = {}
     next_id = 1
     lat, muts, batches, statuses = [], 0, 0, {}
     start = time.monotonic()
@@ -50,9 +71,12 @@ def client_loop(args, index, deadline, out, lock):
             conflicting = rng.random() < args.conflict_ratio and hits[k] > 0
             base_hits = hits[k] - 1 if conflicting else hits[k]
             title = "c%d-%d" % (index, next_id)
-            ms.append({"mutation_id": next_id, "collection": "bench_items", "op": "update",
-                       "key": {"id": k}, "set": {"hits": base_hits + 1, "title": title},
-                       "base": {"hits": base_hits, "title": titles[k]}})
+            m = {"mutation_id": next_id, "collection": "bench_items", "op": "update",
+                 "key": {"id": k}, "set": {"hits": base_hits + 1, "title": title},
+                 "base": {"hits": base_hits, "title": titles[k]}, "client_ts": clock.send()}
+            if k in versions:
+                m["base_version"] = versions[k]
+            ms.append(m)
             next_id += 1
         body = json.dumps({"client_id": client_id, "mutations": ms})
         t0 = time.monotonic()
@@ -67,6 +91,8 @@ def client_loop(args, index, deadline, out, lock):
             s = r["status"]
             statuses[s] = statuses.get(s, 0) + 1
             k = m["key"]["id"]
+            if r.get("version"):
+                versions[k] = r["version"]
             if s == "merged":
                 hits[k] = r["row"]["hits"]
                 titles[k] = r["row"]["title"]
