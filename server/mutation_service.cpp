@@ -309,7 +309,6 @@ asio::awaitable<mutation_reply> mutation_service::async_apply(const principal& w
   // Everything that needs no database, once for all attempts.
   std::vector<plan> plans(batch.mutations.size());
   const auto now = now_ms();
-  auto server_clock = conflicts::hlc::zero("fieldsync");
   for (std::size_t i = 0; i < plans.size(); ++i) {
     auto& p = plans[i];
     p.m = &batch.mutations[i];
@@ -344,7 +343,7 @@ asio::awaitable<mutation_reply> mutation_service::async_apply(const principal& w
         p.problem = mutation_problem{mutation_errc::bad_clock, "client_ts: the clock's node must be the client id"};
         continue;
       }
-      if (server_clock && !server_clock->receive(*clock, now, options_.max_clock_drift.count())) {
+      if (clock->physical_ms() - now > options_.max_clock_drift.count()) {
         p.problem = mutation_problem{mutation_errc::clock_drift,
                                      "client_ts is more than " + std::to_string(options_.max_clock_drift.count()) +
                                          " ms ahead of the server's clock"};
