@@ -740,7 +740,9 @@ asio::awaitable<mutation_reply> mutation_service::async_apply(const principal& w
       owner_of.push_back(std::nullopt);
     }
     if (!stored_results.empty()) {
-      writes.push_back(storage::insert_results_statement(batch.client_id, stored_results));
+      writes.push_back(storage::insert_results_statement(
+          batch.client_id, stored_results.front().as_object().at("mutation_id").as_int64(),
+          stored_results.back().as_object().at("mutation_id").as_int64(), stored_results));
       owner_of.push_back(std::nullopt);
     }
     if (!conflict_records.empty()) {

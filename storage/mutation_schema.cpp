@@ -15,20 +15,21 @@ CREATE TABLE fieldsync.mutation_clients (
   last_mutation_id bigint NOT NULL CHECK (last_mutation_id >= 0),
   created_at timestamptz NOT NULL DEFAULT now(),
   updated_at timestamptz NOT NULL DEFAULT now()
-);
+) WITH (fillfactor = 70);        -- every batch rewrites its client's row: room for HOT updates
 
--- The results of each client's last mutations (mutations.result_retention of them), as
--- first answered; a retry gets them back. The version of a write is not known before the
--- commit: `xid` (the transaction's 32-bit id) finds it in the change log later.
+-- The results of each client's last mutations (at least mutations.result_retention of
+-- them), as first answered, one row per batch (one index entry per batch, not per
+-- mutation); a retry gets them back. `results` is [{mutation_id, result, collection, key,
+-- wrote}]. The version of a write is not known before the commit: `xid` (the transaction's
+-- 32-bit id) finds it in the change log later.
 CREATE TABLE fieldsync.mutation_results (
   client_id text NOT NULL,
-  mutation_id bigint NOT NULL,
-  result jsonb NOT NULL,
-  collection text,
-  key text,
-  xid bigint,                    -- set when the mutation wrote its row
+  first_id bigint NOT NULL,
+  last_id bigint NOT NULL,
+  results jsonb NOT NULL,
+  xid bigint NOT NULL,
   created_at timestamptz NOT NULL DEFAULT now(),
-  PRIMARY KEY (client_id, mutation_id)
+  PRIMARY KEY (client_id, last_id)
 );
 
 -- The clocks that last-writer-wins compares with (docs/merge.md "Hybrid logical clocks").
@@ -44,7 +45,7 @@ CREATE TABLE fieldsync.row_clocks (
   deleted boolean NOT NULL DEFAULT false,
   updated_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (collection, key)
-);
+) WITH (fillfactor = 70);        -- rewritten with every write of its row: room for HOT updates
 CREATE INDEX row_clocks_deleted_idx ON fieldsync.row_clocks (updated_at) WHERE deleted;
 
 CREATE TABLE fieldsync.conflicts (

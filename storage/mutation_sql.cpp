@@ -96,8 +96,11 @@ pg_outcome<client_state> read_client(const pg_result& r) {
 
 pg_statement stored_results_statement(const std::string& client_id, std::int64_t first,
                                       std::int64_t last) {
-  return {"SELECT mutation_id, result, collection, key, xid FROM fieldsync.mutation_results "
-          "WHERE client_id = $1 AND mutation_id BETWEEN $2 AND $3 ORDER BY mutation_id",
+  return {"SELECT r.mutation_id, r.result, r.collection, r.key, CASE WHEN r.wrote THEN m.xid END "
+          "FROM fieldsync.mutation_results m, jsonb_to_recordset(m.results) AS r(mutation_id bigint, "
+          "result jsonb, collection text, key text, wrote boolean) "
+          "WHERE m.client_id = $1 AND m.last_id >= $2::bigint AND m.first_id <= $3::bigint "
+          "AND r.mutation_id BETWEEN $2::bigint AND $3::bigint ORDER BY r.mutation_id",
           pg_params(client_id, first, last)};
 }
 
@@ -323,14 +326,11 @@ pg_statement upsert_clocks_statement(const json::array& clocks) {
           pg_params(json_text(clocks))};
 }
 
-pg_statement insert_results_statement(const std::string& client_id, const json::array& results) {
-  return {"INSERT INTO fieldsync.mutation_results "
-          "(client_id, mutation_id, result, collection, key, xid) "
-          "SELECT $1, x.mutation_id, x.result, x.collection, x.key, CASE WHEN x.wrote THEN " +
-              std::string(own_xid) + " END "
-          "FROM jsonb_to_recordset($2::jsonb) AS x(mutation_id bigint, result jsonb, "
-          "collection text, key text, wrote boolean)",
-          pg_params(client_id, json_text(results))};
+pg_statement insert_results_statement(const std::string& client_id, std::int64_t first_id,
+                                      std::int64_t last_id, const json::array& results) {
+  return {"INSERT INTO fieldsync.mutation_results (client_id, first_id, last_id, results, xid) "
+          "VALUES ($1, $2, $3, $4::jsonb, " + std::string(own_xid) + ")",
+          pg_params(client_id, first_id, last_id, json_text(results))};
 }
 
 pg_statement insert_conflicts_statement(const std::string& client_id, const std::string& subject,
@@ -351,7 +351,7 @@ pg_statement advance_client_statement(const std::string& client_id, std::int64_t
 }
 
 pg_statement prune_results_statement(const std::string& client_id, std::int64_t upto) {
-  return {"DELETE FROM fieldsync.mutation_results WHERE client_id = $1 AND mutation_id <= $2",
+  return {"DELETE FROM fieldsync.mutation_results WHERE client_id = $1 AND last_id <= $2",
           pg_params(client_id, upto)};
 }
 

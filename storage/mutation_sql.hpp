@@ -132,13 +132,16 @@ pg_statement delete_row_statement(const protocol::collection_schema& schema,
 // `clocks`: [{collection, key, own (the row version is this transaction's), xid (else the
 // row's xmin), client_id, row_clock, field_clocks, deleted}], one per row.
 pg_statement upsert_clocks_statement(const boost::json::array& clocks);
-// `results`: [{mutation_id, result, collection, key, wrote}].
-pg_statement insert_results_statement(const std::string& client_id, const boost::json::array& results);
+// The results of one batch's new mutations first_id..last_id: [{mutation_id, result,
+// collection, key, wrote}], stored as one row.
+pg_statement insert_results_statement(const std::string& client_id, std::int64_t first_id,
+                                      std::int64_t last_id, const boost::json::array& results);
 // `conflicts`: [{collection, key, mutation_id, op, outcome, reason, row_policy, fields}].
 pg_statement insert_conflicts_statement(const std::string& client_id, const std::string& subject,
                                         const boost::json::array& conflicts);
 pg_statement advance_client_statement(const std::string& client_id, std::int64_t last_mutation_id);
-// Drops the stored results of ids up to `upto` (keeps the last mutations.result_retention).
+// Drops the stored results of batches that ended at or before `upto` (keeps at least the
+// last mutations.result_retention).
 pg_statement prune_results_statement(const std::string& client_id, std::int64_t upto);
 // The transaction's 32-bit xid: what the change log records for it.
 pg_statement current_xid_statement();

@@ -252,3 +252,26 @@ TEST_CASE("kill -9 between a batch's commit and its answer: the retry gets the o
   CHECK(query_value(dsn, "SELECT count(DISTINCT mutation_id) FROM fieldsync.changes WHERE client_id = 'dev-4'") == "3");
   CHECK(server.terminate() == 0);
 }
+
+TEST_CASE("stored results are bounded: older duplicates are answered without them", "[e2e][mutations]") {
+  fresh_database db;
+  const auto dsn = db.conninfo();
+  create_mutation_schema(dsn, 3);
+  server_process server(dsn, mutation_sections(db.name(), "result_retention = 10\n"));
+  const auto port = server.public_port();
+  auto five = [](std::int64_t first) {
+    json::array ms;
+    for (std::int64_t id = first; id < first + 5; ++id) ms.push_back(update(id, 1, {{"title", "t" + std::to_string(id)}}));
+    return batch("dev-5", std::move(ms));
+  };
+  for (std::int64_t first : {1, 6, 11}) REQUIRE(push(port, "u1", five(first)).status == 200);
+  CHECK(query_value(dsn, "SELECT count(*) FROM fieldsync.mutation_results WHERE client_id = 'dev-5'") == "2");
+  auto old = push(port, "u1", five(1));
+  REQUIRE(old.status == 200);
+  CHECK(status_of(old, 0) == "duplicate");
+  CHECK(results(old)[0].as_object().at("original").is_null());
+  auto kept = push(port, "u1", five(11));
+  CHECK(results(kept)[4].as_object().at("original").at("status") == "applied");
+  CHECK(query_value(dsn, "SELECT title FROM m_items WHERE id = 1") == "t15");
+  CHECK(server.terminate() == 0);
+}
