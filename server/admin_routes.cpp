@@ -1,5 +1,6 @@
 #include "server/app.hpp"
 #include "server/logging.hpp"
+#include "server/mutation_routes.hpp"
 #include "server/routes.hpp"
 #include "server/version.hpp"
 
@@ -165,6 +166,11 @@ void add_admin_routes(router& r, app& a) {
     replication["log"] = std::move(log);
     body["replication"] = std::move(replication);
     co_return json_response(ctx.request, http::status::ok, body);
+  });
+
+  r.add(http::verb::get, "/admin/v1/conflicts", [&a](request_context& ctx) -> asio::awaitable<http_response> {
+    if (auto denied = check_admin(ctx, a)) co_return std::move(*denied);
+    co_return co_await list_conflicts(ctx, a);
   });
 
   r.add(http::verb::put, "/admin/v1/log-level", [&a](request_context& ctx) -> asio::awaitable<http_response> {

@@ -110,6 +110,8 @@ asio::awaitable<void> app::start(startup_hook on_start, std::function<void(app&)
   if (shutting_down_) co_return;
   co_await start_change_feed();
   if (shutting_down_) co_return;
+  co_await start_mutations();
+  if (shutting_down_) co_return;
   public_listener_->start();
   admin_listener_->start();
   spdlog::info("ready");
@@ -161,6 +163,30 @@ asio::awaitable<void> app::start_change_feed() {
   ingest_->start();
 }
 
+asio::awaitable<void> app::start_mutations() {
+  std::map<std::string, conflicts::merge_config> merges;
+  for (const auto& c : cfg_.collections) merges[c.name] = merge_config_of(c);
+  mutation_options o;
+  const auto& m = cfg_.mutations;
+  o.batch.max_mutations = static_cast<std::size_t>(m.max_batch);
+  o.values.max_value_bytes = static_cast<std::size_t>(m.max_value_bytes);
+  o.result_retention = m.result_retention;
+  o.version_wait = std::chrono::milliseconds(m.version_wait_ms);
+  o.lock_timeout = std::chrono::milliseconds(m.lock_timeout_ms);
+  o.max_clock_drift = std::chrono::milliseconds(m.max_clock_drift_ms);
+  o.conflict_retention = std::chrono::milliseconds(m.conflict_retention_ms);
+  o.clock_retention = std::chrono::milliseconds(cfg_.changelog.tombstone_ms);
+  o.connect_timeout = std::chrono::milliseconds(cfg_.database.connect_timeout_ms);
+  o.storage_conninfo = storage_dsn(cfg_);
+  o.storage_is_source = storage_pool_ == pool_;
+  try {
+    mutations_ = co_await mutation_service::async_create(ioc_.get_executor(), pool_, storage_pool_,
+                                                         collections_, std::move(merges), std::move(o));
+  } catch (const std::runtime_error& e) {
+    throw startup_error(e.what());
+  }
+}
+
 void app::stop() {
   asio::post(ioc_, [this] { begin_shutdown(); });
 }
@@ -173,6 +199,7 @@ void app::begin_shutdown() {
   for (auto& hook : shutdown_hooks_) hook();
   if (ingest_) ingest_->request_stop();
   if (compactor_) compactor_->stop();
+  if (mutations_) mutations_->stop();
   registry_.shutdown_all();
   await_drain(std::chrono::steady_clock::now() +
               std::chrono::milliseconds(cfg_.server.shutdown_timeout_ms));

@@ -10,6 +10,7 @@
 #include "server/config.hpp"
 #include "server/connection_registry.hpp"
 #include "server/listener.hpp"
+#include "server/mutation_service.hpp"
 #include "server/router.hpp"
 #include "server/ws_protocol.hpp"
 #include "storage/ingest.hpp"
@@ -68,6 +69,8 @@ class app {
   const authenticator& auth() const noexcept { return auth_; }
   // The ingest of this node; null when replication.ingest is off or nothing is synced.
   const storage::ingest* ingest() const noexcept { return ingest_.get(); }
+  // Client writes (POST /v1/mutations, the WebSocket push); null until start-up made it.
+  mutation_service* mutations() noexcept { return mutations_.get(); }
   const config& cfg() const noexcept { return cfg_; }
   const connection_registry& connections() const noexcept { return registry_; }
   boost::asio::ip::tcp::endpoint public_endpoint() const;
@@ -77,6 +80,7 @@ class app {
  private:
   boost::asio::awaitable<void> start(startup_hook on_start, std::function<void(app&)> on_ready);
   boost::asio::awaitable<void> start_change_feed();
+  boost::asio::awaitable<void> start_mutations();
   void begin_shutdown();
   void await_drain(std::chrono::steady_clock::time_point deadline);
 
@@ -93,6 +97,7 @@ class app {
   collection_registry collections_;
   std::shared_ptr<storage::ingest> ingest_;
   std::shared_ptr<storage::log_compactor> compactor_;
+  std::shared_ptr<mutation_service> mutations_;
   std::shared_ptr<listener> public_listener_;
   std::shared_ptr<listener> admin_listener_;
   std::vector<std::function<void()>> shutdown_hooks_;

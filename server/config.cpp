@@ -20,8 +20,9 @@ namespace fieldsync::server {
 
 namespace {
 
-using target =
-    std::variant<std::string*, std::int64_t*, bool*, double*, std::vector<std::string>*>;
+using string_map = std::map<std::string, std::string>;
+using target = std::variant<std::string*, std::int64_t*, bool*, double*,
+                            std::vector<std::string>*, string_map*>;
 
 std::string upper(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(),
@@ -103,6 +104,13 @@ std::vector<key_spec> section_schema(config& c) {
       {"dev", "demo_seed", &c.dev.demo_seed, 0, std::numeric_limits<std::int64_t>::max()},
       {"dev", "demo_scale", &c.dev.demo_scale},
       {"dev", "etl_interval_ms", &c.dev.etl_interval_ms, 0, max_ms},
+      {"mutations", "max_batch", &c.mutations.max_batch, 1, 100'000},
+      {"mutations", "max_value_bytes", &c.mutations.max_value_bytes, 16, 256LL << 20},
+      {"mutations", "result_retention", &c.mutations.result_retention, 1, 10'000'000},
+      {"mutations", "version_wait_ms", &c.mutations.version_wait_ms, 0, 600'000},
+      {"mutations", "lock_timeout_ms", &c.mutations.lock_timeout_ms, 0, max_ms},
+      {"mutations", "max_clock_drift_ms", &c.mutations.max_clock_drift_ms, 0, max_ms},
+      {"mutations", "conflict_retention_ms", &c.mutations.conflict_retention_ms, 60'000, 3650LL * max_ms},
   };
 }
 
@@ -122,6 +130,11 @@ std::vector<key_spec> collection_schema(const std::string& table, collection_con
       {table, "read_scope", &c.read_scope},
       {table, "write_scope", &c.write_scope},
       {table, "public", &c.is_public},
+      {table + ".merge", "default", &c.merge.default_strategy},
+      {table + ".merge", "update_deleted", &c.merge.update_deleted, 0, 0, {"delete-wins", "update-wins"}},
+      {table + ".merge", "delete_changed", &c.merge.delete_changed, 0, 0, {"reject", "delete-wins"}},
+      {table + ".merge", "insert_existing", &c.merge.insert_existing, 0, 0, {"reject", "merge-as-update"}},
+      {table + ".merge", "fields", &c.merge.fields},
   };
 }
 
@@ -139,6 +152,7 @@ const char* kind_name(const target& t) {
         else if constexpr (std::is_same_v<T, std::int64_t>) return "an integer";
         else if constexpr (std::is_same_v<T, bool>) return "a boolean (true or false)";
         else if constexpr (std::is_same_v<T, double>) return "a number";
+        else if constexpr (std::is_same_v<T, string_map>) return "a table of strings";
         else return "an array of strings";
       },
       t);
@@ -189,7 +203,17 @@ void apply_toml(const key_spec& spec, const toml::node& node, const std::string&
   bool ok = std::visit(
       [&](auto* p) {
         using T = std::remove_pointer_t<decltype(p)>;
-        if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+        if constexpr (std::is_same_v<T, string_map>) {
+          const auto* table = node.as_table();
+          if (!table) return false;
+          p->clear();
+          for (const auto& [k, v] : *table) {
+            auto text = v.template value_exact<std::string>();
+            if (!text) return false;
+            (*p)[std::string(k.str())] = *text;
+          }
+          return true;
+        } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
           const auto* arr = node.as_array();
           if (!arr) return false;
           p->clear();
@@ -222,6 +246,20 @@ void apply_env(const key_spec& spec, const std::string& text) {
         using T = std::remove_pointer_t<decltype(p)>;
         if constexpr (std::is_same_v<T, std::string>) {
           *p = text;
+          return true;
+        } else if constexpr (std::is_same_v<T, string_map>) {
+          // name=value pairs, comma-separated: calls_done=counter,revenue=counter.
+          p->clear();
+          std::string_view rest = text;
+          while (!rest.empty()) {
+            auto comma = rest.find(',');
+            auto pair = rest.substr(0, comma);
+            auto eq = pair.find('=');
+            if (eq == std::string_view::npos || eq == 0) return false;
+            (*p)[std::string(pair.substr(0, eq))] = std::string(pair.substr(eq + 1));
+            if (comma == std::string_view::npos) break;
+            rest.remove_prefix(comma + 1);
+          }
           return true;
         } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
           // Comma-separated, for the environment.
@@ -388,6 +426,16 @@ class loader {
           }
         }
       }
+      for (const auto& [column, strategy] : c.merge.fields) {
+        if (!is_identifier(column)) {
+          throw config_error(origin() + ": " + t + ".merge.fields: \"" + column + "\" is not a column name");
+        }
+      }
+      static const auto registry = conflicts::strategy_registry::builtin();
+      auto problems = conflicts::validate_merge_config(merge_config_of(c), registry);
+      if (!problems.empty()) {
+        throw config_error(origin() + ": " + t + ".merge: " + problems.front().message);
+      }
     }
   }
 
@@ -450,11 +498,20 @@ class loader {
 
   void apply_keys(const std::string& table, const toml::table& t, const std::vector<key_spec>& specs) {
     for (const auto& [key_node, child] : t) {
-      auto it = std::find_if(specs.begin(), specs.end(),
-                             [&](const key_spec& s) { return s.key == key_node.str(); });
+      std::string key(key_node.str());
+      auto it = std::find_if(specs.begin(), specs.end(), [&](const key_spec& s) {
+        return s.table == table && s.key == key;
+      });
       if (it == specs.end()) {
-        throw config_error(location(child.source()) + ": unknown key " + table + "." +
-                           std::string(key_node.str()));
+        // A table nested in the entry: [collections.NAME.merge].
+        std::string nested = table + "." + key;
+        bool known = std::any_of(specs.begin(), specs.end(),
+                                 [&](const key_spec& s) { return s.table == nested; });
+        if (known && child.as_table()) {
+          apply_keys(nested, *child.as_table(), specs);
+          continue;
+        }
+        throw config_error(location(child.source()) + ": unknown key " + nested);
       }
       apply_toml(*it, child, location(child.source()));
     }
@@ -468,6 +525,18 @@ class loader {
 };
 
 }  // namespace
+
+conflicts::merge_config merge_config_of(const collection_config& c) {
+  conflicts::merge_config m;
+  m.collection = c.name;
+  m.default_strategy = c.merge.default_strategy;
+  for (const auto& [column, strategy] : c.merge.fields) m.field_strategies[column] = strategy;
+  // The loader accepts only the documented spellings; the defaults stand otherwise.
+  if (auto p = conflicts::parse_update_deleted_policy(c.merge.update_deleted)) m.update_deleted = *p;
+  if (auto p = conflicts::parse_delete_changed_policy(c.merge.delete_changed)) m.delete_changed = *p;
+  if (auto p = conflicts::parse_insert_existing_policy(c.merge.insert_existing)) m.insert_existing = *p;
+  return m;
+}
 
 environment process_environment() {
   environment env;

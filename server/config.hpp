@@ -2,6 +2,8 @@
 // The configuration: one TOML file, every key overridable by FIELDSYNC_<SECTION>_<KEY>.
 // docs/config.md is the reference; config/fieldsync.toml the documented example.
 
+#include "conflicts/merge_config.hpp"
+
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -95,6 +97,17 @@ struct auth_config {
   std::vector<jwt_key_config> keys;
 };
 
+// [collections.<name>.merge] and [collections.<name>.merge.fields]: how the collection
+// merges concurrent edits (docs/merge.md). Names are checked against the strategy registry
+// at load time and against the table's columns and types at start-up.
+struct merge_settings {
+  std::string default_strategy = "lww";   // key `default`
+  std::string update_deleted = "delete-wins";
+  std::string delete_changed = "reject";
+  std::string insert_existing = "reject";
+  std::map<std::string, std::string> fields;  // column -> strategy
+};
+
 // A synced table, from [collections.<name>].
 struct collection_config {
   std::string name;                      // the table name; what clients subscribe to
@@ -104,6 +117,21 @@ struct collection_config {
   std::string read_scope;                // filter over row columns and $claims
   std::string write_scope;
   bool is_public = false;                // readable by every authenticated user
+  merge_settings merge;
+};
+
+// The merge module's view of a collection's [merge] settings (validated at load time).
+conflicts::merge_config merge_config_of(const collection_config& c);
+
+// Client writes: POST /v1/mutations and the WebSocket push (docs/protocol.md "Mutations").
+struct mutations_config {
+  std::int64_t max_batch = 1000;           // mutations per batch
+  std::int64_t max_value_bytes = 64 * 1024;  // one value's PostgreSQL text
+  std::int64_t result_retention = 1000;    // results kept per client for retries
+  std::int64_t version_wait_ms = 2000;     // wait for the change log to name a write's version
+  std::int64_t lock_timeout_ms = 5000;     // wait for a row another transaction holds
+  std::int64_t max_clock_drift_ms = 60'000;  // how far ahead of ours a client's clock may be
+  std::int64_t conflict_retention_ms = 30LL * 24 * 3600 * 1000;  // recorded conflicts
 };
 
 struct dev_config {
@@ -124,6 +152,7 @@ struct config {
   auth_config auth;
   std::vector<collection_config> collections;
   dev_config dev;
+  mutations_config mutations;
 };
 
 // The storage DSN in effect: storage_dsn, or the source's when it is empty.

@@ -75,14 +75,30 @@ config dev_defaults() {
   // region's), reps (a manager: its region's reps), role, region.
   const std::string territory = "territory_id = ANY($claims.territories)";
   c.collections = {
-      {"territories", "territories", {"id"}, {}, "id = ANY($claims.territories)", "", false},
-      {"reps", "reps", {"id"}, {}, territory, "", false},
-      {"accounts", "accounts", {"id"}, {}, territory, territory, false},
-      {"visits", "visits", {"id"}, {}, territory, territory, false},
-      {"opportunities", "opportunities", {"id"}, {}, territory, territory, false},
+      {"territories", "territories", {"id"}, {}, "id = ANY($claims.territories)", "", false, {}},
+      {"reps", "reps", {"id"}, {}, territory, "", false, {}},
+      {"accounts", "accounts", {"id"}, {}, territory, territory, false, {}},
+      {"visits", "visits", {"id"}, {}, territory, territory, false, {}},
+      {"opportunities", "opportunities", {"id"}, {}, territory, territory, false, {}},
       {"kpis", "kpis", {"rep_id", "month"}, {}, "rep_id = $claims.rep_id OR rep_id = ANY($claims.reps)",
-       "rep_id = $claims.rep_id", false},
+       "rep_id = $claims.rep_id", false, {}},
   };
+  // How concurrent edits merge where a sales team would want it (docs/merge.md, "How the
+  // demo uses them"); config/fieldsync.toml says the same.
+  for (auto& col : c.collections) {
+    if (col.name == "accounts") {
+      col.merge.fields = {{"tags", "set-union"}};  // a manager's "kol" and a rep's "digital" both stay
+    } else if (col.name == "visits") {
+      col.merge.fields = {{"notes", "reject"}, {"next_steps", "reject"},
+                          {"products_discussed", "set-union"}};
+    } else if (col.name == "kpis") {
+      col.merge.insert_existing = "merge-as-update";  // a device may create this month's row offline
+      col.merge.fields = {{"calls_planned", "counter"}, {"calls_done", "counter"},
+                          {"samples_given", "counter"}, {"new_accounts", "counter"},
+                          {"revenue", "counter"}};
+    }
+    // opportunities: stage, amount and the MEDDPICC fields are last-writer-wins (the default).
+  }
   return c;
 }
 

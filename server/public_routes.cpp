@@ -1,4 +1,5 @@
 #include "server/app.hpp"
+#include "server/mutation_routes.hpp"
 #include "server/pull_routes.hpp"
 #include "server/routes.hpp"
 #include "server/version.hpp"
@@ -7,6 +8,7 @@ namespace fieldsync::server {
 
 void add_public_routes(router& r, app& a) {
   add_shape_routes(r, add_pull_routes(r, a));
+  add_mutation_routes(r, a);
   // Liveness for load balancers: answers while the process serves, without touching the
   // database (a database outage must not take every node out of the balancer at once).
   r.add(http::verb::get, "/healthz", [](request_context& ctx) -> boost::asio::awaitable<http_response> {

@@ -268,6 +268,68 @@ asio::awaitable<pg_outcome<pg_result>> pg_connection::async_query(std::string_vi
   co_return r;
 }
 
+asio::awaitable<boost::system::result<std::vector<pg_result>, pg_pipeline_error>>
+pg_connection::async_pipeline(const std::vector<pg_statement>& statements) {
+  auto d = impl_;  // keeps the state alive across suspensions
+  const std::size_t n = statements.size();
+  auto failed = [n](pg_error e) { return pg_pipeline_error{n, std::move(e)}; };
+  operation_guard guard(d->busy);
+  if (!guard.acquired()) co_return failed(make_error(pg_errc::busy, "another operation is in flight"));
+  if (d->broken) co_return failed(make_error(pg_errc::connection_lost, "connection is broken"));
+  if (PQenterPipelineMode(d->conn) != 1) co_return failed(d->lost("cannot enter pipeline mode"));
+
+  std::vector<const char*> values;
+  for (const auto& st : statements) {
+    values.clear();
+    for (const auto& v : st.params.values()) values.push_back(v ? v->c_str() : nullptr);
+    if (!PQsendQueryParams(d->conn, st.sql.c_str(), static_cast<int>(values.size()), nullptr,
+                           values.data(), nullptr, nullptr, 0)) {
+      co_return failed(d->lost("cannot send query"));
+    }
+  }
+  if (!PQpipelineSync(d->conn)) co_return failed(d->lost("cannot send pipeline sync"));
+  if (auto err = co_await d->flush()) co_return failed(*err);
+
+  // In pipeline mode each statement's results end with a null result; the Sync gives a
+  // PGRES_PIPELINE_SYNC result of its own, not followed by a null one.
+  auto next = [d]() -> asio::awaitable<pg_outcome<PGresult*>> {
+    while (PQisBusy(d->conn)) {
+      auto ec = co_await d->wait(wait_type::wait_read);
+      if (ec) co_return d->aborted(ec);
+      if (!PQconsumeInput(d->conn)) co_return d->lost("connection lost");
+      d->drain_notifications();
+    }
+    co_return PQgetResult(d->conn);
+  };
+  std::vector<pg_result> results;
+  results.reserve(n);
+  std::optional<pg_pipeline_error> error;
+  for (std::size_t i = 0; i < n; ++i) {
+    pg_result kept;
+    for (;;) {
+      auto r = co_await next();
+      if (!r) co_return failed(r.error());
+      if (!*r) break;
+      auto status = PQresultStatus(*r);
+      if ((status == PGRES_FATAL_ERROR || status == PGRES_BAD_RESPONSE) && !error) {
+        error = pg_pipeline_error{i, error_from_result(*r)};
+      }
+      kept = pg_result(*r);
+    }
+    results.push_back(std::move(kept));
+  }
+  for (;;) {
+    auto r = co_await next();
+    if (!r) co_return failed(r.error());
+    if (!*r) continue;
+    pg_result sync(*r);
+    if (PQresultStatus(sync.native()) == PGRES_PIPELINE_SYNC) break;
+  }
+  if (PQexitPipelineMode(d->conn) != 1) co_return failed(d->lost("cannot leave pipeline mode"));
+  if (error) co_return *error;
+  co_return results;
+}
+
 asio::awaitable<pg_outcome<pg_result>> pg_connection::async_exec(std::string_view sql) {
   auto d = impl_;  // keeps the state alive across suspensions
   operation_guard guard(d->busy);

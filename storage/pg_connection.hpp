@@ -26,6 +26,20 @@
 
 namespace fieldsync::storage {
 
+// One statement of a pipeline: parameterised SQL, text parameters.
+struct pg_statement {
+  std::string sql;
+  pg_params params;
+};
+
+// Why a pipeline failed: the statement the server refused (its index in the pipeline), or
+// the connection (index is then the number of statements). The statements after a refused
+// one were skipped by the server.
+struct pg_pipeline_error {
+  std::size_t index = 0;
+  pg_error error;
+};
+
 struct pg_notification {
   std::string channel;
   std::string payload;
@@ -50,6 +64,14 @@ class pg_connection {
   // One statement with parameters (extended protocol), text results.
   boost::asio::awaitable<pg_outcome<pg_result>> async_query(std::string_view sql,
                                                             const pg_params& params = {});
+
+  // Sends every statement at once in pipeline mode, with one Sync at the end, and returns
+  // each statement's result in order: one round trip for the lot. After a statement fails
+  // the server skips the rest; the error names the first failed statement. Statements run
+  // in the session's transaction state (send BEGIN as the first one for a transaction; a
+  // failure inside it leaves the transaction aborted until the caller sends ROLLBACK).
+  boost::asio::awaitable<boost::system::result<std::vector<pg_result>, pg_pipeline_error>>
+  async_pipeline(const std::vector<pg_statement>& statements);
 
   // One or more statements without parameters (simple protocol); the last result is kept.
   boost::asio::awaitable<pg_outcome<pg_result>> async_exec(std::string_view sql);

@@ -1,0 +1,105 @@
+#include "storage/commit_version_waiter.hpp"
+
+#include "storage/mutation_sql.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <limits>
+
+namespace fieldsync::storage {
+
+namespace asio = boost::asio;
+
+std::shared_ptr<commit_version_waiter> commit_version_waiter::create(
+    asio::any_io_executor ex, std::shared_ptr<pg_pool> storage, std::string storage_conninfo,
+    std::chrono::milliseconds connect_timeout) {
+  auto self = std::shared_ptr<commit_version_waiter>(new commit_version_waiter(ex, std::move(storage)));
+  std::weak_ptr<commit_version_waiter> weak = self;
+  self->listener_ = log_listener::create(
+      ex, std::move(storage_conninfo),
+      [weak](const log_position&) {
+        if (auto s = weak.lock()) s->kick();
+      },
+      connect_timeout);
+  return self;
+}
+
+commit_version_waiter::commit_version_waiter(asio::any_io_executor ex, std::shared_ptr<pg_pool> storage)
+    : ex_(std::move(ex)), storage_(std::move(storage)) {}
+
+void commit_version_waiter::start() { listener_->start(); }
+
+void commit_version_waiter::stop() {
+  stopped_ = true;
+  listener_->stop();
+  for (auto* w : waiters_) w->timer->cancel();
+}
+
+std::optional<protocol::lsn> commit_version_waiter::high() const noexcept {
+  if (listener_->position().epoch == 0) return std::nullopt;
+  return listener_->position().high;
+}
+
+asio::awaitable<std::optional<protocol::lsn>> commit_version_waiter::async_wait(
+    std::uint32_t xid, protocol::lsn after, std::chrono::steady_clock::time_point deadline) {
+  if (stopped_) co_return std::nullopt;
+  auto self = shared_from_this();
+  asio::steady_timer timer(ex_, deadline);
+  waiter w{xid, after, std::nullopt, &timer};
+  waiters_.push_back(&w);
+  // Every log commit notifies, and each notification scans; only a transaction stored
+  // between our COMMIT and now (the log already advanced past `after`) needs a scan of its own.
+  if (auto h = high(); h && *h > after) kick();
+  (void)co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  waiters_.remove(&w);
+  co_return w.found;
+}
+
+void commit_version_waiter::kick() {
+  if (waiters_.empty() || stopped_) return;
+  if (scanning_) {
+    rescan_ = true;
+    return;
+  }
+  scanning_ = true;
+  asio::co_spawn(ex_, scan_loop(), asio::detached);
+}
+
+asio::awaitable<void> commit_version_waiter::scan_loop() {
+  auto self = shared_from_this();
+  do {
+    rescan_ = false;
+    if (waiters_.empty() || stopped_) break;
+    protocol::lsn after = waiters_.front()->after;
+    std::vector<std::uint32_t> xids;
+    for (const auto* w : waiters_) {
+      after = std::min(after, w->after);
+      xids.push_back(w->xid);
+    }
+    auto st = log_versions_statement(after, protocol::lsn(std::numeric_limits<std::uint64_t>::max()), xids);
+    auto r = co_await storage_->async_query(st.sql, st.params);
+    if (!r) {
+      spdlog::debug("commit versions: {}", r.error().to_string());
+      break;  // the waiters time out; the next notification tries again
+    }
+    auto found = read_log_versions(*r);
+    if (!found) break;
+    // Waiters may have timed out while the query ran: match against those still here.
+    for (const auto& v : *found) {
+      for (auto* w : waiters_) {
+        if (w->xid == v.xid && v.version > w->after && !w->found) {
+          w->found = v.version;
+          w->timer->cancel();
+        }
+      }
+    }
+  } while (rescan_);
+  scanning_ = false;
+}
+
+}  // namespace fieldsync::storage

@@ -1,0 +1,69 @@
+#pragma once
+// Learns the version a committed source transaction gave its rows: its commit LSN, which
+// PostgreSQL does not tell the committing session and which the change log records once the
+// ingest has stored the transaction. The mutation path waits here (bounded) after its
+// COMMIT, so a push result can carry the version of its writes.
+//
+// One per node: it follows the log's high-water mark (storage/log_listener.hpp) and, when
+// the log advances while transactions are awaited, looks them up with one indexed range
+// read of fieldsync.changes for all of them at once.
+//
+// Concurrency contract: lives on one executor; async_wait, start and stop are called there.
+
+#include "protocol/lsn.hpp"
+#include "storage/log_listener.hpp"
+#include "storage/pg_pool.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace fieldsync::storage {
+
+class commit_version_waiter : public std::enable_shared_from_this<commit_version_waiter> {
+ public:
+  static std::shared_ptr<commit_version_waiter> create(boost::asio::any_io_executor ex,
+                                                       std::shared_ptr<pg_pool> storage,
+                                                       std::string storage_conninfo,
+                                                       std::chrono::milliseconds connect_timeout);
+  void start();
+  void stop();
+
+  // The log's high-water mark as last notified; nullopt while unknown (no log yet, or not
+  // connected). A transaction that commits after this was read has a higher commit LSN.
+  std::optional<protocol::lsn> high() const noexcept;
+
+  // The commit LSN of transaction `xid` (32-bit), which committed after the log's position
+  // `after`, once the log holds it; nullopt when `deadline` passes first or on stop().
+  boost::asio::awaitable<std::optional<protocol::lsn>> async_wait(
+      std::uint32_t xid, protocol::lsn after, std::chrono::steady_clock::time_point deadline);
+
+ private:
+  struct waiter {
+    std::uint32_t xid = 0;
+    protocol::lsn after;
+    std::optional<protocol::lsn> found;
+    boost::asio::steady_timer* timer = nullptr;
+  };
+
+  commit_version_waiter(boost::asio::any_io_executor ex, std::shared_ptr<pg_pool> storage);
+  void kick();
+  boost::asio::awaitable<void> scan_loop();
+
+  boost::asio::any_io_executor ex_;
+  std::shared_ptr<pg_pool> storage_;
+  std::shared_ptr<log_listener> listener_;
+  std::list<waiter*> waiters_;
+  bool scanning_ = false;
+  bool rescan_ = false;
+  bool stopped_ = false;
+};
+
+}  // namespace fieldsync::storage
