@@ -17,6 +17,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -46,6 +47,8 @@ class change_log_writer {
   protocol::lsn resume() const noexcept { return resume_; }
   protocol::lsn high() const noexcept { return high_; }
   std::uint64_t changes_in_batch() const noexcept { return batch_changes_; }
+  // How long the last async_commit spent on the upsert of `rows` (for the debug log).
+  std::chrono::steady_clock::duration last_upsert_time() const noexcept { return upsert_time_; }
 
  private:
   boost::asio::awaitable<pg_outcome<void>> flush_copy();
@@ -64,6 +67,7 @@ class change_log_writer {
   std::uint64_t batch_changes_ = 0;
   std::string copy_buffer_;
   bool open_ = false;
+  std::chrono::steady_clock::duration upsert_time_{};
 };
 
 }  // namespace fieldsync::storage
