@@ -2,6 +2,7 @@
 # A throwaway PostgreSQL 15 cluster for one scenario (sourced by common.sh).
 #
 #   pg_start ["setting = value" ...]   initdb in $BENCH_TMP/pg, start on a free loopback port
+#                                      (more settings: BENCH_PG_SETTINGS, ";"-separated)
 #   pg_sql "SQL"                       run SQL in the bench database, print rows (unaligned)
 #   pg_stop                            stop it (also done at exit)
 #
@@ -42,8 +43,10 @@ pg_start() {
     echo "max_wal_size = 8GB"
     echo "checkpoint_timeout = 30min"
     echo "logging_collector = off"
-    local s
+    local s extra=()
     for s in "$@"; do echo "$s"; done
+    IFS=';' read -r -a extra <<<"${BENCH_PG_SETTINGS:-}"
+    for s in "${extra[@]}"; do echo "$s"; done
   } >>"$BENCH_PG_DATA/postgresql.conf"
   local log=$BENCH_TMP/pg.log
   touch "$log"
@@ -52,6 +55,7 @@ pg_start() {
   pg_as_owner "$BENCH_PG_BIN/pg_ctl" -D "$BENCH_PG_DATA" -l "$log" -w -t 60 start >/dev/null ||
     { tail -20 "$log" >&2; bench_die "PostgreSQL did not start"; }
   BENCH_PG_PID=$(head -1 "$BENCH_PG_DATA/postmaster.pid")
+  bench_prioritize "$BENCH_PG_PID"  # pg_ctl starts the postmaster in a session of its own
   export PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres PGDATABASE=postgres
   psql -XAtq -v ON_ERROR_STOP=1 -c "CREATE DATABASE bench" >/dev/null
   export PGDATABASE=bench
