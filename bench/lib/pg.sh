@@ -2,7 +2,9 @@
 # A throwaway PostgreSQL 15 cluster for one scenario (sourced by common.sh).
 #
 #   pg_start ["setting = value" ...]   initdb in $BENCH_TMP/pg, start on a free loopback port
-#                                      (more settings: BENCH_PG_SETTINGS, ";"-separated)
+#                                      (more settings: BENCH_PG_SETTINGS, ";"-separated;
+#                                      initdb options: BENCH_PG_INITDB_ARGS, default
+#                                      --locale=C.UTF-8 as `fieldsync dev` uses)
 #   pg_sql "SQL"                       run SQL in the bench database, print rows (unaligned)
 #   pg_stop                            stop it (also done at exit)
 #
@@ -25,8 +27,9 @@ pg_start() {
   BENCH_PG_DATA=$BENCH_TMP/pg
   mkdir -p "$BENCH_PG_DATA"
   if [ "$(id -u)" -eq 0 ]; then chown postgres: "$BENCH_PG_DATA"; fi
+  # shellcheck disable=SC2086 # BENCH_PG_INITDB_ARGS is a list of options
   pg_as_owner "$BENCH_PG_BIN/initdb" -D "$BENCH_PG_DATA" -U postgres --auth=trust -E UTF8 \
-    --no-locale >"$BENCH_TMP/initdb.log" 2>&1 || { cat "$BENCH_TMP/initdb.log" >&2; bench_die "initdb failed"; }
+    ${BENCH_PG_INITDB_ARGS:---locale=C.UTF-8} >"$BENCH_TMP/initdb.log" 2>&1 || { cat "$BENCH_TMP/initdb.log" >&2; bench_die "initdb failed"; }
   local port
   port=$(bench_free_port)
   # Durable settings (fsync and synchronous commit on, as in production); more memory and
