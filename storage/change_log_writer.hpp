@@ -16,6 +16,7 @@
 #include "storage/pg_connection.hpp"
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/json/serializer.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -54,6 +55,8 @@ class change_log_writer {
   boost::asio::awaitable<pg_outcome<void>> flush_copy();
   boost::asio::awaitable<pg_outcome<void>> upsert_rows(protocol::lsn upto);
   boost::asio::awaitable<pg_outcome<void>> fill_missing(protocol::row_change& change);
+  // The row as JSON text, valid until the next call.
+  std::string_view serialized(const boost::json::object& row);
   boost::asio::awaitable<pg_outcome<void>> expand_truncate(const protocol::transaction& txn,
                                                            const protocol::row_change& change);
 
@@ -66,6 +69,8 @@ class change_log_writer {
   std::uint32_t next_idx_ = 0;
   std::uint64_t batch_changes_ = 0;
   std::string copy_buffer_;
+  std::string json_buffer_;
+  boost::json::serializer serializer_;
   bool open_ = false;
   std::chrono::steady_clock::duration upsert_time_{};
 };
