@@ -315,11 +315,12 @@ class stream_session {
         auto c = co_await commit(item.resume, item.transactions.size(), changes);
         auto t2 = steady::now();
         using ms = std::chrono::duration<double, std::milli>;
-        spdlog::debug("ingest: batch of {} changes in {} transactions: append {:.1f} ms, rows "
-                      "{:.1f} ms, commit {:.1f} ms; writer idle {:.1f} ms before it",
-                      changes, item.transactions.size(), ms(t1 - t0).count(),
-                      ms(writer_.last_upsert_time()).count(),
-                      ms(t2 - t1 - writer_.last_upsert_time()).count(), ms(idle_).count());
+        spdlog::debug(
+            "ingest: batch of {} changes in {} transactions: append {:.1f} ms, rows "
+            "{:.1f} ms, commit {:.1f} ms; writer idle {:.1f} ms before it",
+            changes, item.transactions.size(), ms(t1 - t0).count(),
+            ms(writer_.last_upsert_time()).count(),
+            ms(t2 - t1 - writer_.last_upsert_time()).count(), ms(idle_).count());
         idle_ = {};
         co_return c;
       }

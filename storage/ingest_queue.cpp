@@ -35,10 +35,12 @@ asio::awaitable<std::optional<ingest_work>> ingest_queue::async_pop() {
   co_return take_front();
 }
 
-std::optional<ingest_work> ingest_queue::try_pop_batch(std::size_t max_changes, std::size_t max_bytes) {
+std::optional<ingest_work> ingest_queue::try_pop_batch(std::size_t max_changes,
+                                                       std::size_t max_bytes) {
   if (items_.empty()) return std::nullopt;
   const auto& front = items_.front();
-  if (front.what != ingest_work::kind::batch || front.changes > max_changes || front.bytes > max_bytes) {
+  if (front.what != ingest_work::kind::batch || front.changes > max_changes ||
+      front.bytes > max_bytes) {
     return std::nullopt;
   }
   return take_front();

@@ -281,12 +281,13 @@ asio::awaitable<pg_outcome<pg_result>> pg_connection::async_exec(std::string_vie
 
 asio::awaitable<pg_outcome<long>> pg_connection::async_copy_in(std::string_view copy_sql,
                                                                copy_source next_chunk) {
-  co_return co_await copy_in(copy_sql, [&next_chunk](std::string_view& piece, std::string& scratch) {
-    scratch.clear();
-    bool more = next_chunk(scratch);
-    piece = scratch;
-    return more;
-  });
+  co_return co_await copy_in(copy_sql,
+                             [&next_chunk](std::string_view& piece, std::string& scratch) {
+                               scratch.clear();
+                               bool more = next_chunk(scratch);
+                               piece = scratch;
+                               return more;
+                             });
 }
 
 asio::awaitable<pg_outcome<long>> pg_connection::async_copy_in(std::string_view copy_sql,

@@ -91,7 +91,8 @@ TEST_CASE("a full ingest queue makes the pusher wait until an item is taken", "[
   CHECK(q.bytes() == 60);
 }
 
-TEST_CASE("an item bigger than the ingest queue's bound goes in once it is empty", "[ingest_queue]") {
+TEST_CASE("an item bigger than the ingest queue's bound goes in once it is empty",
+          "[ingest_queue]") {
   asio::io_context io;
   ingest_queue q(io.get_executor(), 100);
   std::vector<bool> pushed;
@@ -108,7 +109,8 @@ TEST_CASE("an item bigger than the ingest queue's bound goes in once it is empty
   CHECK(q.bytes() == 500);
 }
 
-TEST_CASE("the writer merges queued batches within its limits, never a spill piece", "[ingest_queue]") {
+TEST_CASE("the writer merges queued batches within its limits, never a spill piece",
+          "[ingest_queue]") {
   asio::io_context io;
   ingest_queue q(io.get_executor(), 10'000);
   std::vector<bool> pushed;
