@@ -16,7 +16,9 @@
 #include "storage/pg_connection.hpp"
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/json/serializer.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -46,11 +48,15 @@ class change_log_writer {
   protocol::lsn resume() const noexcept { return resume_; }
   protocol::lsn high() const noexcept { return high_; }
   std::uint64_t changes_in_batch() const noexcept { return batch_changes_; }
+  // How long the last async_commit spent on the upsert of `rows` (for the debug log).
+  std::chrono::steady_clock::duration last_upsert_time() const noexcept { return upsert_time_; }
 
  private:
   boost::asio::awaitable<pg_outcome<void>> flush_copy();
   boost::asio::awaitable<pg_outcome<void>> upsert_rows(protocol::lsn upto);
   boost::asio::awaitable<pg_outcome<void>> fill_missing(protocol::row_change& change);
+  // The row as JSON text, valid until the next call.
+  std::string_view serialized(const boost::json::object& row);
   boost::asio::awaitable<pg_outcome<void>> expand_truncate(const protocol::transaction& txn,
                                                            const protocol::row_change& change);
 
@@ -63,7 +69,10 @@ class change_log_writer {
   std::uint32_t next_idx_ = 0;
   std::uint64_t batch_changes_ = 0;
   std::string copy_buffer_;
+  std::string json_buffer_;
+  boost::json::serializer serializer_;
   bool open_ = false;
+  std::chrono::steady_clock::duration upsert_time_{};
 };
 
 }  // namespace fieldsync::storage

@@ -3,6 +3,7 @@
 #include "protocol/pgoutput_message.hpp"
 #include "storage/change_log_writer.hpp"
 #include "storage/copy_text.hpp"
+#include "storage/ingest_queue.hpp"
 #include "storage/initial_load.hpp"
 #include "storage/log_schema.hpp"
 #include "storage/log_state.hpp"
@@ -23,6 +24,7 @@
 #include <spdlog/spdlog.h>
 
 #include <deque>
+#include <optional>
 #include <random>
 
 namespace fieldsync::storage {
@@ -83,6 +85,14 @@ struct ingest::impl : std::enable_shared_from_this<impl> {
 };
 
 // One streaming session: from START_REPLICATION to the first failure or the stop.
+//
+// Two coroutines with a bounded queue between them (storage/ingest_queue.hpp): the reader
+// takes the stream, decodes and assembles transactions and hands them over in batches;
+// the writer stores them in the change log and confirms what it committed to the slot.
+// While the storage database writes one batch, the walsender decodes and fieldsync
+// converts the next. A batch is handed over when it is full or when the stream has
+// nothing more ready; the writer merges what queued up meanwhile into one storage
+// transaction, so a busy writer gets bigger batches (group commit).
 class stream_session {
  public:
   stream_session(ingest::impl& ing, replication_stream& stream, pg_connection& storage,
@@ -92,56 +102,113 @@ class stream_session {
         assembler_(ing.opts.collections, ing.opts.max_transaction_bytes),
         writer_(storage, state.epoch, state.resume, state.high),
         filters_(std::move(filters)),
-        batch_resume_(state.resume) {}
+        queue_(ing.ex, 2 * ing.opts.batch_max_bytes),
+        writer_done_(ing.ex, steady::time_point::max()),
+        read_resume_(state.resume),
+        handed_resume_(state.resume) {}
 
   asio::awaitable<pg_outcome<void>> run() {
-    auto r = co_await loop();
-    if (!r) co_await writer_.async_rollback();
-    co_return r;
+    co_await (read_loop() && write_loop());
+    if (write_error_ || read_error_) {
+      co_await writer_.async_rollback();
+      co_return write_error_ ? *write_error_ : *read_error_;
+    }
+    co_return pg_outcome<void>{};
   }
 
  private:
-  asio::awaitable<pg_outcome<void>> loop() {
+  // ---- the reader ----
+
+  asio::awaitable<void> read_loop() {
     for (;;) {
+      if (write_error_) co_return;
       if (ing_.stop_requested) {
-        if (spilling_) co_await writer_.async_rollback();  // resent from the slot next time
-        else if (auto f = co_await flush(); !f) co_return f.error();
-        auto stopped = co_await stream_.async_stop();
-        if (!stopped) co_return stopped.error();
-        co_return pg_outcome<void>{};
+        co_await stop_reading();
+        co_return;
       }
-      bool waiting = !batch_.empty() || batch_resume_ > writer_.resume();
-      auto deadline = waiting && !spilling_ ? steady::now() : steady::now() + idle_read;
+      bool pending = !pending_.empty() || read_resume_ > handed_resume_;
+      auto deadline = pending && !spilling_ ? steady::now() : steady::now() + idle_read;
       auto next = co_await stream_.async_next(deadline);
-      if (!next) co_return next.error();
+      if (!next) co_return read_failed(next.error());
       if (!*next) {
-        if (waiting && !spilling_) {
-          if (auto f = co_await flush(); !f) co_return f.error();
-        }
+        if (pending && !spilling_ && !co_await hand_over()) co_return;
         continue;
       }
       const auto& payload = (*next)->payload;
       auto decoded = protocol::decode_pgoutput(
           {reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size()});
       if (!decoded) {
-        co_return ingest_error("undecodable pgoutput message at " + (*next)->wal_start.to_string() +
-                               ": " + decoded.error().message());
+        co_return read_failed(ingest_error("undecodable pgoutput message at " +
+                                           (*next)->wal_start.to_string() + ": " +
+                                           decoded.error().message()));
       }
-      if (auto r = co_await handle(*decoded); !r) co_return r.error();
+      auto handled = co_await handle(*decoded);
+      if (!handled) co_return read_failed(handled.error());
+      if (!*handled) co_return;  // the writer failed
     }
   }
 
-  asio::awaitable<pg_outcome<void>> handle(const protocol::pgoutput_message& m) {
+  // Hands over what is pending, lets the writer finish, then ends the stream (CopyDone).
+  asio::awaitable<void> stop_reading() {
+    if (spilling_) {
+      // The big transaction is re-sent from the slot next time.
+      ingest_work abort;
+      abort.what = ingest_work::kind::spill_abort;
+      (void)co_await queue_.async_push(std::move(abort));
+    } else if (!pending_.empty() || read_resume_ > handed_resume_) {
+      (void)co_await hand_over();
+    }
+    queue_.close(false);
+    while (!writer_finished_) {
+      (void)co_await writer_done_.async_wait(as_tuple(use_awaitable));
+    }
+    if (write_error_) co_return;
+    auto stopped = co_await stream_.async_stop();
+    if (!stopped) read_error_ = stopped.error();
+  }
+
+  void read_failed(pg_error e) {
+    if (!read_error_) read_error_ = std::move(e);
+    queue_.close(true);
+  }
+
+  // False when the writer failed (the queue is closed).
+  asio::awaitable<bool> hand_over() {
+    ingest_work w;
+    w.transactions = std::move(pending_);
+    w.resume = read_resume_;
+    w.bytes = pending_bytes_;
+    w.changes = pending_changes_;
+    pending_ = {};
+    pending_bytes_ = 0;
+    pending_changes_ = 0;
+    handed_resume_ = read_resume_;
+    co_return co_await queue_.async_push(std::move(w));
+  }
+
+  // The transaction the assembler holds open, with these changes.
+  protocol::transaction open_piece(std::vector<protocol::row_change> changes) const {
+    const auto& open = assembler_.open_transaction();
+    protocol::transaction t;
+    t.commit_lsn = open.commit_lsn;
+    t.commit_time = open.commit_time;
+    t.xid = open.xid;
+    t.changes = std::move(changes);
+    return t;
+  }
+
+  // An error of the stream's content, or false when the writer failed.
+  asio::awaitable<pg_outcome<bool>> handle(const protocol::pgoutput_message& m) {
     if (const auto* begin = std::get_if<protocol::begin_message>(&m)) {
       // PostgreSQL re-sends from the slot's confirmed position after every restart; what
       // the log already holds is dropped here (exactly once into the log).
-      skipping_ = begin->final_lsn < batch_resume_;
-      if (skipping_) co_return pg_outcome<void>{};
+      skipping_ = begin->final_lsn < read_resume_;
+      if (skipping_) co_return true;
     } else if (skipping_) {
       // Relation messages inside a skipped transaction still describe later changes.
       if (std::holds_alternative<protocol::relation_message>(m)) (void)assembler_.feed(m);
       if (std::holds_alternative<protocol::commit_message>(m)) skipping_ = false;
-      co_return pg_outcome<void>{};
+      co_return true;
     }
     auto ev = assembler_.feed(m);
     if (!ev) co_return ingest_error("pgoutput stream: " + ev.error().message());
@@ -161,62 +228,127 @@ class stream_session {
         break;
       case transaction_assembler::event::committed: {
         auto txn = assembler_.take_transaction();
+        read_resume_ = txn.end_lsn;
         if (spilling_) {
-          if (auto a = co_await writer_.async_append(txn, txn.changes); !a) co_return a.error();
-          batch_resume_ = txn.end_lsn;
-          if (auto c = co_await commit(1, spilled_changes_ + txn.changes.size()); !c) co_return c.error();
           spilling_ = false;
-          break;
+          ingest_work w;
+          w.what = ingest_work::kind::spill_commit;
+          w.resume = read_resume_;
+          w.bytes = assembler_.last_transaction_bytes();
+          w.changes = txn.changes.size();
+          w.transactions.push_back(std::move(txn));
+          handed_resume_ = read_resume_;
+          co_return co_await queue_.async_push(std::move(w));
         }
-        batch_bytes_ += assembler_.last_transaction_bytes();
-        batch_changes_ += txn.changes.size();
-        batch_resume_ = txn.end_lsn;
-        batch_.push_back(std::move(txn));
-        if (batch_changes_ >= ing_.opts.batch_max_changes || batch_bytes_ >= ing_.opts.batch_max_bytes) {
-          if (auto f = co_await flush(); !f) co_return f.error();
+        pending_bytes_ += assembler_.last_transaction_bytes();
+        pending_changes_ += txn.changes.size();
+        pending_.push_back(std::move(txn));
+        if (pending_changes_ >= ing_.opts.batch_max_changes ||
+            pending_bytes_ >= ing_.opts.batch_max_bytes) {
+          co_return co_await hand_over();
         }
         break;
       }
       case transaction_assembler::event::over_limit: {
         if (!spilling_) {
-          if (auto f = co_await flush(); !f) co_return f.error();
-          if (auto b = co_await writer_.async_begin(); !b) co_return b.error();
+          if ((!pending_.empty() || read_resume_ > handed_resume_) && !co_await hand_over()) {
+            co_return false;
+          }
           spilling_ = true;
-          spilled_changes_ = 0;
           spdlog::info("ingest: transaction {} exceeds {} bytes in memory; writing it in pieces",
                        assembler_.open_transaction().xid, ing_.opts.max_transaction_bytes);
         }
-        auto changes = assembler_.take_changes();
-        spilled_changes_ += changes.size();
-        if (auto a = co_await writer_.async_append(assembler_.open_transaction(), changes); !a) {
-          co_return a.error();
-        }
-        break;
+        ingest_work w;
+        w.what = ingest_work::kind::spill_piece;
+        w.bytes = ing_.opts.max_transaction_bytes;
+        w.transactions.push_back(open_piece(assembler_.take_changes()));
+        w.changes = w.transactions.back().changes.size();
+        co_return co_await queue_.async_push(std::move(w));
       }
       case transaction_assembler::event::heartbeat:
-        if (assembler_.heartbeat_lsn() > batch_resume_) batch_resume_ = assembler_.heartbeat_lsn();
+        if (assembler_.heartbeat_lsn() > read_resume_) read_resume_ = assembler_.heartbeat_lsn();
         break;
+    }
+    co_return true;
+  }
+
+  // ---- the writer ----
+
+  asio::awaitable<void> write_loop() {
+    for (;;) {
+      auto waited = steady::now();
+      auto item = co_await queue_.async_pop();
+      if (!item) break;
+      idle_ += steady::now() - waited;
+      auto written = co_await write(std::move(*item));
+      if (!written) {
+        write_error_ = written.error();
+        queue_.close(true);
+        break;
+      }
+    }
+    writer_finished_ = true;
+    writer_done_.cancel();
+  }
+
+  asio::awaitable<pg_outcome<void>> write(ingest_work item) {
+    switch (item.what) {
+      case ingest_work::kind::batch: {
+        // What queued up while the previous batch was written goes into the same one.
+        auto changes = item.changes;
+        auto bytes = item.bytes;
+        while (changes < ing_.opts.batch_max_changes && bytes < ing_.opts.batch_max_bytes) {
+          auto more = queue_.try_pop_batch(ing_.opts.batch_max_changes - changes,
+                                           ing_.opts.batch_max_bytes - bytes);
+          if (!more) break;
+          changes += more->changes;
+          bytes += more->bytes;
+          item.resume = more->resume;
+          for (auto& t : more->transactions) item.transactions.push_back(std::move(t));
+        }
+        auto t0 = steady::now();
+        if (auto b = co_await writer_.async_begin(); !b) co_return b.error();
+        for (auto& txn : item.transactions) {
+          if (auto a = co_await writer_.async_append(txn, txn.changes); !a) co_return a.error();
+        }
+        auto t1 = steady::now();
+        auto c = co_await commit(item.resume, item.transactions.size(), changes);
+        auto t2 = steady::now();
+        using ms = std::chrono::duration<double, std::milli>;
+        spdlog::debug(
+            "ingest: batch of {} changes in {} transactions: append {:.1f} ms, rows "
+            "{:.1f} ms, commit {:.1f} ms; writer idle {:.1f} ms before it",
+            changes, item.transactions.size(), ms(t1 - t0).count(),
+            ms(writer_.last_upsert_time()).count(),
+            ms(t2 - t1 - writer_.last_upsert_time()).count(), ms(idle_).count());
+        idle_ = {};
+        co_return c;
+      }
+      case ingest_work::kind::spill_piece:
+      case ingest_work::kind::spill_commit: {
+        if (!writer_spilling_) {
+          if (auto b = co_await writer_.async_begin(); !b) co_return b.error();
+          writer_spilling_ = true;
+          spilled_changes_ = 0;
+        }
+        auto& txn = item.transactions.front();
+        spilled_changes_ += txn.changes.size();
+        if (auto a = co_await writer_.async_append(txn, txn.changes); !a) co_return a.error();
+        if (item.what == ingest_work::kind::spill_piece) co_return pg_outcome<void>{};
+        writer_spilling_ = false;
+        co_return co_await commit(item.resume, 1, spilled_changes_);
+      }
+      case ingest_work::kind::spill_abort:
+        writer_spilling_ = false;
+        co_await writer_.async_rollback();
+        co_return pg_outcome<void>{};
     }
     co_return pg_outcome<void>{};
   }
 
-  asio::awaitable<pg_outcome<void>> flush() {
-    if (batch_.empty() && batch_resume_ <= writer_.resume()) co_return pg_outcome<void>{};
-    if (auto b = co_await writer_.async_begin(); !b) co_return b.error();
-    std::uint64_t changes = 0;
-    for (auto& txn : batch_) {
-      changes += txn.changes.size();
-      if (auto a = co_await writer_.async_append(txn, txn.changes); !a) co_return a.error();
-    }
-    auto n = batch_.size();
-    batch_.clear();
-    batch_changes_ = 0;
-    batch_bytes_ = 0;
-    co_return co_await commit(n, changes);
-  }
-
-  asio::awaitable<pg_outcome<void>> commit(std::uint64_t transactions, std::uint64_t changes) {
-    if (auto c = co_await writer_.async_commit(batch_resume_); !c) co_return c.error();
+  asio::awaitable<pg_outcome<void>> commit(lsn resume, std::uint64_t transactions,
+                                           std::uint64_t changes) {
+    if (auto c = co_await writer_.async_commit(resume); !c) co_return c.error();
     // Only now, with the log committed, may the slot forget this WAL.
     stream_.confirm(writer_.resume());
     ing_.status.resume = writer_.resume();
@@ -231,13 +363,25 @@ class stream_session {
   transaction_assembler assembler_;
   change_log_writer writer_;
   std::vector<load_filter> filters_;
-  std::vector<protocol::transaction> batch_;
-  std::size_t batch_changes_ = 0;
-  std::size_t batch_bytes_ = 0;
-  lsn batch_resume_;  // the resume position once the batch is stored
+  ingest_queue queue_;
+  asio::steady_timer writer_done_;  // cancelled when write_loop ends
+  std::optional<pg_error> read_error_;
+  std::optional<pg_error> write_error_;
+  bool writer_finished_ = false;
+
+  // The reader's state.
+  std::vector<protocol::transaction> pending_;
+  std::size_t pending_changes_ = 0;
+  std::size_t pending_bytes_ = 0;
+  lsn read_resume_;    // the resume position once everything read so far is stored
+  lsn handed_resume_;  // the same for what was handed to the writer
   bool skipping_ = false;
   bool spilling_ = false;
+
+  // The writer's state.
+  bool writer_spilling_ = false;
   std::uint64_t spilled_changes_ = 0;
+  steady::duration idle_{};  // waiting for the reader since the last batch
 };
 
 void ingest::impl::record_error(const std::string& what, const pg_error& e) {

@@ -343,6 +343,25 @@ asio::awaitable<pg_outcome<pg_result>> pg_connection::async_exec(std::string_vie
 
 asio::awaitable<pg_outcome<long>> pg_connection::async_copy_in(std::string_view copy_sql,
                                                                copy_source next_chunk) {
+  co_return co_await copy_in(copy_sql,
+                             [&next_chunk](std::string_view& piece, std::string& scratch) {
+                               scratch.clear();
+                               bool more = next_chunk(scratch);
+                               piece = scratch;
+                               return more;
+                             });
+}
+
+asio::awaitable<pg_outcome<long>> pg_connection::async_copy_in(std::string_view copy_sql,
+                                                               std::string_view data) {
+  co_return co_await copy_in(copy_sql, [data](std::string_view& piece, std::string&) {
+    piece = data;
+    return false;
+  });
+}
+
+asio::awaitable<pg_outcome<long>> pg_connection::copy_in(std::string_view copy_sql,
+                                                         copy_views next_chunk) {
   auto d = impl_;  // keeps the state alive across suspensions
   operation_guard guard(d->busy);
   if (!guard.acquired()) co_return make_error(pg_errc::busy, "another operation is in flight");
@@ -369,19 +388,23 @@ asio::awaitable<pg_outcome<long>> pg_connection::async_copy_in(std::string_view 
     }
   };
 
-  std::string chunk;
+  std::string scratch;
   std::string failure;
   for (;;) {
-    chunk.clear();
+    std::string_view piece;
     bool more = false;
     try {
-      more = next_chunk(chunk);
+      more = next_chunk(piece, scratch);
     } catch (const std::exception& e) {
       failure = e.what();
       break;
     }
-    if (!chunk.empty()) {
-      if (auto err = co_await put(chunk.data(), static_cast<int>(chunk.size()))) co_return *err;
+    // PQputCopyData takes an int length: big pieces go in parts.
+    constexpr std::size_t max_put = 1 << 20;
+    while (!piece.empty()) {
+      auto part = piece.substr(0, max_put);
+      if (auto err = co_await put(part.data(), static_cast<int>(part.size()))) co_return *err;
+      piece.remove_prefix(part.size());
     }
     if (!more) break;
   }

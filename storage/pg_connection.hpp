@@ -81,6 +81,10 @@ class pg_connection {
   using copy_source = std::function<bool(std::string& chunk)>;
   boost::asio::awaitable<pg_outcome<long>> async_copy_in(std::string_view copy_sql,
                                                          copy_source next_chunk);
+  // COPY ... FROM STDIN of `data`, sent from the caller's buffer (which it may reuse once
+  // this completes: a writer that fills one buffer batch after batch allocates it once).
+  boost::asio::awaitable<pg_outcome<long>> async_copy_in(std::string_view copy_sql,
+                                                         std::string_view data);
 
   // COPY BOTH, for the streaming-replication protocol: a statement such as
   // START_REPLICATION that the server answers with CopyBothResponse.
@@ -115,6 +119,10 @@ class pg_connection {
  private:
   struct impl;
   explicit pg_connection(std::shared_ptr<impl> p);
+  // Both async_copy_in: `next` points `piece` at the next data (in `scratch` or elsewhere)
+  // and returns false when there is no more.
+  using copy_views = std::function<bool(std::string_view& piece, std::string& scratch)>;
+  boost::asio::awaitable<pg_outcome<long>> copy_in(std::string_view copy_sql, copy_views next);
   // Shared with the operation in flight, which holds it across its suspensions: a
   // connection destroyed mid-operation cancels the operation instead of freeing the state
   // under it.

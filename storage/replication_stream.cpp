@@ -107,8 +107,11 @@ asio::awaitable<pg_outcome<std::optional<wal_message>>> replication_stream::asyn
     auto& x = std::get<protocol::xlog_data>(*decoded);
     if (x.wal_end > server_wal_end_) server_wal_end_ = x.wal_end;
     if (x.wal_start > received_) received_ = x.wal_start;
-    wal_message out{x.wal_start, x.wal_end,
-                    std::string(reinterpret_cast<const char*>(x.payload.data()), x.payload.size())};
+    // The payload is the message's tail: cut the header off in place instead of copying.
+    auto header =
+        static_cast<std::size_t>(reinterpret_cast<const char*>(x.payload.data()) - bytes.data());
+    wal_message out{x.wal_start, x.wal_end, std::move(**data)};
+    out.payload.erase(0, header);
     co_return std::optional<wal_message>(std::move(out));
   }
 }
