@@ -28,8 +28,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// Snapshot messages are cut at about this size, so that one never approaches a session's
-// byte limit whatever websocket.snapshot_batch_rows says.
+// Snapshot messages are cut at about this size (or a quarter of a session's byte limit),
+// so that one never approaches that limit whatever websocket.snapshot_batch_rows says.
 constexpr std::size_t snapshot_message_bytes = 256 * 1024;
 
 // How long a new subscription waits for the hub to learn the log's position (the log may
@@ -155,6 +155,32 @@ class fanout_hub::task {
 
   asio::awaitable<void> run() {
     if (!co_await await_position()) co_return;
+    auto slot = std::make_shared<start_slot>(hub_->strand_);
+    if (hub_->free_starts_ > 0) {
+      --hub_->free_starts_;
+      slot->granted = true;
+    } else {
+      slot->timer.expires_at(asio::steady_timer::time_point::max());
+      hub_->start_queue_.push_back(slot);
+      co_await slot->timer.async_wait(as_tuple(use_awaitable));
+    }
+    // Handed on to the next waiting start however this one ends.
+    struct release {
+      fanout_hub& hub;
+      start_slot& slot;
+      ~release() {
+        if (!slot.granted) return;
+        if (!hub.start_queue_.empty()) {
+          auto next = std::move(hub.start_queue_.front());
+          hub.start_queue_.pop_front();
+          next->granted = true;
+          next->timer.cancel();
+          return;
+        }
+        ++hub.free_starts_;
+      }
+    } released{*hub_, *slot};
+    if (!slot->granted || !alive()) co_return;
     const std::string& name = s_->collection->schema.name;
     std::optional<cursor> from;
     if (reset_reason_) {
@@ -242,7 +268,18 @@ class fanout_hub::task {
     asio::steady_timer wait(hub_->strand_);
     const auto deadline = std::chrono::steady_clock::now() + position_wait;
     while (!hub_->position_ && alive() && std::chrono::steady_clock::now() < deadline) {
-      wait.expires_after(50ms);
+      // The listener learns the position from the next notification, which a quiet log may
+      // not send for a while: read it. Nothing is live before the hub has a position, so
+      // starting live delivery at the log's current high-water mark skips nobody.
+      auto conn = co_await hub_->pool_->async_acquire();
+      if (conn && !hub_->position_) {
+        auto bounds = co_await storage::async_log_bounds(**conn, s_->collection->schema.name);
+        if (bounds && *bounds && !hub_->position_) {
+          hub_->position_ = cursor{(*bounds)->epoch, (*bounds)->high, cursor::whole_transaction};
+          break;
+        }
+      }
+      wait.expires_after(100ms);
       co_await wait.async_wait(as_tuple(use_awaitable));
     }
     if (!alive()) co_return false;
@@ -261,6 +298,7 @@ class fanout_hub::task {
     std::string where = protocol::compile_sql(s_->filter.scope, column, params) + " AND " +
                         protocol::compile_sql(s_->filter.where, column, params);
     const std::size_t page_rows = hub_->options_.snapshot_batch_rows;
+    const std::size_t message_bytes = std::min(snapshot_message_bytes, hub_->options_.session_queue_bytes / 4);
 
     for (int attempt = 0;; ++attempt) {
       auto conn = co_await hub_->pool_->async_acquire();
@@ -290,6 +328,11 @@ class fanout_hub::task {
         if (!alive()) co_return false;
         continue;
       }
+      if (bounds.loaded_high.is_zero()) {
+        (void)co_await reader.async_end();
+        fail("unavailable", "collection " + c.schema.name + " is not in the change log yet (its copy is running): retry");
+        co_return false;
+      }
       const cursor watermark{bounds.epoch, bounds.high, cursor::whole_transaction};
 
       auto page = co_await reader.async_next(page_rows);
@@ -304,7 +347,7 @@ class fanout_hub::task {
         sync_messages::snapshot_batch batch(s_->id);
         for (std::size_t i = 0; i < rows.size(); ++i) {
           batch.add_row(rows[i].key, rows[i].version, rows[i].row_json);
-          if (batch.bytes() >= snapshot_message_bytes && (more || i + 1 < rows.size())) {
+          if (batch.bytes() >= message_bytes && (more || i + 1 < rows.size())) {
             bool sent = out_.push(nullptr, batch.finish(false, watermark));
             batch = sync_messages::snapshot_batch(s_->id);
             if (sent && !co_await settle(2)) co_return false;
@@ -399,6 +442,7 @@ fanout_hub::fanout_hub(asio::io_context& ioc, std::shared_ptr<storage::pg_pool> 
       metrics_(metrics),
       retry_(strand_) {
   options_.read_changes = std::max<std::size_t>(2, options_.read_changes);
+  free_starts_ = std::max<std::size_t>(1, options_.concurrent_starts);
   options_.snapshot_batch_rows = std::max<std::size_t>(1, options_.snapshot_batch_rows);
 }
 
@@ -422,6 +466,8 @@ void fanout_hub::stop() {
     if (self->listener_) self->listener_->stop();
     if (self->conn_) self->conn_->cancel();
     self->retry_.cancel();
+    for (auto& waiting : self->start_queue_) waiting->timer.cancel();
+    self->start_queue_.clear();
   });
 }
 

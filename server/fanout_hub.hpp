@@ -39,6 +39,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -58,6 +59,9 @@ struct fanout_options {
   // A subscription whose client reads nothing of its snapshot or catch-up for this long
   // gets its session closed with 4008 (it holds a database connection meanwhile).
   std::chrono::milliseconds stall_timeout{60'000};
+  // Subscriptions starting (snapshot, catch-up) at once; the others wait their turn, so
+  // that a crowd reconnecting never exhausts the storage pool for everything else.
+  std::size_t concurrent_starts = 4;
 };
 
 // A session's deliveries of one page, gathered on the hub's strand.
@@ -87,6 +91,11 @@ class fanout_hub : public std::enable_shared_from_this<fanout_hub> {
   struct collection_state;
   struct pacer;
   class task;
+  struct start_slot {
+    explicit start_slot(const boost::asio::any_io_executor& ex) : timer(ex) {}
+    boost::asio::steady_timer timer;
+    bool granted = false;
+  };
 
   fanout_hub(boost::asio::io_context& ioc, std::shared_ptr<storage::pg_pool> pool,
              fanout_options options, ws_metrics* metrics);
@@ -123,6 +132,8 @@ class fanout_hub : public std::enable_shared_from_this<fanout_hub> {
   std::vector<hub_peer*> touched_;
   std::map<live_subscription*, std::shared_ptr<live_subscription>> subscriptions_;
   std::size_t live_ = 0;
+  std::size_t free_starts_ = 0;
+  std::deque<std::shared_ptr<start_slot>> start_queue_;
 };
 
 }  // namespace fieldsync::server
