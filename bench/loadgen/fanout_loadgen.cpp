@@ -39,6 +39,7 @@
 #include <vector>
 
 #include <poll.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 namespace asio = boost::asio;
@@ -62,6 +63,7 @@ struct options {
   int connect_parallel = 200;
   int server_pid = 0;
   int territories = 100;
+  bool deflate = false;  // offer permessage-deflate, as browsers do
 };
 
 std::int64_t now_us() {
@@ -127,6 +129,11 @@ asio::awaitable<void> run_client(const options& o, shared_state& st, std::string
       req.set(beast::http::field::sec_websocket_protocol, "fieldsync.v1");
     }));
     ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));
+    if (o.deflate) {
+      websocket::permessage_deflate pmd;
+      pmd.client_enable = true;
+      ws.set_option(pmd);
+    }
     co_await ws.async_handshake(o.host + ":" + o.port, "/v1/ws", asio::use_awaitable);
     ws.text(true);
     std::string hello = R"({"type":"hello","protocol":1,"client_id":"bench-)" + std::to_string(index) +
@@ -269,10 +276,13 @@ double percentile(std::vector<std::uint32_t>& v, double p) {
   return v[k] / 1000.0;
 }
 
+bool g_deflate = false;
+
 void result(const std::string& metric, double value, const std::string& unit, int clients,
             const std::string& extra = "") {
-  std::printf("{\"scenario\":\"fanout\",\"metric\":\"%s (%d clients)\",\"unit\":\"%s\",\"value\":%.3f,\"clients\":%d%s}\n",
-              metric.c_str(), clients, unit.c_str(), value, clients, extra.c_str());
+  std::printf("{\"scenario\":\"fanout\",\"metric\":\"%s (%d clients%s)\",\"unit\":\"%s\",\"value\":%.3f,\"clients\":%d,\"deflate\":%s%s}\n",
+              metric.c_str(), clients, g_deflate ? ", deflate" : "", unit.c_str(), value, clients,
+              g_deflate ? "true" : "false", extra.c_str());
   std::fflush(stdout);
 }
 
@@ -299,6 +309,7 @@ int main(int argc, char** argv) {
     else if (k == "--server-pid") o.server_pid = std::stoi(v);
     else if (k == "--territories") o.territories = std::stoi(v);
     else if (k == "--parallel") o.connect_parallel = std::stoi(v);
+    else if (k == "--deflate") o.deflate = v == "1";
     else {
       std::cerr << "unknown option " << k << "\n";
       return 2;
@@ -316,6 +327,7 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  g_deflate = o.deflate;
   const auto rss_before = rss_kib(o.server_pid);
   asio::io_context ioc(1);
   shared_state st;
@@ -373,6 +385,7 @@ int main(int argc, char** argv) {
 
   const long ticks_per_s = sysconf(_SC_CLK_TCK);
   const auto cpu0 = cpu_ticks(o.server_pid);
+  const auto self0 = cpu_ticks(static_cast<int>(getpid()));
   const auto w0 = std::chrono::steady_clock::now();
   asio::post(ioc, [&] { st.measuring = true; });
   watch.measuring = true;
@@ -388,6 +401,12 @@ int main(int argc, char** argv) {
   while (!stopped) std::this_thread::sleep_for(1ms);
   const double window = std::chrono::duration<double>(std::chrono::steady_clock::now() - w0).count();
   const auto cpu1 = cpu_ticks(o.server_pid);
+  const auto self1 = cpu_ticks(static_cast<int>(getpid()));
+  double load1 = 0;
+  {
+    std::ifstream in("/proc/loadavg");
+    in >> load1;
+  }
   const auto rss_busy = rss_kib(o.server_pid);
   stop_writer = true;
   writer.join();
@@ -421,6 +440,9 @@ int main(int argc, char** argv) {
   result("server CPU", 100.0 * static_cast<double>(cpu1 - cpu0) / static_cast<double>(ticks_per_s) / window,
          "% of one core", o.clients);
   result("server RSS under load", static_cast<double>(rss_busy) / 1024.0, "MiB", o.clients);
+  result("load generator CPU", 100.0 * static_cast<double>(self1 - self0) / static_cast<double>(ticks_per_s) / window,
+         "% of one core", o.clients, ",\"machine_load_1min\":" + num(load1) + ",\"cores\":" +
+                                           std::to_string(std::thread::hardware_concurrency()));
   std::cerr << "fanout: " << o.clients << " clients: " << st.received.load() << " changes received in " << window
             << " s; log latency samples " << log_lat.size() << "\n";
   ioc.stop();
