@@ -13,39 +13,76 @@ namespace json = boost::json;
 
 sync_client::sync_client(std::uint16_t port, const std::string& token, const std::string& client_id,
                          const headers& extra)
-    : ws_(port, "/v1/ws", "fieldsync.v1", extra) {
-  if (token.empty()) return;
-  ws_.send(json::serialize(json::object{{"type", "hello"}, {"token", token}, {"client_id", client_id}, {"protocol", 1}}));
+    : port_(port),
+      token_(token),
+      client_id_(client_id),
+      extra_(extra),
+      ws_(std::make_unique<ws_client>(port, "/v1/ws", "fieldsync.v1", extra)) {
+  if (!token.empty()) hello();
+}
+
+void sync_client::hello() {
+  ws_->send(json::serialize(json::object{{"type", "hello"}, {"token", token_}, {"client_id", client_id_}, {"protocol", 1}}));
   auto m = next();
   if (!m || m->at("type") != "welcome") {
-    throw std::runtime_error("no welcome: " + (m ? json::serialize(*m) : "closed " + std::to_string(ws_.close_code())));
+    throw std::runtime_error("no welcome: " + (m ? json::serialize(*m) : "closed " + std::to_string(ws_->close_code())));
   }
 }
 
 void sync_client::subscribe(const std::string& id, const std::string& collection, const std::string& where,
                             const std::optional<std::string>& cursor) {
+  specs_[id] = {collection, where};
+  views_[id];
   json::object m{{"type", "subscribe"}, {"id", id}, {"collection", collection}};
   if (!where.empty()) m["where"] = where;
   if (cursor) m["cursor"] = *cursor;
-  views_[id];
-  ws_.send(json::serialize(m));
+  ws_->send(json::serialize(m));
+}
+
+void sync_client::send_subscribe(const std::string& id) {
+  auto& v = views_[id];
+  if (!v.cursor) {
+    // Nothing resumable yet: start over with a snapshot.
+    v.rows.clear();
+    v.snapshot_done = v.up_to_date = false;
+  }
+  v.up_to_date = false;
+  const auto& sp = specs_.at(id);
+  subscribe(id, sp.collection, sp.where, v.cursor);
+}
+
+bool sync_client::reconnect() {
+  try {
+    ws_ = std::make_unique<ws_client>(port_, "/v1/ws", "fieldsync.v1", extra_);
+    closed_ = false;
+    hello();
+  } catch (const std::exception& e) {
+    error(std::string("reconnect failed: ") + e.what());
+    return false;
+  }
+  ++reconnects_;
+  for (const auto& [id, sp] : specs_) send_subscribe(id);
+  return true;
 }
 
 void sync_client::unsubscribe(const std::string& id) {
-  ws_.send(json::serialize(json::object{{"type", "unsubscribe"}, {"id", id}}));
+  specs_.erase(id);
+  ws_->send(json::serialize(json::object{{"type", "unsubscribe"}, {"id", id}}));
 }
 
 std::optional<json::object> sync_client::next(std::chrono::milliseconds timeout) {
   if (closed_) return std::nullopt;
   std::optional<std::string> text;
-  try {
-    text = ws_.receive(timeout);
-  } catch (const std::runtime_error&) {
-    return std::nullopt;  // timed out
-  }
-  if (!text) {
+  for (;;) {
+    try {
+      text = ws_->receive(timeout);
+    } catch (const std::runtime_error&) {
+      return std::nullopt;  // timed out
+    }
+    if (text) break;
     closed_ = true;
-    return std::nullopt;
+    // A slow reader is cut off at its queue's limit; it resumes from its cursors.
+    if (ws_->close_code() != 4008 || !reconnect_on_overflow || token_.empty() || !reconnect()) return std::nullopt;
   }
   boost::system::error_code ec;
   auto v = json::parse(*text, ec);

@@ -6,6 +6,9 @@
 //   - an insert is for a key the client does not hold; an update and a delete for one it
 //     holds; an update's `seq` (when the rows have one) is the held copy's seq + 1 (no gap);
 //   - every row sent satisfies the caller's `row_allowed` (tenant isolation).
+// A session the server closes for a full send queue (4008, the client read too slowly) is
+// reopened and every subscription resumed from its cursor, as the protocol asks of clients;
+// the checks go on across the reconnect.
 // Violations are collected, not asserted, so clients can run on threads of their own; the
 // test thread checks errors() afterwards.
 
@@ -17,6 +20,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -52,20 +56,36 @@ class sync_client {
   sync_view& view(const std::string& id) { return views_[id]; }
   const std::vector<std::string>& errors() const { return errors_; }
   std::vector<boost::json::object>& protocol_errors() { return protocol_errors_; }
-  ws_client& raw() { return ws_; }
+  ws_client& raw() { return *ws_; }
   bool closed() const { return closed_; }
+  std::size_t reconnects() const { return reconnects_; }
 
   // Called with (subscription id, row) for every row the server sends; false is recorded
   // as an error (a row outside the client's scope).
   std::function<bool(const std::string&, const boost::json::object&)> row_allowed;
   // The column whose value grows by one with every update ("" to skip that check).
   std::string seq_column = "seq";
+  // Reopen the session after a 4008 close (see above).
+  bool reconnect_on_overflow = true;
 
  private:
   void apply(const boost::json::object& m);
   void error(std::string e);
+  void hello();
+  void send_subscribe(const std::string& id);
+  bool reconnect();
 
-  ws_client ws_;
+  struct spec {
+    std::string collection;
+    std::string where;
+  };
+  std::uint16_t port_;
+  std::string token_;
+  std::string client_id_;
+  headers extra_;
+  std::unique_ptr<ws_client> ws_;
+  std::map<std::string, spec> specs_;
+  std::size_t reconnects_ = 0;
   std::map<std::string, sync_view> views_;
   std::vector<std::string> errors_;
   std::vector<boost::json::object> protocol_errors_;

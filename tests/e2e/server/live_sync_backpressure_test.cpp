@@ -21,6 +21,15 @@ namespace http = boost::beast::http;
 
 namespace {
 
+// How much the server may grow while ~100 MB of changes go to a client that reads none.
+// Under AddressSanitizer (quarantine of freed memory, redzones, shadow) RSS says little about
+// the program's own memory; the bound is checked by the non-sanitized builds.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr std::int64_t rss_budget = 1024LL * 1024 * 1024;
+#else
+constexpr std::int64_t rss_budget = 64LL * 1024 * 1024;
+#endif
+
 // Resident set size of a process, in bytes.
 std::int64_t rss_bytes(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
@@ -50,6 +59,7 @@ TEST_CASE("a client that reads nothing: server memory stays bounded, the others 
 
   // The deaf client subscribes to everything and then never reads again.
   sync_client deaf(server.public_port(), test_token("deaf", {1, 2}));
+  deaf.reconnect_on_overflow = false;
   deaf.subscribe("s", "items");
   REQUIRE(deaf.run_until([&] { return deaf.view("s").up_to_date; }, 60s));
 
@@ -84,18 +94,8 @@ TEST_CASE("a client that reads nothing: server memory stays bounded, the others 
   sampler.join();
 
   INFO("baseline " << baseline / 1024 << " KiB, peak " << peak / 1024 << " KiB");
-  CHECK(peak - baseline < 64LL * 1024 * 1024);
+  CHECK(peak - baseline < rss_budget);
   for (const auto& e : reader.errors()) UNSCOPED_INFO(e);
-  if (!reader.errors().empty()) {
-    auto e = reader.errors().front();
-    auto key = e.find("from seq") != std::string::npos ? e.substr(e.find("update of ") + 10, e.find(" from") - e.find("update of ") - 10)
-                                                        : e.substr(e.rfind(' ') + 1);
-    UNSCOPED_INFO("log of " << key << ": " << query_text(dsn, "SELECT string_agg(lsn::text || '/' || idx || ' ' || op::text || ' ' || coalesce(\"row\"->>'territory_id','-') || ' old ' || coalesce(old_row->>'territory_id','-') || ' seq ' || coalesce(\"row\"->>'seq','-'), '; ' ORDER BY lsn, idx) FROM fieldsync.changes WHERE key = '" + key + "'"));
-    std::string seen;
-    const auto& kc = reader.view("s").keys_changed;
-    for (std::size_t i = 0; i < kc.size(); ++i) if (kc[i] == key) seen += std::to_string(i) + " ";
-    UNSCOPED_INFO("reader saw it at " << seen << " of " << kc.size());
-  }
   CHECK(reader.errors().empty());
   CHECK(reader.view("s").rows.contains("900000002"));
   std::map<std::string, json::object> got = reader.view("s").rows;
@@ -103,7 +103,10 @@ TEST_CASE("a client that reads nothing: server memory stays bounded, the others 
   CHECK(got.size() == want.size());
 
   auto metrics = http_call(server.admin_port(), http::verb::get, "/metrics").body;
-  CHECK_THAT(metrics, Catch::Contains("fieldsync_ws_queue_overflows_total 1\n"));
+  // The deaf client overflowed; the reader too if it was ever slower than the writer (it
+  // then resumed from its cursor: reconnects() says how often).
+  CHECK_THAT(metrics, Catch::Contains("fieldsync_ws_queue_overflows_total " +
+                                      std::to_string(1 + reader.reconnects()) + "\n"));
   // The deaf client finds what was in flight, then the end of its connection.
   std::size_t drained = 0;
   while (deaf.next(30s)) ++drained;

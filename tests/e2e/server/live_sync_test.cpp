@@ -73,6 +73,12 @@ void insert_markers(const std::string& dsn, const std::vector<std::int64_t>& ter
   query_text(dsn, sql + " RETURNING 1");
 }
 
+// The end of the server's log, for a failure message.
+std::string log_tail(server_process& server) {
+  auto t = server.process().transcript();
+  return t.size() > 6000 ? t.substr(t.size() - 6000) : t;
+}
+
 std::string marker_key(std::int64_t territory) { return std::to_string(marker_base + territory); }
 
 // The markers are inserted in one transaction after all writes: a client that holds those
@@ -115,7 +121,13 @@ TEST_CASE("tenant isolation: three users, 20k random changes, each gets exactly 
   for (std::size_t i = 0; i < users.size(); ++i) {
     readers.emplace_back([&, i] {
       auto& c = *clients[i];
-      finished[i] = c.run_until([&] { return has_markers(c.view("all"), users[i].territories); }, 600s);
+      // Both subscriptions live (after a 4008 reconnect they catch up first) and the markers in.
+      finished[i] = c.run_until(
+          [&] {
+            return has_markers(c.view("all"), users[i].territories) && c.view("all").up_to_date &&
+                   c.view("a").up_to_date;
+          },
+          600s);
     });
   }
   items_workload w;
@@ -133,6 +145,7 @@ TEST_CASE("tenant isolation: three users, 20k random changes, each gets exactly 
   }
   for (auto& t : readers) t.join();
   CHECK(made == 20'000);
+  if (std::find(finished.begin(), finished.end(), false) != finished.end()) FAIL_CHECK(log_tail(server));
 
   std::size_t moves_seen = 0;
   for (std::size_t i = 0; i < users.size(); ++i) {
@@ -147,6 +160,8 @@ TEST_CASE("tenant isolation: three users, 20k random changes, each gets exactly 
     // The client filter's subscription is compared once it has seen the marker's commit:
     // changes within one session arrive in commit order across its subscriptions.
     check_equal(c.view("a").rows, filtered(want, "a"), users[i].name + " a");
+    INFO("reconnects " << c.reconnects());
+    CHECK(c.view("all").resets == 0);
     CHECK(c.view("all").changes > 1000);
     moves_seen += c.view("a").changes;
   }
@@ -197,13 +212,16 @@ TEST_CASE("snapshot to live under concurrent writers: no gap, no duplicate", "[e
     c->row_allowed = [t = scopes[i]](const std::string&, const json::object& row) { return in_territories(row, t); };
     c->subscribe("s", "items", i % 2 ? "" : "seq >= 0");
     readers.emplace_back([&, i] {
-      finished[i] = clients[i]->run_until([&] { return has_markers(clients[i]->view("s"), scopes[i]); }, 600s);
+      // A client still catching up gets the markers before up-to-date.
+      finished[i] = clients[i]->run_until(
+          [&] { return has_markers(clients[i]->view("s"), scopes[i]) && clients[i]->view("s").up_to_date; }, 600s);
     });
   }
   for (auto& t : writers) t.join();
   insert_markers(dsn, {1, 2, 3, 4});
   for (auto& t : readers) t.join();
   CHECK(made[0] + made[1] == 16'000);
+  if (std::find(finished.begin(), finished.end(), false) != finished.end()) FAIL_CHECK(log_tail(server));
 
   for (std::size_t i = 0; i < scopes.size(); ++i) {
     auto& c = *clients[i];
@@ -212,6 +230,8 @@ TEST_CASE("snapshot to live under concurrent writers: no gap, no duplicate", "[e
     for (const auto& e : c.errors()) UNSCOPED_INFO(e);
     CHECK(c.errors().empty());
     CHECK(c.protocol_errors().empty());
+    INFO("reconnects " << c.reconnects() << ", resets " << c.view("s").resets);
+    CHECK(c.view("s").resets == 0);
     CHECK(c.view("s").snapshot_done);
     CHECK(c.view("s").up_to_date);
     check_equal(c.view("s").rows, items_in(dsn, scopes[i]), "client " + std::to_string(i));
