@@ -181,7 +181,8 @@ void app::add_live_sync(const std::shared_ptr<ws_protocol>& protocol) {
   fo.session_queue_bytes = static_cast<std::size_t>(w.send_queue_bytes);
   fo.stall_timeout = std::chrono::milliseconds(w.idle_timeout_ms);
   // Half the storage pool at most, so pulls and mutations keep connections.
-  fo.concurrent_starts = std::max<std::size_t>(1, static_cast<std::size_t>(cfg_.database.pool_size) / 2);
+  fo.concurrent_starts =
+      std::max<std::size_t>(1, static_cast<std::size_t>(cfg_.database.pool_size) / 2);
   hub_ = fanout_hub::create(ioc_, storage_pool_, fo, &ws_metrics_);
   live_sync_options lo;
   lo.auth_timeout = std::chrono::milliseconds(w.auth_timeout_ms);

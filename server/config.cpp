@@ -69,7 +69,8 @@ std::vector<key_spec> section_schema(config& c) {
       {"websocket", "idle_timeout_ms", &c.websocket.idle_timeout_ms, 1000, max_ms},
       {"websocket", "permessage_deflate", &c.websocket.permessage_deflate},
       {"websocket", "auth_timeout_ms", &c.websocket.auth_timeout_ms, 100, max_ms},
-      {"websocket", "max_subscriptions_per_session", &c.websocket.max_subscriptions_per_session, 1, 100'000},
+      {"websocket", "max_subscriptions_per_session", &c.websocket.max_subscriptions_per_session, 1,
+       100'000},
       {"websocket", "max_sessions_per_user", &c.websocket.max_sessions_per_user, 1, 1'000'000},
       {"websocket", "allowed_origins", &c.websocket.allowed_origins},
       {"websocket", "snapshot_batch_rows", &c.websocket.snapshot_batch_rows, 1, 100'000},
@@ -352,7 +353,8 @@ class loader {
     for (const auto& o : cfg_.websocket.allowed_origins) {
       if (!valid_origin_pattern(o)) {
         throw config_error(origin() + ": websocket.allowed_origins: \"" + o +
-                           "\" is not an origin (\"https://app.example.com\", \"http://localhost:*\", \"*\")");
+                           "\" is not an origin (\"https://app.example.com\", "
+                           "\"http://localhost:*\", \"*\")");
       }
     }
     if (cfg_.replication.reconnect_min_ms > cfg_.replication.reconnect_max_ms) {

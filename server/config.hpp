@@ -34,7 +34,7 @@ struct websocket_config {
   // Live subscriptions (docs/protocol.md, "Subscriptions").
   std::int64_t auth_timeout_ms = 10'000;  // hello must arrive within this
   std::int64_t max_subscriptions_per_session = 100;
-  std::int64_t max_sessions_per_user = 20;  // per node, by the token's sub
+  std::int64_t max_sessions_per_user = 20;   // per node, by the token's sub
   std::vector<std::string> allowed_origins;  // empty: same origin only; "*": any
   std::int64_t snapshot_batch_rows = 500;
   std::int64_t fanout_read_changes = 2000;  // log entries per read of the hub and of catch-ups

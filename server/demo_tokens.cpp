@@ -30,9 +30,11 @@ asio::awaitable<storage::pg_outcome<std::vector<demo_identity>>> async_demo_iden
   auto r = co_await conn.async_query(
       "SELECT p.role, p.id, p.region, "
       "  CASE p.role WHEN 'rep' THEN ARRAY[p.territory_id] "
-      "  ELSE (SELECT array_agg(t.id ORDER BY t.id) FROM public.territories t WHERE t.region = p.region) END, "
+      "  ELSE (SELECT array_agg(t.id ORDER BY t.id) FROM public.territories t WHERE t.region = "
+      "p.region) END, "
       "  (SELECT array_agg(o.id ORDER BY o.id) FROM public.reps o WHERE o.region = p.region) "
-      "FROM (SELECT DISTINCT ON (role) * FROM public.reps ORDER BY role, id) p ORDER BY p.role DESC");
+      "FROM (SELECT DISTINCT ON (role) * FROM public.reps ORDER BY role, id) p ORDER BY p.role "
+      "DESC");
   if (!r) co_return r.error();
   std::vector<demo_identity> out;
   for (int i = 0; i < r->rows(); ++i) {

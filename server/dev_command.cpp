@@ -28,7 +28,9 @@ namespace {
 
 constexpr std::chrono::seconds demo_token_ttl{24 * 3600};
 
-std::string json_text(const boost::json::object& o) { return boost::json::serialize(o); }
+std::string json_text(const boost::json::object& o) {
+  return boost::json::serialize(o);
+}
 
 // A secret kept in the data directory, so URLs and tokens printed once stay valid across
 // restarts of the same demo. Readable by its owner only.

@@ -8,12 +8,12 @@
 #include "storage/log_sql.hpp"
 #include "storage/snapshot_reader.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/serialize.hpp>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <array>
@@ -60,7 +60,8 @@ struct fanout_hub::collection_state {
     delete_columns = c.schema.primary_key;
     if (c.read_scope) {
       for (const auto& col : c.read_scope->columns) {
-        if (std::find(delete_columns.begin(), delete_columns.end(), col.name) == delete_columns.end()) {
+        if (std::find(delete_columns.begin(), delete_columns.end(), col.name) ==
+            delete_columns.end()) {
           delete_columns.push_back(col.name);
         }
       }
@@ -89,7 +90,8 @@ struct fanout_hub::pacer {
         session(s.session),
         // At most three chunks are unwritten at a time (settle(2) after each): well inside
         // the session's queue, with room for its other subscriptions' live changes.
-        chunk_messages(std::max<std::size_t>(1, std::min<std::size_t>(256, hub.options_.session_queue_messages / 8))),
+        chunk_messages(std::max<std::size_t>(
+            1, std::min<std::size_t>(256, hub.options_.session_queue_messages / 8))),
         chunk_bytes(std::max<std::size_t>(1, hub.options_.session_queue_bytes / 8)),
         stall(hub.options_.stall_timeout),
         sig(std::make_shared<signal>(hub.strand_)) {}
@@ -97,7 +99,8 @@ struct fanout_hub::pacer {
   // True when a chunk went out: the caller then settles before pushing much more.
   bool push(std::shared_ptr<const std::string> head, std::string body) {
     bytes += (head ? head->size() : 0) + body.size();
-    chunk.push_back(ws_message{std::move(head), std::make_shared<const std::string>(std::move(body)), nullptr});
+    chunk.push_back(
+        ws_message{std::move(head), std::make_shared<const std::string>(std::move(body)), nullptr});
     if (chunk.size() < chunk_messages && bytes < chunk_bytes) return false;
     flush();
     return true;
@@ -148,10 +151,13 @@ struct fanout_hub::pacer {
 // The start of one subscription: cursor check, snapshot, catch-up; then it goes live.
 class fanout_hub::task {
  public:
-  task(std::shared_ptr<fanout_hub> hub, std::shared_ptr<live_subscription> s, std::uint64_t generation,
-       std::optional<std::string> reset_reason)
-      : hub_(std::move(hub)), s_(std::move(s)), generation_(generation),
-        reset_reason_(std::move(reset_reason)), out_(*hub_, *s_) {}
+  task(std::shared_ptr<fanout_hub> hub, std::shared_ptr<live_subscription> s,
+       std::uint64_t generation, std::optional<std::string> reset_reason)
+      : hub_(std::move(hub)),
+        s_(std::move(s)),
+        generation_(generation),
+        reset_reason_(std::move(reset_reason)),
+        out_(*hub_, *s_) {}
 
   asio::awaitable<void> run() {
     if (!co_await await_position()) co_return;
@@ -191,12 +197,17 @@ class fanout_hub::task {
     if (from) {
       auto conn = co_await hub_->pool_->async_acquire();
       if (!alive()) co_return;
-      if (!conn) co_return fail("unavailable", "the change log is unavailable: " + conn.error().to_string());
+      if (!conn)
+        co_return fail("unavailable", "the change log is unavailable: " + conn.error().to_string());
       auto bounds = co_await storage::async_log_bounds(**conn, name);
       if (!alive()) co_return;
-      if (!bounds) co_return fail("unavailable", "the change log is unavailable: " + bounds.error().to_string());
-      auto verdict = *bounds ? storage::check_cursor(**bounds, *from) : storage::cursor_verdict::no_log;
-      if (verdict == storage::cursor_verdict::no_log) co_return fail("unavailable", "the change log does not exist yet");
+      if (!bounds)
+        co_return fail("unavailable",
+                       "the change log is unavailable: " + bounds.error().to_string());
+      auto verdict =
+          *bounds ? storage::check_cursor(**bounds, *from) : storage::cursor_verdict::no_log;
+      if (verdict == storage::cursor_verdict::no_log)
+        co_return fail("unavailable", "the change log does not exist yet");
       if (verdict != storage::cursor_verdict::ok) {
         send_reset(std::string(storage::to_string(verdict)), reset_message(verdict));
         from.reset();
@@ -213,7 +224,8 @@ class fanout_hub::task {
 
  private:
   bool alive() const {
-    return !hub_->stopped_ && s_->generation == generation_ && s_->state != live_subscription::phase::ended;
+    return !hub_->stopped_ && s_->generation == generation_ &&
+           s_->state != live_subscription::phase::ended;
   }
 
   static std::string reset_message(storage::cursor_verdict v) {
@@ -239,8 +251,8 @@ class fanout_hub::task {
   // Ends the subscription with an error the client sees; it may subscribe again.
   void fail(const std::string& code, const std::string& message) {
     if (!alive()) return;
-    spdlog::debug("subscription {} of session {}: {}: {}", boost::json::serialize(s_->id), s_->session_id,
-                  code, message);
+    spdlog::debug("subscription {} of session {}: {}: {}", boost::json::serialize(s_->id),
+                  s_->session_id, code, message);
     out_.push(nullptr, ws_protocol::error_message(code, message, &s_->id));
     out_.flush();
     hub_->forget(s_);
@@ -248,7 +260,8 @@ class fanout_hub::task {
 
   void stalled() {
     if (auto session = s_->session.lock()) {
-      session->close(ws_close::slow_consumer, "the client does not read its snapshot: reconnect with your cursor");
+      session->close(ws_close::slow_consumer,
+                     "the client does not read its snapshot: reconnect with your cursor");
     }
     if (alive()) hub_->forget(s_);
   }
@@ -298,7 +311,8 @@ class fanout_hub::task {
     std::string where = protocol::compile_sql(s_->filter.scope, column, params) + " AND " +
                         protocol::compile_sql(s_->filter.where, column, params);
     const std::size_t page_rows = hub_->options_.snapshot_batch_rows;
-    const std::size_t message_bytes = std::min(snapshot_message_bytes, hub_->options_.session_queue_bytes / 4);
+    const std::size_t message_bytes =
+        std::min(snapshot_message_bytes, hub_->options_.session_queue_bytes / 4);
 
     for (int attempt = 0;; ++attempt) {
       auto conn = co_await hub_->pool_->async_acquire();
@@ -330,7 +344,8 @@ class fanout_hub::task {
       }
       if (bounds.loaded_high.is_zero()) {
         (void)co_await reader.async_end();
-        fail("unavailable", "collection " + c.schema.name + " is not in the change log yet (its copy is running): retry");
+        fail("unavailable", "collection " + c.schema.name +
+                                " is not in the change log yet (its copy is running): retry");
         co_return false;
       }
       const cursor watermark{bounds.epoch, bounds.high, cursor::whole_transaction};
@@ -394,7 +409,8 @@ class fanout_hub::task {
           fail("unavailable", "the change log is unavailable: " + conn.error().to_string());
           co_return false;
         }
-        auto read = co_await storage::async_read_changes(**conn, s_->position, goal.position, limit, &name);
+        auto read =
+            co_await storage::async_read_changes(**conn, s_->position, goal.position, limit, &name);
         if (!alive()) co_return false;
         if (!read) {
           fail("unavailable", "reading the change log failed: " + read.error().to_string());
@@ -411,8 +427,9 @@ class fanout_hub::task {
         s_->position = after;
         if (d == delivery::none) continue;
         // GCC 12: keep co_await out of conditions with && (it crashes on them).
-        const bool sent =
-            out_.push(s_->head, sync_messages::change_body(lc.change, d, lc.position, after, state.delete_columns));
+        const bool sent = out_.push(
+            s_->head,
+            sync_messages::change_body(lc.change, d, lc.position, after, state.delete_columns));
         if (!sent) continue;
         const bool settled = co_await settle(2);
         if (!settled) co_return false;
@@ -429,13 +446,15 @@ class fanout_hub::task {
   pacer out_;
 };
 
-std::shared_ptr<fanout_hub> fanout_hub::create(asio::io_context& ioc, std::shared_ptr<storage::pg_pool> pool,
+std::shared_ptr<fanout_hub> fanout_hub::create(asio::io_context& ioc,
+                                               std::shared_ptr<storage::pg_pool> pool,
                                                fanout_options options, ws_metrics* metrics) {
-  return std::shared_ptr<fanout_hub>(new fanout_hub(ioc, std::move(pool), std::move(options), metrics));
+  return std::shared_ptr<fanout_hub>(
+      new fanout_hub(ioc, std::move(pool), std::move(options), metrics));
 }
 
-fanout_hub::fanout_hub(asio::io_context& ioc, std::shared_ptr<storage::pg_pool> pool, fanout_options options,
-                       ws_metrics* metrics)
+fanout_hub::fanout_hub(asio::io_context& ioc, std::shared_ptr<storage::pg_pool> pool,
+                       fanout_options options, ws_metrics* metrics)
     : strand_(asio::make_strand(ioc)),
       pool_(std::move(pool)),
       options_(std::move(options)),
@@ -512,7 +531,8 @@ asio::awaitable<void> fanout_hub::pump() {
                                                                  options_.connect_timeout);
       if (stopped_) break;
       if (!conn) {
-        spdlog::warn("fan-out hub: cannot connect to the storage database: {}", conn.error().to_string());
+        spdlog::warn("fan-out hub: cannot connect to the storage database: {}",
+                     conn.error().to_string());
         retry_.expires_after(backoff);
         co_await retry_.async_wait(as_tuple(use_awaitable));
         backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
@@ -520,7 +540,8 @@ asio::awaitable<void> fanout_hub::pump() {
       }
       conn_ = std::move(*conn);
     }
-    auto page = co_await storage::async_read_changes(*conn_, *position_, goal.position, options_.read_changes);
+    auto page = co_await storage::async_read_changes(*conn_, *position_, goal.position,
+                                                     options_.read_changes);
     if (stopped_) break;
     if (!page) {
       spdlog::warn("fan-out hub: reading the change log: {}", page.error().to_string());
@@ -558,25 +579,25 @@ std::size_t fanout_hub::dispatch(const std::vector<storage::log_change>& page, b
     std::array<std::shared_ptr<const std::string>, 4> bodies;
     const bool is_update = lc.change.op == protocol::change_op::update && lc.change.old_row;
     const double latency = seconds_since(lc.commit_time, now);
-    state.index.for_each_candidate(lc.change.row, is_update ? &*lc.change.old_row : nullptr,
-                                   [&](live_subscription* s) {
-                                     if (s->state != live_subscription::phase::live || !(s->position < at)) return;
-                                     s->position = after;
-                                     const auto d = classify(s->filter, lc.change);
-                                     if (d == delivery::none) return;
-                                     auto& body = bodies[static_cast<std::size_t>(d)];
-                                     if (!body) {
-                                       body = std::make_shared<const std::string>(sync_messages::change_body(
-                                           lc.change, d, lc.position, after, state.delete_columns));
-                                     }
-                                     hub_peer* p = s->peer;
-                                     p->pending.push_back(ws_message{s->head, body, nullptr});
-                                     if (!p->touched) {
-                                       p->touched = true;
-                                       touched_.push_back(p);
-                                     }
-                                     if (metrics_) metrics_->commit_to_enqueue->observe(latency);
-                                   });
+    state.index.for_each_candidate(
+        lc.change.row, is_update ? &*lc.change.old_row : nullptr, [&](live_subscription* s) {
+          if (s->state != live_subscription::phase::live || !(s->position < at)) return;
+          s->position = after;
+          const auto d = classify(s->filter, lc.change);
+          if (d == delivery::none) return;
+          auto& body = bodies[static_cast<std::size_t>(d)];
+          if (!body) {
+            body = std::make_shared<const std::string>(
+                sync_messages::change_body(lc.change, d, lc.position, after, state.delete_columns));
+          }
+          hub_peer* p = s->peer;
+          p->pending.push_back(ws_message{s->head, body, nullptr});
+          if (!p->touched) {
+            p->touched = true;
+            touched_.push_back(p);
+          }
+          if (metrics_) metrics_->commit_to_enqueue->observe(latency);
+        });
     // Long pages go out in pieces, so the first changes of a page do not wait for the last.
     if (touched_.size() > 0 && (i + 1) % 256 == 0) flush_peers();
   }
@@ -620,18 +641,21 @@ void fanout_hub::remove(std::shared_ptr<live_subscription> s, bool acknowledge) 
   });
 }
 
-void fanout_hub::start_task(const std::shared_ptr<live_subscription>& s, std::optional<std::string> reset_reason) {
+void fanout_hub::start_task(const std::shared_ptr<live_subscription>& s,
+                            std::optional<std::string> reset_reason) {
   const auto generation = ++s->generation;
   s->state = live_subscription::phase::starting;
   auto t = std::make_shared<task>(shared_from_this(), s, generation, std::move(reset_reason));
-  asio::co_spawn(strand_, [t]() { return t->run(); }, [](std::exception_ptr e) {
-    if (!e) return;
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      spdlog::error("subscription task: {}", ex.what());
-    }
-  });
+  asio::co_spawn(
+      strand_, [t]() { return t->run(); },
+      [](std::exception_ptr e) {
+        if (!e) return;
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+          spdlog::error("subscription task: {}", ex.what());
+        }
+      });
 }
 
 void fanout_hub::go_live(const std::shared_ptr<live_subscription>& s) {
@@ -646,7 +670,8 @@ void fanout_hub::go_live(const std::shared_ptr<live_subscription>& s) {
   s->peer = peer.get();
   // A subscription that can match nothing is live without costing the index anything.
   if (!s->filter.matches_nothing()) state_of(*s->collection).index.add(s.get(), s->constraint);
-  if (auto session = s->session.lock()) session->send(sync_messages::up_to_date(s->id, s->position));
+  if (auto session = s->session.lock())
+    session->send(sync_messages::up_to_date(s->id, s->position));
 }
 
 // Takes a live subscription out of the live delivery (it is then starting or ended).
@@ -673,13 +698,15 @@ void fanout_hub::forget(const std::shared_ptr<live_subscription>& s) {
 }
 
 void fanout_hub::new_epoch(std::int64_t epoch, protocol::lsn high) {
-  spdlog::warn("fan-out hub: the change log started epoch {}: every subscription re-snapshots", epoch);
+  spdlog::warn("fan-out hub: the change log started epoch {}: every subscription re-snapshots",
+               epoch);
   position_ = cursor{epoch, high, cursor::whole_transaction};
   std::vector<std::shared_ptr<live_subscription>> all;
   for (auto& [raw, s] : subscriptions_) all.push_back(s);
   for (auto& s : all) {
     if (s->state == live_subscription::phase::live) {
-      if (!s->filter.matches_nothing()) state_of(*s->collection).index.remove(s.get(), s->constraint);
+      if (!s->filter.matches_nothing())
+        state_of(*s->collection).index.remove(s.get(), s->constraint);
       --live_;
       if (s->peer && --s->peer->subscriptions == 0) peers_.erase(s->session_id);
       s->peer = nullptr;

@@ -52,7 +52,7 @@ namespace fieldsync::server {
 struct fanout_options {
   std::string storage_conninfo;
   std::chrono::milliseconds connect_timeout{5000};
-  std::size_t read_changes = 2000;        // log entries per read (hub and catch-ups); >= 2
+  std::size_t read_changes = 2000;  // log entries per read (hub and catch-ups); >= 2
   std::size_t snapshot_batch_rows = 500;
   std::size_t session_queue_messages = 1024;  // the sessions' limits, to pace snapshots within
   std::size_t session_queue_bytes = 8 << 20;
@@ -108,7 +108,8 @@ class fanout_hub : public std::enable_shared_from_this<fanout_hub> {
   // back, so that "last change of its transaction" is known for every change delivered).
   std::size_t dispatch(const std::vector<storage::log_change>& page, bool full);
   void flush_peers();
-  void start_task(const std::shared_ptr<live_subscription>& s, std::optional<std::string> reset_reason);
+  void start_task(const std::shared_ptr<live_subscription>& s,
+                  std::optional<std::string> reset_reason);
   void go_live(const std::shared_ptr<live_subscription>& s);
   void end(const std::shared_ptr<live_subscription>& s);
   void forget(const std::shared_ptr<live_subscription>& s);

@@ -22,8 +22,8 @@ class ws_session;
 struct hub_peer;
 
 struct live_subscription {
-  boost::json::value id;                     // the client's "id" of the subscription
-  std::shared_ptr<const std::string> head;   // sync_messages::change_head(id)
+  boost::json::value id;                    // the client's "id" of the subscription
+  std::shared_ptr<const std::string> head;  // sync_messages::change_head(id)
   const collection_access* collection = nullptr;
   subscription_filter filter;
   std::optional<index_constraint> constraint;
@@ -37,7 +37,7 @@ struct live_subscription {
   // The position of the last change this subscription has been judged on (delivered or
   // not): live delivery skips changes at or before it.
   protocol::cursor position;
-  std::uint64_t generation = 0;  // bumped to abandon the task that is starting it
+  std::uint64_t generation = 0;   // bumped to abandon the task that is starting it
   std::uint64_t index_stamp = 0;  // subscription_index's de-duplication
   hub_peer* peer = nullptr;
 };

@@ -4,10 +4,10 @@
 #include "server/version.hpp"
 #include "server/ws_close_codes.hpp"
 
-#include <boost/asio/post.hpp>
-#include <boost/json/serialize.hpp>
 #include <fmt/chrono.h>
 #include <spdlog/spdlog.h>
+#include <boost/asio/post.hpp>
+#include <boost/json/serialize.hpp>
 
 #include <algorithm>
 
@@ -37,7 +37,8 @@ std::string iso_time(std::chrono::system_clock::time_point t) {
 }
 
 // {"type":"error",...} with the subscription's id and, for filters, the byte position.
-std::string filter_error_message(const protocol::filter_error& e, const json::value& id, const char* what) {
+std::string filter_error_message(const protocol::filter_error& e, const json::value& id,
+                                 const char* what) {
   return json::serialize(json::object{{"type", "error"},
                                       {"id", id},
                                       {"code", protocol::filter_errc_name(e.code)},
@@ -59,8 +60,13 @@ void forget_subscription(ws_session& session, const std::shared_ptr<live_subscri
 }
 
 live_sync::live_sync(const authenticator& auth, const collection_registry& collections,
-                     std::shared_ptr<fanout_hub> hub, live_sync_options options, ws_metrics* metrics)
-    : auth_(auth), collections_(collections), hub_(std::move(hub)), options_(options), metrics_(metrics) {}
+                     std::shared_ptr<fanout_hub> hub, live_sync_options options,
+                     ws_metrics* metrics)
+    : auth_(auth),
+      collections_(collections),
+      hub_(std::move(hub)),
+      options_(options),
+      metrics_(metrics) {}
 
 void live_sync::install(ws_protocol& protocol) {
   std::weak_ptr<live_sync> weak = weak_from_this();
@@ -85,7 +91,8 @@ std::optional<http_response> live_sync::on_upgrade(ws_session& session, const ht
     auto who = auth_.verify_header(authorization->value(), std::chrono::system_clock::now());
     if (!who) {
       if (metrics_) metrics_->auth_failures->add();
-      auto res = error_response(req, http::status::unauthorized, who.error().code, who.error().message);
+      auto res =
+          error_response(req, http::status::unauthorized, who.error().code, who.error().message);
       res.set(http::field::www_authenticate, "Bearer realm=\"fieldsync\"");
       return res;
     }
@@ -102,8 +109,9 @@ void live_sync::on_open(ws_session& session) {
     // Counted here rather than at the upgrade: only an opened session is ever closed.
     if (metrics_) metrics_->authenticated->add();
     if (!admit(*state, *state->who)) {
-      session.close(ws_close::too_many_sessions,
-                    close_reason("too_many_sessions", "this user has the most sessions allowed open"));
+      session.close(
+          ws_close::too_many_sessions,
+          close_reason("too_many_sessions", "this user has the most sessions allowed open"));
       return;
     }
     arm_expiry(session, *state);
@@ -112,16 +120,17 @@ void live_sync::on_open(ws_session& session) {
   state->deadline.expires_after(options_.auth_timeout);
   std::weak_ptr<ws_session> weak = session.weak_from_this();
   const auto limit = options_.auth_timeout.count();
-  state->deadline.async_wait([weak, limit, metrics = metrics_](const boost::system::error_code& ec) {
-    if (ec) return;
-    auto s = weak.lock();
-    if (!s) return;
-    auto* st = sync_session::of(*s);
-    if (!st || st->who) return;
-    if (metrics) metrics->auth_failures->add();
-    s->close(ws_close::unauthorized,
-             close_reason("auth_timeout", "no hello within " + std::to_string(limit) + " ms"));
-  });
+  state->deadline.async_wait(
+      [weak, limit, metrics = metrics_](const boost::system::error_code& ec) {
+        if (ec) return;
+        auto s = weak.lock();
+        if (!s) return;
+        auto* st = sync_session::of(*s);
+        if (!st || st->who) return;
+        if (metrics) metrics->auth_failures->add();
+        s->close(ws_close::unauthorized,
+                 close_reason("auth_timeout", "no hello within " + std::to_string(limit) + " ms"));
+      });
 }
 
 void live_sync::on_close(ws_session& session) {
@@ -160,14 +169,17 @@ void live_sync::release(sync_session& state) {
 void live_sync::arm_expiry(ws_session& session, sync_session& state) {
   // A token accepted within the leeway stays good for the leeway past its exp, as it would
   // on a new connection; then the session closes and the client reconnects with a new one.
-  const auto remaining = state.who->expires_at - std::chrono::system_clock::now() + options_.token_leeway;
+  const auto remaining =
+      state.who->expires_at - std::chrono::system_clock::now() + options_.token_leeway;
   state.deadline.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-      std::max<std::chrono::system_clock::duration>(remaining, std::chrono::system_clock::duration::zero())));
+      std::max<std::chrono::system_clock::duration>(remaining,
+                                                    std::chrono::system_clock::duration::zero())));
   std::weak_ptr<ws_session> weak = session.weak_from_this();
   state.deadline.async_wait([weak](const boost::system::error_code& ec) {
     if (ec) return;
     if (auto s = weak.lock()) {
-      s->close(ws_close::token_expired, close_reason("token_expired", "the token expired: reconnect with a new one"));
+      s->close(ws_close::token_expired,
+               close_reason("token_expired", "the token expired: reconnect with a new one"));
     }
   });
 }
@@ -188,13 +200,15 @@ void live_sync::hello(ws_session& session, const json::object& msg) {
   auto* state = sync_session::of(session);
   if (!state) return;
   if (state->greeted) {
-    session.send(ws_protocol::error_message("already_authenticated", "hello is sent once per connection"));
+    session.send(
+        ws_protocol::error_message("already_authenticated", "hello is sent once per connection"));
     return;
   }
   const auto* protocol_v = msg.if_contains("protocol");
   if (protocol_v && !(protocol_v->is_int64() && protocol_v->get_int64() == sync_protocol_version)) {
-    session.close(ws_close::bad_hello,
-                  close_reason("unsupported_protocol", "this server speaks protocol 1 of fieldsync.v1"));
+    session.close(
+        ws_close::bad_hello,
+        close_reason("unsupported_protocol", "this server speaks protocol 1 of fieldsync.v1"));
     return;
   }
   const auto* client_id = msg.if_contains("client_id");
@@ -211,7 +225,8 @@ void live_sync::hello(ws_session& session, const json::object& msg) {
     // Authenticated on the upgrade already: hello only declares the client.
     if (token) {
       session.send(ws_protocol::error_message(
-          "already_authenticated", "the upgrade request's Authorization header authenticated this session"));
+          "already_authenticated",
+          "the upgrade request's Authorization header authenticated this session"));
       return;
     }
     state->greeted = true;
@@ -220,7 +235,8 @@ void live_sync::hello(ws_session& session, const json::object& msg) {
   }
   if (!token || !token->is_string()) {
     if (metrics_) metrics_->auth_failures->add();
-    session.close(ws_close::unauthorized, close_reason("missing_token", "hello needs a \"token\" (a JWT)"));
+    session.close(ws_close::unauthorized,
+                  close_reason("missing_token", "hello needs a \"token\" (a JWT)"));
     return;
   }
   auto who = auth_.verify(token->get_string(), std::chrono::system_clock::now());
@@ -231,8 +247,9 @@ void live_sync::hello(ws_session& session, const json::object& msg) {
     return;
   }
   if (!admit(*state, *who)) {
-    session.close(ws_close::too_many_sessions,
-                  close_reason("too_many_sessions", "this user has the most sessions allowed open"));
+    session.close(
+        ws_close::too_many_sessions,
+        close_reason("too_many_sessions", "this user has the most sessions allowed open"));
     return;
   }
   state->who = std::move(*who);
@@ -261,7 +278,8 @@ void live_sync::subscribe(ws_session& session, const json::object& msg) {
     return error("duplicate_id", "a subscription with this id is active on this connection");
   }
   if (state->subscriptions.size() >= options_.max_subscriptions_per_session) {
-    return error("too_many_subscriptions", "this connection has websocket.max_subscriptions_per_session subscriptions");
+    return error("too_many_subscriptions",
+                 "this connection has websocket.max_subscriptions_per_session subscriptions");
   }
   const auto* collection_name = msg.if_contains("collection");
   if (!collection_name || !collection_name->is_string()) {
@@ -269,8 +287,9 @@ void live_sync::subscribe(ws_session& session, const json::object& msg) {
   }
   const collection_access* collection = collections_.find(collection_name->get_string());
   if (!collection) {
-    return error("unknown_collection",
-                 "no collection named \"" + std::string(collection_name->get_string()).substr(0, 64) + "\"");
+    return error(
+        "unknown_collection",
+        "no collection named \"" + std::string(collection_name->get_string()).substr(0, 64) + "\"");
   }
   auto scope = bind_read_scope(*collection, *state->who);
   if (!scope) return error(scope.error().code, scope.error().message);
@@ -281,10 +300,12 @@ void live_sync::subscribe(ws_session& session, const json::object& msg) {
   if (params_v && !params_v->is_array()) return error("bad_request", "\"params\" is an array");
   if (where_text && !where_text->is_null()) {
     if (!where_text->is_string()) return error("bad_request", "\"where\" is a filter (a string)");
-    auto checked = protocol::prepare_filter(where_text->get_string(), collection->schema, options_.filter_limits);
+    auto checked = protocol::prepare_filter(where_text->get_string(), collection->schema,
+                                            options_.filter_limits);
     if (!checked) return session.send(filter_error_message(checked.error(), *id, "where"));
     static const json::array no_params;
-    auto bound = protocol::bind_filter(*checked, params_v ? params_v->get_array() : no_params, state->who->claims);
+    auto bound = protocol::bind_filter(*checked, params_v ? params_v->get_array() : no_params,
+                                       state->who->claims);
     if (!bound) return session.send(filter_error_message(bound.error(), *id, "where"));
     where = std::move(*bound);
   }
@@ -293,7 +314,9 @@ void live_sync::subscribe(ws_session& session, const json::object& msg) {
   if (const auto* c = msg.if_contains("cursor"); c && !c->is_null()) {
     if (!c->is_string()) return error("bad_cursor", "\"cursor\" is a string the server gave out");
     start = protocol::cursor::parse(c->get_string());
-    if (!start) return error("bad_cursor", "not a cursor of this server: subscribe without one to re-snapshot");
+    if (!start)
+      return error("bad_cursor",
+                   "not a cursor of this server: subscribe without one to re-snapshot");
   }
 
   auto sub = std::make_shared<live_subscription>();
@@ -314,16 +337,19 @@ void live_sync::unsubscribe(ws_session& session, const json::object& msg) {
   auto* state = sync_session::of(session);
   const json::value* id = msg.if_contains("id");
   if (!state || !state->who) {
-    session.send(ws_protocol::error_message("unauthenticated", "send hello with a token first", id));
+    session.send(
+        ws_protocol::error_message("unauthenticated", "send hello with a token first", id));
     return;
   }
   if (!id) {
-    session.send(ws_protocol::error_message("bad_request", "unsubscribe needs the subscription's \"id\""));
+    session.send(
+        ws_protocol::error_message("bad_request", "unsubscribe needs the subscription's \"id\""));
     return;
   }
   auto it = state->subscriptions.find(json::serialize(*id));
   if (it == state->subscriptions.end()) {
-    session.send(ws_protocol::error_message("unknown_subscription", "no active subscription has this id", id));
+    session.send(ws_protocol::error_message("unknown_subscription",
+                                            "no active subscription has this id", id));
     return;
   }
   hub_->remove(it->second, true);

@@ -10,7 +10,8 @@
 namespace fieldsync::server {
 
 metric_histogram::metric_histogram(std::vector<double> bounds) : bounds_(std::move(bounds)) {
-  if (bounds_.empty() || bounds_.size() > max_buckets || !std::is_sorted(bounds_.begin(), bounds_.end())) {
+  if (bounds_.empty() || bounds_.size() > max_buckets ||
+      !std::is_sorted(bounds_.begin(), bounds_.end())) {
     throw std::invalid_argument("histogram bounds: 1 to 24 ascending values");
   }
 }
@@ -20,22 +21,26 @@ void metric_histogram::observe(double seconds) noexcept {
   auto it = std::lower_bound(bounds_.begin(), bounds_.end(), seconds);
   counts_[static_cast<std::size_t>(it - bounds_.begin())].fetch_add(1, std::memory_order_relaxed);
   count_.fetch_add(1, std::memory_order_relaxed);
-  sum_micros_.fetch_add(static_cast<std::uint64_t>(std::llround(seconds * 1e6)), std::memory_order_relaxed);
+  sum_micros_.fetch_add(static_cast<std::uint64_t>(std::llround(seconds * 1e6)),
+                        std::memory_order_relaxed);
 }
 
 double metric_histogram::sum() const noexcept {
   return static_cast<double>(sum_micros_.load(std::memory_order_relaxed)) / 1e6;
 }
 
-metric_counter& metrics_registry::add_counter(std::string name, std::string help, std::string labels) {
+metric_counter& metrics_registry::add_counter(std::string name, std::string help,
+                                              std::string labels) {
   auto& c = counters_.emplace_back();
-  series_.push_back({kind::counter, std::move(name), std::move(help), std::move(labels), &c, nullptr, nullptr});
+  series_.push_back(
+      {kind::counter, std::move(name), std::move(help), std::move(labels), &c, nullptr, nullptr});
   return c;
 }
 
 metric_gauge& metrics_registry::add_gauge(std::string name, std::string help, std::string labels) {
   auto& g = gauges_.emplace_back();
-  series_.push_back({kind::gauge, std::move(name), std::move(help), std::move(labels), nullptr, &g, nullptr});
+  series_.push_back(
+      {kind::gauge, std::move(name), std::move(help), std::move(labels), nullptr, &g, nullptr});
   return g;
 }
 
@@ -51,7 +56,9 @@ std::string metrics_registry::render() const {
   std::set<std::string_view> described;
   for (const auto& s : series_) {
     if (described.insert(s.name).second) {
-      const char* type = s.k == kind::counter ? "counter" : s.k == kind::gauge ? "gauge" : "histogram";
+      const char* type = s.k == kind::counter ? "counter"
+                         : s.k == kind::gauge ? "gauge"
+                                              : "histogram";
       out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", s.name, s.help, s.name, type);
     }
     std::string labels = s.labels.empty() ? std::string() : "{" + s.labels + "}";

@@ -34,16 +34,21 @@ bool parse(std::string_view text, parsed_origin& out, bool pattern) {
     port = authority.substr(colon + 1);
     if (port.empty()) return false;
     bool wildcard = pattern && port == "*";
-    if (!wildcard && !std::all_of(port.begin(), port.end(), [](unsigned char c) { return std::isdigit(c); })) {
+    if (!wildcard &&
+        !std::all_of(port.begin(), port.end(), [](unsigned char c) { return std::isdigit(c); })) {
       return false;
     }
   }
   if (host.empty()) return false;
   out.host = lower(host);
-  if (!port.empty()) out.port = std::string(port);
-  else if (out.scheme == "https" || out.scheme == "wss") out.port = "443";
-  else if (out.scheme == "http" || out.scheme == "ws") out.port = "80";
-  else out.port = "";
+  if (!port.empty())
+    out.port = std::string(port);
+  else if (out.scheme == "https" || out.scheme == "wss")
+    out.port = "443";
+  else if (out.scheme == "http" || out.scheme == "ws")
+    out.port = "80";
+  else
+    out.port = "";
   return true;
 }
 
@@ -81,7 +86,8 @@ bool origin_allowed(const std::vector<std::string>& allowed, std::string_view or
     }
     parsed_origin p;
     if (!parsed || !parse(entry, p, true)) continue;
-    if (p.scheme == o.scheme && p.host == o.host && (p.port == "*" || p.port == o.port)) return true;
+    if (p.scheme == o.scheme && p.host == o.host && (p.port == "*" || p.port == o.port))
+      return true;
   }
   return false;
 }

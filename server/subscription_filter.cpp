@@ -23,7 +23,8 @@ std::vector<equality_constraint> constraints_of(const bound_filter& f, const bou
     std::vector<equality_constraint> out;
     for (const auto& child : n.children) {
       auto more = constraints_of(f, child);
-      out.insert(out.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
+      out.insert(out.end(), std::make_move_iterator(more.begin()),
+                 std::make_move_iterator(more.end()));
     }
     return out;
   }
@@ -69,10 +70,14 @@ bool subscription_filter::matches_nothing() const noexcept {
 
 const char* to_string(delivery d) noexcept {
   switch (d) {
-    case delivery::insert: return "insert";
-    case delivery::update: return "update";
-    case delivery::remove: return "delete";
-    case delivery::none: break;
+    case delivery::insert:
+      return "insert";
+    case delivery::update:
+      return "update";
+    case delivery::remove:
+      return "delete";
+    case delivery::none:
+      break;
   }
   return "none";
 }
@@ -104,7 +109,8 @@ std::optional<index_constraint> choose_index_constraint(const subscription_filte
   for (const auto* part : {&f.scope, &f.where}) {
     if (part->constant()) continue;
     for (auto& c : constraints_of(*part, part->root)) {
-      if (!best || c.keys.size() < best->keys.size()) best = index_constraint{c.column, std::move(c.keys)};
+      if (!best || c.keys.size() < best->keys.size())
+        best = index_constraint{c.column, std::move(c.keys)};
     }
   }
   return best;

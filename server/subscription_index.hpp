@@ -71,7 +71,8 @@ class subscription_index {
   // Calls f(Sub*) once for every subscription that might match the change whose rows are
   // `row` and (for updates) `old_row`.
   template <typename F>
-  void for_each_candidate(const boost::json::object& row, const boost::json::object* old_row, F&& f) {
+  void for_each_candidate(const boost::json::object& row, const boost::json::object* old_row,
+                          F&& f) {
     const std::uint64_t stamp = ++stamp_;
     for (auto& col : columns_) {
       visit(col, row, stamp, f);

@@ -33,9 +33,8 @@ std::string change_body(const protocol::row_change& change, delivery d, protocol
   out += ",\"row\":";
   if (d == delivery::remove) {
     // The row before the change: a logged delete's row, an update's old row.
-    const json::object& before = change.op == protocol::change_op::update && change.old_row
-                                     ? *change.old_row
-                                     : change.row;
+    const json::object& before =
+        change.op == protocol::change_op::update && change.old_row ? *change.old_row : change.row;
     json::object slim;
     for (const auto& column : delete_columns) {
       if (const auto* v = before.if_contains(column)) slim[column] = *v;
@@ -64,7 +63,8 @@ snapshot_batch::snapshot_batch(const json::value& subscription_id) {
   text_ = "{\"type\":\"snapshot\",\"id\":" + json::serialize(subscription_id) + ",\"rows\":[";
 }
 
-void snapshot_batch::add_row(std::string_view key, protocol::lsn version, std::string_view row_json) {
+void snapshot_batch::add_row(std::string_view key, protocol::lsn version,
+                             std::string_view row_json) {
   if (rows_++ > 0) text_ += ",";
   text_ += "{\"key\":";
   append_string(text_, key);
@@ -88,12 +88,14 @@ std::string snapshot_batch::finish(bool last, const protocol::cursor& continue_f
 }
 
 std::string up_to_date(const json::value& subscription_id, const protocol::cursor& c) {
-  return json::serialize(json::object{{"type", "up-to-date"}, {"id", subscription_id}, {"cursor", c.to_string()}});
+  return json::serialize(
+      json::object{{"type", "up-to-date"}, {"id", subscription_id}, {"cursor", c.to_string()}});
 }
 
-std::string reset(const json::value& subscription_id, std::string_view reason, std::string_view message) {
-  return json::serialize(
-      json::object{{"type", "reset"}, {"id", subscription_id}, {"reason", reason}, {"message", message}});
+std::string reset(const json::value& subscription_id, std::string_view reason,
+                  std::string_view message) {
+  return json::serialize(json::object{
+      {"type", "reset"}, {"id", subscription_id}, {"reason", reason}, {"message", message}});
 }
 
 std::string unsubscribed(const json::value& subscription_id) {

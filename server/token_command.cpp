@@ -24,13 +24,15 @@ int token_command(config cfg, const token_options& opts) {
     std::ifstream in(file);
     std::string secret;
     if (!in || !std::getline(in, secret) || secret.size() < 32) {
-      throw config_error("cannot read the dev signing key " + file.string() +
-                         " (run `fieldsync dev` once, or pass --data-dir, or configure [auth.keys])");
+      throw config_error(
+          "cannot read the dev signing key " + file.string() +
+          " (run `fieldsync dev` once, or pass --data-dir, or configure [auth.keys])");
     }
     cfg.auth.keys.push_back({"dev", "HS256", secret, ""});
   }
   auto key = minting_key(cfg.auth, opts.kid);
-  std::cout << mint_token(key, cfg.auth, std::move(claims.as_object()), std::chrono::seconds(opts.ttl_seconds))
+  std::cout << mint_token(key, cfg.auth, std::move(claims.as_object()),
+                          std::chrono::seconds(opts.ttl_seconds))
             << std::endl;
   return 0;
 }

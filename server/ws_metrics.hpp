@@ -18,8 +18,8 @@ struct ws_metrics {
   metric_counter* resets = nullptr;
   metric_counter* auth_failures = nullptr;
   metric_counter* origin_refusals = nullptr;
-  metric_counter* changes_read = nullptr;     // log changes the hub read (once per node)
-  metric_counter* hub_reads = nullptr;        // log reads of the hub
+  metric_counter* changes_read = nullptr;  // log changes the hub read (once per node)
+  metric_counter* hub_reads = nullptr;     // log reads of the hub
   metric_histogram* commit_to_enqueue = nullptr;
 
   static ws_metrics create(metrics_registry& r);

@@ -70,8 +70,10 @@ asio::awaitable<void> ws_session::run(beast::tcp_stream stream, http_request req
 
   const auto origin = req.find(http::field::origin);
   std::string_view origin_value;
-  if (origin != req.end()) origin_value = std::string_view(origin->value().data(), origin->value().size());
-  if (!origin_allowed(options.allowed_origins, origin_value, req[http::field::host], origin != req.end())) {
+  if (origin != req.end())
+    origin_value = std::string_view(origin->value().data(), origin->value().size());
+  if (!origin_allowed(options.allowed_origins, origin_value, req[http::field::host],
+                      origin != req.end())) {
     if (options.metrics) options.metrics->origin_refusals->add();
     auto res = error_response(req, http::status::forbidden, "origin_not_allowed",
                               "WebSocket connections from this origin are not allowed "

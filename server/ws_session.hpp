@@ -54,7 +54,9 @@ struct ws_message {
   // for senders that pace themselves on the client (snapshots).
   std::function<void(bool written)> on_done;
 
-  std::size_t size() const noexcept { return (head ? head->size() : 0) + (body ? body->size() : 0); }
+  std::size_t size() const noexcept {
+    return (head ? head->size() : 0) + (body ? body->size() : 0);
+  }
 };
 
 class ws_session;

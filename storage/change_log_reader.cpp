@@ -106,8 +106,9 @@ asio::awaitable<pg_outcome<std::vector<log_change>>> async_read_changes(
   // Qualified names throughout: a bare "lsn" in ORDER BY would name the output column
   // lsn::text and sort the LSNs as strings ("4/102A20" before "4/93820").
   std::string sql =
-      "SELECT c.lsn::text, c.idx, c.collection, c.key, c.op, c.\"row\"::text, c.old_row::text, c.changed::text, "
-      "(extract(epoch FROM c.commit_time) * 1000000)::bigint, c.xid, c.client_id, c.mutation_id, c.client_ts "
+      "SELECT c.lsn::text, c.idx, c.collection, c.key, c.op, c.\"row\"::text, "
+      "c.old_row::text, c.changed::text, (extract(epoch FROM c.commit_time) * 1000000)::bigint, "
+      "c.xid, c.client_id, c.mutation_id, c.client_ts "
       "FROM fieldsync.changes c WHERE (c.lsn, c.idx::bigint) > ($1::pg_lsn, $2::bigint) "
       "AND c.lsn <= $3::pg_lsn";
   pg_params params(after.position.to_string(), static_cast<std::int64_t>(after.index), upto.to_string());

@@ -10,6 +10,7 @@
 //
 // Prints JSON result lines (bench/README.md's contract) on stdout, progress on stderr.
 
+#include <libpq-fe.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
@@ -20,7 +21,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
-#include <libpq-fe.h>
 
 #include <algorithm>
 #include <atomic>
@@ -56,8 +56,8 @@ struct options {
   std::string tokens_file;
   std::string dsn;
   int clients = 1000;
-  int rate = 1000;          // changes per second
-  int rows = 10'000;        // ids 1..rows
+  int rate = 1000;    // changes per second
+  int rows = 10'000;  // ids 1..rows
   int warmup_s = 5;
   int duration_s = 30;
   int connect_parallel = 200;
@@ -100,7 +100,7 @@ struct shared_state {
   std::atomic<int> ready{0};
   std::atomic<int> failed{0};
   std::atomic<bool> measuring{false};
-  std::atomic<std::uint64_t> received{0};  // change messages during the measurement
+  std::atomic<std::uint64_t> received{0};   // change messages during the measurement
   std::vector<std::uint32_t> latencies_us;  // io thread only
   std::string first_error;
 };
@@ -136,8 +136,8 @@ asio::awaitable<void> run_client(const options& o, shared_state& st, std::string
     }
     co_await ws.async_handshake(o.host + ":" + o.port, "/v1/ws", asio::use_awaitable);
     ws.text(true);
-    std::string hello = R"({"type":"hello","protocol":1,"client_id":"bench-)" + std::to_string(index) +
-                        R"(","token":")" + token + "\"}";
+    std::string hello = R"({"type":"hello","protocol":1,"client_id":"bench-)" +
+                        std::to_string(index) + R"(","token":")" + token + "\"}";
     co_await ws.async_write(asio::buffer(hello), asio::use_awaitable);
     std::string subscribe = R"({"type":"subscribe","id":"s","collection":"items"})";
     co_await ws.async_write(asio::buffer(subscribe), asio::use_awaitable);
@@ -155,11 +155,13 @@ asio::awaitable<void> run_client(const options& o, shared_state& st, std::string
           ++st.ready;
           --*slots;
         }
-      } else if (st.measuring.load(std::memory_order_relaxed) && text.rfind("{\"type\":\"change\"", 0) == 0) {
+      } else if (st.measuring.load(std::memory_order_relaxed) &&
+                 text.rfind("{\"type\":\"change\"", 0) == 0) {
         const auto ts = stamp_of(text);
         if (ts > 0) {
           const auto lat = now_us() - ts;
-          st.latencies_us.push_back(static_cast<std::uint32_t>(std::clamp<std::int64_t>(lat, 0, 4'000'000'000)));
+          st.latencies_us.push_back(
+              static_cast<std::uint32_t>(std::clamp<std::int64_t>(lat, 0, 4'000'000'000)));
           st.received.fetch_add(1, std::memory_order_relaxed);
         }
       }
@@ -177,14 +179,16 @@ asio::awaitable<void> run_client(const options& o, shared_state& st, std::string
 struct pg_conn {
   PGconn* c = nullptr;
   explicit pg_conn(const std::string& dsn) : c(PQconnectdb(dsn.c_str())) {
-    if (PQstatus(c) != CONNECTION_OK) throw std::runtime_error(std::string("connect: ") + PQerrorMessage(c));
+    if (PQstatus(c) != CONNECTION_OK)
+      throw std::runtime_error(std::string("connect: ") + PQerrorMessage(c));
   }
   ~pg_conn() { PQfinish(c); }
   void exec(const char* sql) {
     PGresult* r = PQexec(c, sql);
     auto st = PQresultStatus(r);
     PQclear(r);
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) throw std::runtime_error(std::string(sql) + ": " + PQerrorMessage(c));
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+      throw std::runtime_error(std::string(sql) + ": " + PQerrorMessage(c));
   }
 };
 
@@ -223,7 +227,8 @@ void listen_log(const std::string& dsn, log_watch& w) {
       std::lock_guard lock(w.mutex);
       while (!w.pending.empty() && w.pending.front().first <= high) {
         if (w.measuring) {
-          w.latencies_us.push_back(static_cast<std::uint32_t>(std::max<std::int64_t>(0, at - w.pending.front().second)));
+          w.latencies_us.push_back(
+              static_cast<std::uint32_t>(std::max<std::int64_t>(0, at - w.pending.front().second)));
         }
         w.pending.pop_front();
       }
@@ -236,13 +241,14 @@ struct writer_report {
   double seconds = 0;
 };
 
-void write_changes(const options& o, log_watch& w, std::atomic<bool>& stop, std::atomic<bool>& measuring,
-                   writer_report& report) {
+void write_changes(const options& o, log_watch& w, std::atomic<bool>& stop,
+                   std::atomic<bool>& measuring, writer_report& report) {
   pg_conn pg(o.dsn);
   // The writer must keep its pace; the durability under test is the change log's.
   pg.exec("SET synchronous_commit = off");
   PGresult* prep = PQprepare(pg.c, "upd",
-                             "UPDATE items SET seq = seq + 1, ts = (extract(epoch FROM clock_timestamp()) * 1000000)::bigint "
+                             "UPDATE items SET seq = seq + 1, ts = (extract(epoch FROM "
+                             "clock_timestamp()) * 1000000)::bigint "
                              "WHERE id = $1 RETURNING ts, pg_current_wal_insert_lsn()::text",
                              1, nullptr);
   PQclear(prep);
@@ -264,7 +270,8 @@ void write_changes(const options& o, log_watch& w, std::atomic<bool>& stop, std:
     if (measuring) {
       if (report.changes == 0) measured_from = std::chrono::steady_clock::now();
       ++report.changes;
-      report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - measured_from).count();
+      report.seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - measured_from).count();
     }
   }
 }
@@ -280,9 +287,11 @@ bool g_deflate = false;
 
 void result(const std::string& metric, double value, const std::string& unit, int clients,
             const std::string& extra = "") {
-  std::printf("{\"scenario\":\"fanout\",\"metric\":\"%s (%d clients%s)\",\"unit\":\"%s\",\"value\":%.3f,\"clients\":%d,\"deflate\":%s%s}\n",
-              metric.c_str(), clients, g_deflate ? ", deflate" : "", unit.c_str(), value, clients,
-              g_deflate ? "true" : "false", extra.c_str());
+  std::printf(
+      "{\"scenario\":\"fanout\",\"metric\":\"%s (%d "
+      "clients%s)\",\"unit\":\"%s\",\"value\":%.3f,\"clients\":%d,\"deflate\":%s%s}\n",
+      metric.c_str(), clients, g_deflate ? ", deflate" : "", unit.c_str(), value, clients,
+      g_deflate ? "true" : "false", extra.c_str());
   std::fflush(stdout);
 }
 
@@ -298,18 +307,30 @@ int main(int argc, char** argv) {
   options o;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
-    if (k == "--port") o.port = v;
-    else if (k == "--tokens") o.tokens_file = v;
-    else if (k == "--dsn") o.dsn = v;
-    else if (k == "--clients") o.clients = std::stoi(v);
-    else if (k == "--rate") o.rate = std::stoi(v);
-    else if (k == "--rows") o.rows = std::stoi(v);
-    else if (k == "--warmup") o.warmup_s = std::stoi(v);
-    else if (k == "--duration") o.duration_s = std::stoi(v);
-    else if (k == "--server-pid") o.server_pid = std::stoi(v);
-    else if (k == "--territories") o.territories = std::stoi(v);
-    else if (k == "--parallel") o.connect_parallel = std::stoi(v);
-    else if (k == "--deflate") o.deflate = v == "1";
+    if (k == "--port")
+      o.port = v;
+    else if (k == "--tokens")
+      o.tokens_file = v;
+    else if (k == "--dsn")
+      o.dsn = v;
+    else if (k == "--clients")
+      o.clients = std::stoi(v);
+    else if (k == "--rate")
+      o.rate = std::stoi(v);
+    else if (k == "--rows")
+      o.rows = std::stoi(v);
+    else if (k == "--warmup")
+      o.warmup_s = std::stoi(v);
+    else if (k == "--duration")
+      o.duration_s = std::stoi(v);
+    else if (k == "--server-pid")
+      o.server_pid = std::stoi(v);
+    else if (k == "--territories")
+      o.territories = std::stoi(v);
+    else if (k == "--parallel")
+      o.connect_parallel = std::stoi(v);
+    else if (k == "--deflate")
+      o.deflate = v == "1";
     else {
       std::cerr << "unknown option " << k << "\n";
       return 2;
@@ -323,7 +344,8 @@ int main(int argc, char** argv) {
     }
   }
   if (tokens.empty() || o.port.empty() || o.dsn.empty() || o.server_pid == 0) {
-    std::cerr << "usage: fanout_loadgen --port P --tokens FILE --dsn DSN --server-pid PID [--clients N] [--rate R] ...\n";
+    std::cerr << "usage: fanout_loadgen --port P --tokens FILE --dsn DSN --server-pid PID "
+                 "[--clients N] [--rate R] ...\n";
     return 2;
   }
 
@@ -331,8 +353,10 @@ int main(int argc, char** argv) {
   const auto rss_before = rss_kib(o.server_pid);
   asio::io_context ioc(1);
   shared_state st;
-  st.latencies_us.reserve(static_cast<std::size_t>(o.rate) * static_cast<std::size_t>(o.duration_s) *
-                          static_cast<std::size_t>(std::max(1, o.clients / std::max(1, o.territories))) + 1024);
+  st.latencies_us.reserve(
+      static_cast<std::size_t>(o.rate) * static_cast<std::size_t>(o.duration_s) *
+          static_cast<std::size_t>(std::max(1, o.clients / std::max(1, o.territories))) +
+      1024);
   auto slots = std::make_shared<std::atomic<int>>(0);
   std::thread io([&] {
     auto guard = asio::make_work_guard(ioc);
@@ -346,7 +370,9 @@ int main(int argc, char** argv) {
     if (*slots < o.connect_parallel) {
       ++*slots;
       // Client i has the token of territory i % territories: every territory gets N/T.
-      asio::co_spawn(ioc, run_client(o, st, tokens[static_cast<std::size_t>(started) % tokens.size()], started, slots),
+      asio::co_spawn(ioc,
+                     run_client(o, st, tokens[static_cast<std::size_t>(started) % tokens.size()],
+                                started, slots),
                      asio::detached);
       ++started;
     } else {
@@ -357,9 +383,10 @@ int main(int argc, char** argv) {
   while (st.ready + st.failed < started && std::chrono::steady_clock::now() - t0 < 600s) {
     std::this_thread::sleep_for(10ms);
   }
-  const double connect_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::cerr << "fanout: " << st.ready << " clients subscribed in " << connect_s << " s (" << st.failed
-            << " failed)\n";
+  const double connect_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::cerr << "fanout: " << st.ready << " clients subscribed in " << connect_s << " s ("
+            << st.failed << " failed)\n";
   if (st.failed > 0 || st.ready < o.clients) {
     std::cerr << "fanout: first failure: " << st.first_error << "\n";
     ioc.stop();
@@ -399,7 +426,8 @@ int main(int argc, char** argv) {
     stopped = true;
   });
   while (!stopped) std::this_thread::sleep_for(1ms);
-  const double window = std::chrono::duration<double>(std::chrono::steady_clock::now() - w0).count();
+  const double window =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - w0).count();
   const auto cpu1 = cpu_ticks(o.server_pid);
   const auto self1 = cpu_ticks(static_cast<int>(getpid()));
   double load1 = 0;
@@ -427,7 +455,8 @@ int main(int argc, char** argv) {
   const double p50 = percentile(lat, 0.50), p99 = percentile(lat, 0.99);
   const double max = lat.empty() ? 0 : *std::max_element(lat.begin(), lat.end()) / 1000.0;
 
-  result("writer changes/s", changes_per_s, "changes/s", o.clients, ",\"target\":\"value>=" + std::to_string(o.rate * 95 / 100) + "\"");
+  result("writer changes/s", changes_per_s, "changes/s", o.clients,
+         ",\"target\":\"value>=" + std::to_string(o.rate * 95 / 100) + "\"");
   result("commit->receive p50", p50, "ms", o.clients,
          ",\"limit_name\":\"commit->log notify p50\",\"limit\":" + num(log_p50));
   result("commit->receive p99", p99, "ms", o.clients,
@@ -435,16 +464,20 @@ int main(int argc, char** argv) {
              (o.clients >= 10'000 ? ",\"target\":\"value<=50\"" : ""));
   result("commit->receive max", max, "ms", o.clients);
   result("messages delivered/s", delivered_per_s, "messages/s", o.clients,
-         ",\"limit_name\":\"offered (changes/s x subscribers per change)\",\"limit\":" + num(offered_per_s) +
-             ",\"target\":\"ratio>=0.95\"");
-  result("server CPU", 100.0 * static_cast<double>(cpu1 - cpu0) / static_cast<double>(ticks_per_s) / window,
+         ",\"limit_name\":\"offered (changes/s x subscribers per change)\",\"limit\":" +
+             num(offered_per_s) + ",\"target\":\"ratio>=0.95\"");
+  result("server CPU",
+         100.0 * static_cast<double>(cpu1 - cpu0) / static_cast<double>(ticks_per_s) / window,
          "% of one core", o.clients);
   result("server RSS under load", static_cast<double>(rss_busy) / 1024.0, "MiB", o.clients);
-  result("load generator CPU", 100.0 * static_cast<double>(self1 - self0) / static_cast<double>(ticks_per_s) / window,
-         "% of one core", o.clients, ",\"machine_load_1min\":" + num(load1) + ",\"cores\":" +
-                                           std::to_string(std::thread::hardware_concurrency()));
-  std::cerr << "fanout: " << o.clients << " clients: " << st.received.load() << " changes received in " << window
-            << " s; log latency samples " << log_lat.size() << "\n";
+  result("load generator CPU",
+         100.0 * static_cast<double>(self1 - self0) / static_cast<double>(ticks_per_s) / window,
+         "% of one core", o.clients,
+         ",\"machine_load_1min\":" + num(load1) +
+             ",\"cores\":" + std::to_string(std::thread::hardware_concurrency()));
+  std::cerr << "fanout: " << o.clients << " clients: " << st.received.load()
+            << " changes received in " << window << " s; log latency samples " << log_lat.size()
+            << "\n";
   ioc.stop();
   io.join();
   // The sockets close with the process; the server sees the disconnects.

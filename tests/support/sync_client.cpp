@@ -22,15 +22,17 @@ sync_client::sync_client(std::uint16_t port, const std::string& token, const std
 }
 
 void sync_client::hello() {
-  ws_->send(json::serialize(json::object{{"type", "hello"}, {"token", token_}, {"client_id", client_id_}, {"protocol", 1}}));
+  ws_->send(json::serialize(json::object{
+      {"type", "hello"}, {"token", token_}, {"client_id", client_id_}, {"protocol", 1}}));
   auto m = next();
   if (!m || m->at("type") != "welcome") {
-    throw std::runtime_error("no welcome: " + (m ? json::serialize(*m) : "closed " + std::to_string(ws_->close_code())));
+    throw std::runtime_error(
+        "no welcome: " + (m ? json::serialize(*m) : "closed " + std::to_string(ws_->close_code())));
   }
 }
 
-void sync_client::subscribe(const std::string& id, const std::string& collection, const std::string& where,
-                            const std::optional<std::string>& cursor) {
+void sync_client::subscribe(const std::string& id, const std::string& collection,
+                            const std::string& where, const std::optional<std::string>& cursor) {
   specs_[id] = {collection, where};
   views_[id];
   json::object m{{"type", "subscribe"}, {"id", id}, {"collection", collection}};
@@ -82,7 +84,8 @@ std::optional<json::object> sync_client::next(std::chrono::milliseconds timeout)
     if (text) break;
     closed_ = true;
     // A slow reader is cut off at its queue's limit; it resumes from its cursors.
-    if (ws_->close_code() != 4008 || !reconnect_on_overflow || token_.empty() || !reconnect()) return std::nullopt;
+    if (ws_->close_code() != 4008 || !reconnect_on_overflow || token_.empty() || !reconnect())
+      return std::nullopt;
   }
   boost::system::error_code ec;
   auto v = json::parse(*text, ec);
@@ -97,7 +100,8 @@ std::optional<json::object> sync_client::next(std::chrono::milliseconds timeout)
 bool sync_client::run_until(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (!done()) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return false;
     if (!next(left)) return done();
   }
@@ -115,10 +119,12 @@ void sync_client::apply(const json::object& m) {
     protocol_errors_.push_back(m);
     return;
   }
-  const std::string id = m.contains("id") && m.at("id").is_string() ? std::string(m.at("id").as_string()) : "";
+  const std::string id =
+      m.contains("id") && m.at("id").is_string() ? std::string(m.at("id").as_string()) : "";
   auto& v = views_[id];
   auto check_row = [&](const json::object& row) {
-    if (row_allowed && !row_allowed(id, row)) error(id + ": a row outside the scope: " + json::serialize(row));
+    if (row_allowed && !row_allowed(id, row))
+      error(id + ": a row outside the scope: " + json::serialize(row));
   };
   auto advance = [&](const json::value& c, bool strictly) {
     auto next_cursor = protocol::cursor::parse(c.as_string());
@@ -144,7 +150,8 @@ void sync_client::apply(const json::object& m) {
       const auto& o = r.as_object();
       std::string key(o.at("key").as_string());
       check_row(o.at("row").as_object());
-      if (!v.rows.emplace(key, o.at("row").as_object()).second) error(id + ": snapshot row twice: " + key);
+      if (!v.rows.emplace(key, o.at("row").as_object()).second)
+        error(id + ": snapshot row twice: " + key);
       ++v.snapshot_rows;
     }
     if (m.at("last").as_bool()) {
@@ -173,8 +180,10 @@ void sync_client::apply(const json::object& m) {
   } else if (op == "update") {
     if (held == v.rows.end()) return error(id + ": update of a key not held (a gap): " + key);
     if (!seq_column.empty() && row.contains(seq_column) && held->second.contains(seq_column) &&
-        row.at(seq_column).to_number<std::int64_t>() != held->second.at(seq_column).to_number<std::int64_t>() + 1) {
-      error(id + ": update of " + key + " from seq " + json::serialize(held->second.at(seq_column)) + " to " +
+        row.at(seq_column).to_number<std::int64_t>() !=
+            held->second.at(seq_column).to_number<std::int64_t>() + 1) {
+      error(id + ": update of " + key + " from seq " +
+            json::serialize(held->second.at(seq_column)) + " to " +
             json::serialize(row.at(seq_column)) + " (a gap or a duplicate)");
     }
     held->second = row;

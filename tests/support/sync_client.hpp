@@ -41,17 +41,20 @@ struct sync_view {
 class sync_client {
  public:
   // Connects and says hello with `token` (skipped when empty); waits for welcome.
-  sync_client(std::uint16_t port, const std::string& token, const std::string& client_id = "test-client",
-              const headers& extra = {});
+  sync_client(std::uint16_t port, const std::string& token,
+              const std::string& client_id = "test-client", const headers& extra = {});
 
-  void subscribe(const std::string& id, const std::string& collection, const std::string& where = "",
+  void subscribe(const std::string& id, const std::string& collection,
+                 const std::string& where = "",
                  const std::optional<std::string>& cursor = std::nullopt);
   void unsubscribe(const std::string& id);
 
   // Reads and applies messages until `done()` holds; false on timeout or close.
-  bool run_until(const std::function<bool()>& done, std::chrono::milliseconds timeout = std::chrono::seconds(120));
+  bool run_until(const std::function<bool()>& done,
+                 std::chrono::milliseconds timeout = std::chrono::seconds(120));
   // Reads one message (applied); nullopt on close or timeout.
-  std::optional<boost::json::object> next(std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  std::optional<boost::json::object> next(
+      std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
   sync_view& view(const std::string& id) { return views_[id]; }
   const std::vector<std::string>& errors() const { return errors_; }

@@ -31,15 +31,15 @@ std::string live_sync_sections(const fresh_database& db, const std::string& extr
 void create_items_schema(const std::string& conninfo);
 
 struct items_workload {
-  int territories = 6;            // rows live in territories 1..territories
-  std::uint64_t changes = 1000;   // row changes in all
+  int territories = 6;           // rows live in territories 1..territories
+  std::uint64_t changes = 1000;  // row changes in all
   double delete_share = 0.15;
   double insert_share = 0.20;
-  double move_share = 0.30;       // of the updates: the row changes territory
+  double move_share = 0.30;  // of the updates: the row changes territory
   int max_per_transaction = 4;
   std::size_t payload_bytes = 24;
   std::uint64_t seed = 1;
-  std::int64_t first_id = 1;      // inserts count up from here
+  std::int64_t first_id = 1;                   // inserts count up from here
   std::vector<std::int64_t> only_territories;  // non-empty: inserts and moves stay in these
 };
 
@@ -49,8 +49,9 @@ void seed_items(const std::string& conninfo, int rows, int territories, std::int
 
 // Runs the workload on the live rows whose ids lie in [lo, hi) (the writer's own range:
 // concurrent writers never wait on each other); returns the number of row changes made.
-std::uint64_t run_items_workload(const std::string& conninfo, const items_workload& w, std::int64_t lo,
-                                 std::int64_t hi, const std::atomic<bool>* stop = nullptr,
+std::uint64_t run_items_workload(const std::string& conninfo, const items_workload& w,
+                                 std::int64_t lo, std::int64_t hi,
+                                 const std::atomic<bool>* stop = nullptr,
                                  std::atomic<std::uint64_t>* progress = nullptr);
 
 // Waits until the change log holds the collection's initial copy (fails the test after
@@ -62,7 +63,8 @@ std::string query_text(const std::string& conninfo, const std::string& sql);
 
 // The rows of `territories`, by key, as {"id","territory_id","seq","payload"} JSON text
 // with the values as the server sends them.
-std::map<std::string, std::string> items_in(const std::string& conninfo, const std::vector<std::int64_t>& territories);
+std::map<std::string, std::string> items_in(const std::string& conninfo,
+                                            const std::vector<std::int64_t>& territories);
 
 // A bearer token for the test key with these claims (exp an hour ahead unless given).
 std::string test_token(const std::string& subject, const std::vector<std::int64_t>& territories,

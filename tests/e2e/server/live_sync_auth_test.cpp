@@ -11,12 +11,12 @@
 #include "tests/support/sync_workload.hpp"
 #include "tests/support/temp_dir.hpp"
 
-#include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
-#include <catch2/catch.hpp>
 #include <jwt.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <catch2/catch.hpp>
 
 #include <memory>
 
@@ -28,7 +28,9 @@ namespace http = boost::beast::http;
 namespace {
 
 std::int64_t now_s() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 std::string rsa_public_pem(std::string& private_pem) {
@@ -41,17 +43,21 @@ std::string rsa_public_pem(std::string& private_pem) {
     long n = BIO_get_mem_data(bio.get(), &data);
     return std::string(data, static_cast<std::size_t>(n));
   };
-  private_pem = to_string([&](BIO* b) { PEM_write_bio_PrivateKey(b, pkey.get(), nullptr, nullptr, 0, nullptr, nullptr); });
+  private_pem = to_string([&](BIO* b) {
+    PEM_write_bio_PrivateKey(b, pkey.get(), nullptr, nullptr, 0, nullptr, nullptr);
+  });
   return to_string([&](BIO* b) { PEM_write_bio_PUBKEY(b, pkey.get()); });
 }
 
-std::string sign(jwt_alg_t alg, const std::string& key, const json::object& claims, const char* kid) {
+std::string sign(jwt_alg_t alg, const std::string& key, const json::object& claims,
+                 const char* kid) {
   jwt_t* raw = nullptr;
   REQUIRE(jwt_new(&raw) == 0);
   std::unique_ptr<jwt_t, decltype(&jwt_free)> t(raw, &jwt_free);
   if (kid) jwt_add_header(t.get(), "kid", kid);
   REQUIRE(jwt_add_grants_json(t.get(), json::serialize(claims).c_str()) == 0);
-  REQUIRE(jwt_set_alg(t.get(), alg, reinterpret_cast<const unsigned char*>(key.data()), static_cast<int>(key.size())) == 0);
+  REQUIRE(jwt_set_alg(t.get(), alg, reinterpret_cast<const unsigned char*>(key.data()),
+                      static_cast<int>(key.size())) == 0);
   std::unique_ptr<char, decltype(&std::free)> s(jwt_encode_str(t.get()), &std::free);
   REQUIRE(s);
   return s.get();
@@ -75,14 +81,18 @@ std::string b64url(std::string_view in) {
 }
 
 json::object good_claims(std::int64_t exp_offset = 3600) {
-  return {{"sub", "rep-7"}, {"iss", "https://auth.test"}, {"aud", "fieldsync"},
-          {"exp", now_s() + exp_offset}, {"territories", json::array{1, 2}}};
+  return {{"sub", "rep-7"},
+          {"iss", "https://auth.test"},
+          {"aud", "fieldsync"},
+          {"exp", now_s() + exp_offset},
+          {"territories", json::array{1, 2}}};
 }
 
 // hello with `token`; the closing code, or 0 when the server welcomed it.
 std::uint16_t hello_outcome(std::uint16_t port, const std::string& token) {
   ws_client ws(port);
-  ws.send(json::serialize(json::object{{"type", "hello"}, {"token", token}, {"client_id", "c1"}, {"protocol", 1}}));
+  ws.send(json::serialize(
+      json::object{{"type", "hello"}, {"token", token}, {"client_id", "c1"}, {"protocol", 1}}));
   auto m = ws.receive(30s);
   if (!m) return ws.close_code();
   CHECK(json::parse(*m).at("type") == "welcome");
@@ -103,7 +113,8 @@ unsigned upgrade_status(std::uint16_t port, const std::string& token) {
 
 }  // namespace
 
-TEST_CASE("JWT negative suite over the WebSocket: every bad token is refused", "[e2e][sync][auth]") {
+TEST_CASE("JWT negative suite over the WebSocket: every bad token is refused",
+          "[e2e][sync][auth]") {
   fresh_database db;
   const auto dsn = db.conninfo();
   create_items_schema(dsn);
@@ -117,7 +128,8 @@ TEST_CASE("JWT negative suite over the WebSocket: every bad token is refused", "
                                                 "audience = \"fieldsync\"\n"
                                                 "[auth.keys.rs]\n"
                                                 "alg = \"RS256\"\n"
-                                                "public_key_file = \"" + (dir.path() / "rs.pem").string() + "\"\n"));
+                                                "public_key_file = \"" +
+                                                    (dir.path() / "rs.pem").string() + "\"\n"));
   const auto port = server.public_port();
 
   // The good ones pass, both ways.
@@ -135,12 +147,17 @@ TEST_CASE("JWT negative suite over the WebSocket: every bad token is refused", "
   auto tampered = good_hs;
   tampered.back() = tampered.back() == 'A' ? 'B' : 'A';
   const std::vector<std::pair<std::string, std::string>> bad{
-      {"alg none", b64url(R"({"alg":"none","kid":"test","typ":"JWT"})") + "." + b64url(json::serialize(good_claims())) + "."},
-      {"HS256 signed with the RSA public key", sign(JWT_ALG_HS256, rsa_public, good_claims(), "rs")},
+      {"alg none", b64url(R"({"alg":"none","kid":"test","typ":"JWT"})") + "." +
+                       b64url(json::serialize(good_claims())) + "."},
+      {"HS256 signed with the RSA public key",
+       sign(JWT_ALG_HS256, rsa_public, good_claims(), "rs")},
       {"expired", sign(JWT_ALG_HS256, secret, good_claims(-60), "test")},
-      {"not yet valid", sign(JWT_ALG_HS256, secret, with(good_claims(), "nbf", now_s() + 3600), "test")},
-      {"wrong iss", sign(JWT_ALG_HS256, secret, with(good_claims(), "iss", "https://evil.test"), "test")},
-      {"wrong aud", sign(JWT_ALG_HS256, secret, with(good_claims(), "aud", "someone-else"), "test")},
+      {"not yet valid",
+       sign(JWT_ALG_HS256, secret, with(good_claims(), "nbf", now_s() + 3600), "test")},
+      {"wrong iss",
+       sign(JWT_ALG_HS256, secret, with(good_claims(), "iss", "https://evil.test"), "test")},
+      {"wrong aud",
+       sign(JWT_ALG_HS256, secret, with(good_claims(), "aud", "someone-else"), "test")},
       {"unknown kid", sign(JWT_ALG_HS256, secret, good_claims(), "nope")},
       {"bad signature", tampered},
       {"signed with another secret", sign(JWT_ALG_HS256, secret + "x", good_claims(), "test")},
@@ -167,8 +184,10 @@ TEST_CASE("JWT negative suite over the WebSocket: every bad token is refused", "
   CHECK(server.terminate() == 0);
 }
 
-TEST_CASE("a token that expires on an open socket closes it with 4002, and no hello in time closes with 4001",
-          "[e2e][sync][auth]") {
+TEST_CASE(
+    "a token that expires on an open socket closes it with 4002, and no hello in time closes with "
+    "4001",
+    "[e2e][sync][auth]") {
   fresh_database db;
   const auto dsn = db.conninfo();
   create_items_schema(dsn);
@@ -200,26 +219,35 @@ TEST_CASE("cross-origin upgrades are refused before the upgrade", "[e2e][sync][o
   SECTION("default: same origin only") {
     server_process server(dsn, live_sync_sections(db));
     const auto port = server.public_port();
-    CHECK_THROWS_WITH(ws_client(port, "/v1/ws", "fieldsync.v1", {{"Origin", "https://evil.example"}}),
-                      Catch::Contains("HTTP 403") && Catch::Contains("origin_not_allowed"));
-    CHECK_NOTHROW(ws_client(port, "/v1/ws", "fieldsync.v1", {{"Origin", "http://127.0.0.1:" + std::to_string(port)}}));
+    CHECK_THROWS_WITH(
+        ws_client(port, "/v1/ws", "fieldsync.v1", {{"Origin", "https://evil.example"}}),
+        Catch::Contains("HTTP 403") && Catch::Contains("origin_not_allowed"));
+    CHECK_NOTHROW(ws_client(port, "/v1/ws", "fieldsync.v1",
+                            {{"Origin", "http://127.0.0.1:" + std::to_string(port)}}));
     CHECK_NOTHROW(ws_client(port));  // no Origin: not a browser
     CHECK(server.terminate() == 0);
   }
   SECTION("an allow-list") {
-    server_process server(dsn, live_sync_sections(db, "[websocket]\nallowed_origins = [\"https://app.example\", \"http://localhost:*\"]\n"));
+    server_process server(
+        dsn,
+        live_sync_sections(
+            db,
+            "[websocket]\nallowed_origins = [\"https://app.example\", \"http://localhost:*\"]\n"));
     const auto port = server.public_port();
     CHECK_NOTHROW(ws_client(port, "/v1/ws", "fieldsync.v1", {{"Origin", "https://app.example"}}));
     CHECK_NOTHROW(ws_client(port, "/v1/ws", "fieldsync.v1", {{"Origin", "http://localhost:5173"}}));
-    CHECK_THROWS_WITH(ws_client(port, "/v1/ws", "fieldsync.v1", {{"Origin", "https://app.example.evil"}}),
-                      Catch::Contains("HTTP 403"));
-    CHECK_THROWS_WITH(ws_client(port, "/v1/ws", "fieldsync.v1", {{"Origin", "http://127.0.0.1:" + std::to_string(port)}}),
+    CHECK_THROWS_WITH(
+        ws_client(port, "/v1/ws", "fieldsync.v1", {{"Origin", "https://app.example.evil"}}),
+        Catch::Contains("HTTP 403"));
+    CHECK_THROWS_WITH(ws_client(port, "/v1/ws", "fieldsync.v1",
+                                {{"Origin", "http://127.0.0.1:" + std::to_string(port)}}),
                       Catch::Contains("HTTP 403"));
     CHECK(server.terminate() == 0);
   }
 }
 
-TEST_CASE("session limits: message size, sessions per user, subscriptions per session", "[e2e][sync][limits]") {
+TEST_CASE("session limits: message size, sessions per user, subscriptions per session",
+          "[e2e][sync][limits]") {
   fresh_database db;
   const auto dsn = db.conninfo();
   create_items_schema(dsn);
@@ -272,28 +300,36 @@ TEST_CASE("session limits: message size, sessions per user, subscriptions per se
     REQUIRE(m->at("type") == "error");
     return *m;
   };
-  CHECK(error_of({{"type", "subscribe"}, {"id", "x"}, {"collection", "nope"}}).at("code") == "unknown_collection");
-  CHECK(error_of({{"type", "subscribe"}, {"id", "x"}, {"collection", "secrets"}}).at("code") == "forbidden");
-  auto bad_filter = error_of({{"type", "subscribe"}, {"id", "x"}, {"collection", "items"}, {"where", "seq >> 1"}});
+  CHECK(error_of({{"type", "subscribe"}, {"id", "x"}, {"collection", "nope"}}).at("code") ==
+        "unknown_collection");
+  CHECK(error_of({{"type", "subscribe"}, {"id", "x"}, {"collection", "secrets"}}).at("code") ==
+        "forbidden");
+  auto bad_filter = error_of(
+      {{"type", "subscribe"}, {"id", "x"}, {"collection", "items"}, {"where", "seq >> 1"}});
   CHECK(bad_filter.at("code") == "filter_syntax");
   CHECK(bad_filter.at("position") == 5);
   CHECK(bad_filter.at("id") == "x");
-  CHECK(error_of({{"type", "subscribe"}, {"id", "x"}, {"collection", "items"}, {"where", "nope = 1"}}).at("code") ==
-        "filter_unknown_column");
-  CHECK(error_of({{"type", "subscribe"}, {"id", "x"}, {"collection", "items"}, {"where", "seq = $1"}}).at("code") ==
-        "filter_missing_parameter");
+  CHECK(
+      error_of({{"type", "subscribe"}, {"id", "x"}, {"collection", "items"}, {"where", "nope = 1"}})
+          .at("code") == "filter_unknown_column");
+  CHECK(
+      error_of({{"type", "subscribe"}, {"id", "x"}, {"collection", "items"}, {"where", "seq = $1"}})
+          .at("code") == "filter_missing_parameter");
   CHECK(error_of({{"type", "subscribe"}, {"collection", "items"}}).at("code") == "bad_request");
 
   two.subscribe("a", "items");
   two.subscribe("b", "items", "seq = $1");  // no params: an error, and no slot taken
   two.subscribe("b", "items");
-  bool both = two.run_until([&] { return two.view("a").up_to_date && two.view("b").up_to_date; }, 60s);
+  bool both =
+      two.run_until([&] { return two.view("a").up_to_date && two.view("b").up_to_date; }, 60s);
   for (const auto& e : two.protocol_errors()) UNSCOPED_INFO(json::serialize(e));
   REQUIRE(both);
   REQUIRE(two.run_until([&] { return two.view("a").up_to_date && two.view("b").up_to_date; }, 60s));
   CHECK(two.view("a").rows.size() == 5);  // territory 1 of 2
-  CHECK(error_of({{"type", "subscribe"}, {"id", "a"}, {"collection", "items"}}).at("code") == "duplicate_id");
-  CHECK(error_of({{"type", "subscribe"}, {"id", "c"}, {"collection", "items"}}).at("code") == "too_many_subscriptions");
+  CHECK(error_of({{"type", "subscribe"}, {"id", "a"}, {"collection", "items"}}).at("code") ==
+        "duplicate_id");
+  CHECK(error_of({{"type", "subscribe"}, {"id", "c"}, {"collection", "items"}}).at("code") ==
+        "too_many_subscriptions");
   two.unsubscribe("a");
   auto gone = two.next(30s);
   REQUIRE(gone);

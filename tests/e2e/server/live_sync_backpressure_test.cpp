@@ -64,7 +64,9 @@ TEST_CASE("a client that reads nothing: server memory stays bounded, the others 
   REQUIRE(deaf.run_until([&] { return deaf.view("s").up_to_date; }, 60s));
 
   sync_client reader(server.public_port(), test_token("reader", {2}));
-  reader.row_allowed = [](const std::string&, const json::object& row) { return row.at("territory_id") == 2; };
+  reader.row_allowed = [](const std::string&, const json::object& row) {
+    return row.at("territory_id") == 2;
+  };
   reader.subscribe("s", "items");
   REQUIRE(reader.run_until([&] { return reader.view("s").up_to_date; }, 60s));
   const auto baseline = rss_bytes(pid);
@@ -77,9 +79,8 @@ TEST_CASE("a client that reads nothing: server memory stays bounded, the others 
       std::this_thread::sleep_for(50ms);
     }
   });
-  std::thread reading([&] {
-    reader.run_until([&] { return reader.view("s").rows.contains("900000002"); }, 600s);
-  });
+  std::thread reading(
+      [&] { reader.run_until([&] { return reader.view("s").rows.contains("900000002"); }, 600s); });
   // About 100 MB of changes for the deaf client's scope.
   items_workload w;
   w.changes = 25'000;
@@ -88,7 +89,9 @@ TEST_CASE("a client that reads nothing: server memory stays bounded, the others 
   w.first_id = 10'000;
   w.delete_share = 0.05;
   run_items_workload(dsn, w, 1, 800'000'000);
-  query_text(dsn, "INSERT INTO items (id, territory_id, payload) VALUES (900000002, 2, 'done') RETURNING 1");
+  query_text(
+      dsn,
+      "INSERT INTO items (id, territory_id, payload) VALUES (900000002, 2, 'done') RETURNING 1");
   reading.join();
   writing = false;
   sampler.join();

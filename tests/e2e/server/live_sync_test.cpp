@@ -33,31 +33,37 @@ constexpr std::int64_t marker_base = 900'000'000;
 
 bool in_territories(const json::object& row, const std::vector<std::int64_t>& t) {
   const auto* v = row.if_contains("territory_id");
-  return v && v->is_number() && std::find(t.begin(), t.end(), v->to_number<std::int64_t>()) != t.end();
+  return v && v->is_number() &&
+         std::find(t.begin(), t.end(), v->to_number<std::int64_t>()) != t.end();
 }
 
 // The client's rows against the database's, key by key.
-void check_equal(const std::map<std::string, json::object>& got, const std::map<std::string, std::string>& want,
-                 const std::string& who) {
+void check_equal(const std::map<std::string, json::object>& got,
+                 const std::map<std::string, std::string>& want, const std::string& who) {
   INFO(who);
   std::vector<std::string> missing, extra, different;
   for (const auto& [key, text] : want) {
     auto it = got.find(key);
-    if (it == got.end()) missing.push_back(key);
-    else if (json::value(it->second) != json::parse(text)) different.push_back(key + " " + json::serialize(it->second) + " vs " + text);
+    if (it == got.end())
+      missing.push_back(key);
+    else if (json::value(it->second) != json::parse(text))
+      different.push_back(key + " " + json::serialize(it->second) + " vs " + text);
   }
   for (const auto& [key, row] : got) {
     if (!want.contains(key)) extra.push_back(key);
   }
-  auto first = [](const std::vector<std::string>& v) { return v.empty() ? std::string() : v.front(); };
-  INFO("missing " << missing.size() << " " << first(missing) << "; extra " << extra.size() << " " << first(extra)
-                  << "; different " << different.size() << " " << first(different));
+  auto first = [](const std::vector<std::string>& v) {
+    return v.empty() ? std::string() : v.front();
+  };
+  INFO("missing " << missing.size() << " " << first(missing) << "; extra " << extra.size() << " "
+                  << first(extra) << "; different " << different.size() << " " << first(different));
   CHECK(missing.empty());
   CHECK(extra.empty());
   CHECK(different.empty());
 }
 
-std::map<std::string, std::string> filtered(std::map<std::string, std::string> rows, const std::string& prefix) {
+std::map<std::string, std::string> filtered(std::map<std::string, std::string> rows,
+                                            const std::string& prefix) {
   std::erase_if(rows, [&](const auto& kv) {
     return !json::parse(kv.second).at("payload").as_string().starts_with(prefix);
   });
@@ -79,7 +85,9 @@ std::string log_tail(server_process& server) {
   return t.size() > 6000 ? t.substr(t.size() - 6000) : t;
 }
 
-std::string marker_key(std::int64_t territory) { return std::to_string(marker_base + territory); }
+std::string marker_key(std::int64_t territory) {
+  return std::to_string(marker_base + territory);
+}
 
 // The markers are inserted in one transaction after all writes: a client that holds those
 // of all its territories has been sent everything before them.
@@ -107,12 +115,16 @@ TEST_CASE("tenant isolation: three users, 20k random changes, each gets exactly 
   const std::vector<user> users{{"alice", {1, 2}}, {"bob", {2, 3}}, {"carol", {4}}};
   std::vector<std::unique_ptr<sync_client>> clients;
   for (const auto& u : users) {
-    auto c = std::make_unique<sync_client>(server.public_port(), test_token(u.name, u.territories), u.name);
-    c->row_allowed = [t = u.territories](const std::string&, const json::object& row) { return in_territories(row, t); };
+    auto c = std::make_unique<sync_client>(server.public_port(), test_token(u.name, u.territories),
+                                           u.name);
+    c->row_allowed = [t = u.territories](const std::string&, const json::object& row) {
+      return in_territories(row, t);
+    };
     c->subscribe("all", "items");
     // A client filter on top of the scope: rows also move in and out of it by payload.
     c->subscribe("a", "items", "payload LIKE 'a%'");
-    REQUIRE(c->run_until([&] { return c->view("all").up_to_date && c->view("a").up_to_date; }, 60s));
+    REQUIRE(
+        c->run_until([&] { return c->view("all").up_to_date && c->view("a").up_to_date; }, 60s));
     clients.push_back(std::move(c));
   }
 
@@ -145,7 +157,8 @@ TEST_CASE("tenant isolation: three users, 20k random changes, each gets exactly 
   }
   for (auto& t : readers) t.join();
   CHECK(made == 20'000);
-  if (std::find(finished.begin(), finished.end(), false) != finished.end()) FAIL_CHECK(log_tail(server));
+  if (std::find(finished.begin(), finished.end(), false) != finished.end())
+    FAIL_CHECK(log_tail(server));
 
   std::size_t moves_seen = 0;
   for (std::size_t i = 0; i < users.size(); ++i) {
@@ -169,7 +182,8 @@ TEST_CASE("tenant isolation: three users, 20k random changes, each gets exactly 
   CHECK(server.terminate() == 0);
 }
 
-TEST_CASE("snapshot to live under concurrent writers: no gap, no duplicate", "[e2e][sync][handover]") {
+TEST_CASE("snapshot to live under concurrent writers: no gap, no duplicate",
+          "[e2e][sync][handover]") {
   fresh_database db;
   const auto dsn = db.conninfo();
   create_items_schema(dsn);
@@ -177,7 +191,9 @@ TEST_CASE("snapshot to live under concurrent writers: no gap, no duplicate", "[e
   seed_items(dsn, 1500, 4, 1);
   seed_items(dsn, 1500, 4, 5'000'000);
   // Small snapshot batches and pages: the hand-over happens at many different points.
-  server_process server(dsn, live_sync_sections(db, "[websocket]\nsnapshot_batch_rows = 97\nfanout_read_changes = 50\n"));
+  server_process server(
+      dsn,
+      live_sync_sections(db, "[websocket]\nsnapshot_batch_rows = 97\nfanout_read_changes = 50\n"));
   wait_for_collection(dsn, "items");
 
   std::atomic<std::uint64_t> progress{0};
@@ -199,7 +215,8 @@ TEST_CASE("snapshot to live under concurrent writers: no gap, no duplicate", "[e
     });
   }
 
-  const std::vector<std::vector<std::int64_t>> scopes{{1}, {1, 2}, {2, 3, 4}, {4}, {1, 3}, {1, 2, 3, 4}};
+  const std::vector<std::vector<std::int64_t>> scopes{{1}, {1, 2}, {2, 3, 4},
+                                                      {4}, {1, 3}, {1, 2, 3, 4}};
   std::vector<std::unique_ptr<sync_client>> clients(scopes.size());
   std::vector<bool> finished(scopes.size(), false);
   std::vector<std::thread> readers;
@@ -208,20 +225,28 @@ TEST_CASE("snapshot to live under concurrent writers: no gap, no duplicate", "[e
     const std::uint64_t at = 500 + i * 1000;
     while (progress.load() < at && progress.load() < 7'900) std::this_thread::yield();
     auto& c = clients[i];
-    c = std::make_unique<sync_client>(server.public_port(), test_token("user" + std::to_string(i), scopes[i]));
-    c->row_allowed = [t = scopes[i]](const std::string&, const json::object& row) { return in_territories(row, t); };
+    c = std::make_unique<sync_client>(server.public_port(),
+                                      test_token("user" + std::to_string(i), scopes[i]));
+    c->row_allowed = [t = scopes[i]](const std::string&, const json::object& row) {
+      return in_territories(row, t);
+    };
     c->subscribe("s", "items", i % 2 ? "" : "seq >= 0");
     readers.emplace_back([&, i] {
       // A client still catching up gets the markers before up-to-date.
       finished[i] = clients[i]->run_until(
-          [&] { return has_markers(clients[i]->view("s"), scopes[i]) && clients[i]->view("s").up_to_date; }, 600s);
+          [&] {
+            return has_markers(clients[i]->view("s"), scopes[i]) &&
+                   clients[i]->view("s").up_to_date;
+          },
+          600s);
     });
   }
   for (auto& t : writers) t.join();
   insert_markers(dsn, {1, 2, 3, 4});
   for (auto& t : readers) t.join();
   CHECK(made[0] + made[1] == 16'000);
-  if (std::find(finished.begin(), finished.end(), false) != finished.end()) FAIL_CHECK(log_tail(server));
+  if (std::find(finished.begin(), finished.end(), false) != finished.end())
+    FAIL_CHECK(log_tail(server));
 
   for (std::size_t i = 0; i < scopes.size(); ++i) {
     auto& c = *clients[i];
@@ -239,7 +264,8 @@ TEST_CASE("snapshot to live under concurrent writers: no gap, no duplicate", "[e
   CHECK(server.terminate() == 0);
 }
 
-TEST_CASE("reconnecting with a cursor after missing 1,000 changes catches up exactly", "[e2e][sync][cursor]") {
+TEST_CASE("reconnecting with a cursor after missing 1,000 changes catches up exactly",
+          "[e2e][sync][cursor]") {
   fresh_database db;
   const auto dsn = db.conninfo();
   create_items_schema(dsn);
@@ -270,7 +296,9 @@ TEST_CASE("reconnecting with a cursor after missing 1,000 changes catches up exa
   REQUIRE(run_items_workload(dsn, w, 1, marker_base) == 1'000);
 
   sync_client second(server.public_port(), token);
-  second.row_allowed = [&](const std::string&, const json::object& row) { return in_territories(row, scope); };
+  second.row_allowed = [&](const std::string&, const json::object& row) {
+    return in_territories(row, scope);
+  };
   second.view("s").rows = rows;
   second.view("s").cursor = cursor;
   second.subscribe("s", "items", "", cursor);

@@ -16,7 +16,8 @@ using fieldsync::test::fresh_database;
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
-TEST_CASE("changes come back in LSN order, not in the order of their text", "[pg][change_log_reader]") {
+TEST_CASE("changes come back in LSN order, not in the order of their text",
+          "[pg][change_log_reader]") {
   fresh_database db;
   asio::io_context ioc;
   auto fut = asio::co_spawn(
@@ -29,7 +30,8 @@ TEST_CASE("changes come back in LSN order, not in the order of their text", "[pg
         if (!migrated) throw std::runtime_error(migrated.error().to_string());
         // As strings "4/102A20" < "4/93820" and "0/1000000" < "0/FFFFFF"; as LSNs the reverse.
         auto ins = co_await conn.async_exec(
-            "INSERT INTO fieldsync.changes (lsn, idx, collection, key, op, \"row\", commit_time, xid) VALUES "
+            "INSERT INTO fieldsync.changes (lsn, idx, collection, key, op, \"row\", commit_time, "
+            "xid) VALUES "
             "('0/FFFFFF', 0, 'c', 'a', 'i', '{}', now(), 1),"
             "('0/1000000', 0, 'c', 'b', 'i', '{}', now(), 2),"
             "('0/1000000', 1, 'c', 'c', 'i', '{}', now(), 2),"
@@ -41,7 +43,8 @@ TEST_CASE("changes come back in LSN order, not in the order of their text", "[pg
         const std::string collection = "c";
         // Two at a time, so that the limit picks the right two as well.
         for (;;) {
-          auto page = co_await async_read_changes(conn, after, *protocol::lsn::parse("5/0"), 2, &collection);
+          auto page = co_await async_read_changes(conn, after, *protocol::lsn::parse("5/0"), 2,
+                                                  &collection);
           if (!page) throw std::runtime_error(page.error().to_string());
           if (page->empty()) break;
           for (const auto& ch : *page) keys.push_back(ch.change.key);

@@ -21,9 +21,14 @@ TEST_CASE("metrics render as Prometheus text", "[metrics]") {
   h.observe(0.05);
   h.observe(7);
   auto text = r.render();
-  CHECK_THAT(text, Catch::Contains("# HELP fs_things_total Things.\n# TYPE fs_things_total counter\nfs_things_total 3\n"));
+  CHECK_THAT(
+      text,
+      Catch::Contains(
+          "# HELP fs_things_total Things.\n# TYPE fs_things_total counter\nfs_things_total 3\n"));
   CHECK_THAT(text, Catch::Contains("# TYPE fs_open gauge\nfs_open 3\n"));
-  CHECK_THAT(text, Catch::Contains("fs_resets_total{reason=\"epoch\"} 1\nfs_resets_total{reason=\"horizon\"} 2\n"));
+  CHECK_THAT(text,
+             Catch::Contains(
+                 "fs_resets_total{reason=\"epoch\"} 1\nfs_resets_total{reason=\"horizon\"} 2\n"));
   // One HELP/TYPE per name.
   CHECK(text.find("# TYPE fs_resets_total") == text.rfind("# TYPE fs_resets_total"));
   CHECK_THAT(text, Catch::Contains("fs_latency_seconds_bucket{le=\"0.01\"} 1\n"

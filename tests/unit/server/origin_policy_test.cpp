@@ -26,7 +26,8 @@ TEST_CASE("allow-list entries: exact origins, port wildcards, *", "[ws][origin]"
   CHECK(origin_allowed(list, "http://localhost:5173", "api.example.com", true));
   CHECK(origin_allowed(list, "http://localhost", "api.example.com", true));
   CHECK_FALSE(origin_allowed(list, "http://localhost.evil.example:80", "api.example.com", true));
-  CHECK_FALSE(origin_allowed(list, "https://api.example.com", "api.example.com", true));  // not listed
+  CHECK_FALSE(
+      origin_allowed(list, "https://api.example.com", "api.example.com", true));  // not listed
   CHECK(origin_allowed({"*"}, "https://anything.example", "x", true));
   CHECK(origin_allowed({"null"}, "null", "x", true));
 }

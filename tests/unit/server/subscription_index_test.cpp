@@ -41,7 +41,8 @@ std::vector<sub*> candidates(subscription_index<sub>& index, const boost::json::
 
 }  // namespace
 
-TEST_CASE("the index offers the subscriptions of the row's key, old and new, once each", "[sync][index]") {
+TEST_CASE("the index offers the subscriptions of the row's key, old and new, once each",
+          "[sync][index]") {
   const auto schema = accounts_schema();
   subscription_index<sub> index(&schema);
   auto a = make_sub(schema, "territory_id = ANY($claims.territories)", R"({"territories":[1]})");
@@ -63,7 +64,8 @@ TEST_CASE("the index offers the subscriptions of the row's key, old and new, onc
   // A move from 1 to 2: both territories' subscribers, `ab` once.
   CHECK(got(candidates(index, in2, &in1)) == set{a.get(), b.get(), ab.get(), all.get()});
   // Keys compare by value: 1 and "1" and 1.0 are the same bigint.
-  CHECK(got(candidates(index, row(R"({"territory_id":"1"})"))) == set{a.get(), ab.get(), all.get()});
+  CHECK(got(candidates(index, row(R"({"territory_id":"1"})"))) ==
+        set{a.get(), ab.get(), all.get()});
   CHECK(got(candidates(index, row(R"({"territory_id":null})"))) == set{all.get()});
   CHECK(got(candidates(index, row(R"({"id":5})"))) == set{all.get()});
 
@@ -77,8 +79,9 @@ TEST_CASE("the index offers the subscriptions of the row's key, old and new, onc
   CHECK(candidates(index, in1).empty());
 }
 
-TEST_CASE("index property: candidates include every matching subscription (random filters and rows)",
-          "[sync][index]") {
+TEST_CASE(
+    "index property: candidates include every matching subscription (random filters and rows)",
+    "[sync][index]") {
   const auto schema = accounts_schema();
   std::mt19937 rng(4242);
   auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
@@ -88,13 +91,19 @@ TEST_CASE("index property: candidates include every matching subscription (rando
       "TRUE",
       "territory_id = ANY($claims.territories) AND segment IN ('A', 'B')",
   };
-  const std::vector<std::string> wheres = {"TRUE", "segment = 'A'", "amount > 10", "id IN (1, 2, 3, 4)",
-                                           "active", "segment = 'B' OR amount < 5", "NOT (territory_id = 3)"};
+  const std::vector<std::string> wheres = {"TRUE",
+                                           "segment = 'A'",
+                                           "amount > 10",
+                                           "id IN (1, 2, 3, 4)",
+                                           "active",
+                                           "segment = 'B' OR amount < 5",
+                                           "NOT (territory_id = 3)"};
   subscription_index<sub> index(&schema);
   std::vector<std::unique_ptr<sub>> subs;
   for (int i = 0; i < 300; ++i) {
-    std::string claims = "{\"territories\":[" + std::to_string(pick(6)) + "," + std::to_string(pick(6)) +
-                         "],\"rep_id\":" + std::to_string(pick(8)) + ",\"reps\":[" + std::to_string(pick(8)) + "]}";
+    std::string claims = "{\"territories\":[" + std::to_string(pick(6)) + "," +
+                         std::to_string(pick(6)) + "],\"rep_id\":" + std::to_string(pick(8)) +
+                         ",\"reps\":[" + std::to_string(pick(8)) + "]}";
     subs.push_back(make_sub(schema, scopes[static_cast<std::size_t>(pick(4))], claims,
                             wheres[static_cast<std::size_t>(pick(7))]));
     index.add(subs.back().get(), subs.back()->constraint);

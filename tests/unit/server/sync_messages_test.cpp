@@ -22,7 +22,8 @@ TEST_CASE("a change message is the subscription's head and the shared body", "[s
   const protocol::cursor after{5, protocol::lsn(0x16B3F28), protocol::cursor::whole_transaction};
 
   auto head = sync_messages::change_head(json::value("sub-1"));
-  auto body = sync_messages::change_body(c, delivery::update, protocol::lsn(0x16B3F28), after, {"id", "territory_id"});
+  auto body = sync_messages::change_body(c, delivery::update, protocol::lsn(0x16B3F28), after,
+                                         {"id", "territory_id"});
   auto m = json::parse(head + body).as_object();
   CHECK(m.at("type") == "change");
   CHECK(m.at("id") == "sub-1");
@@ -40,9 +41,10 @@ TEST_CASE("a change message is the subscription's head and the shared body", "[s
   CHECK(other.at("id") == 7);
 
   // Leaving the view: the row before the change, cut to the key and the scope's columns.
-  auto gone = json::parse(head + sync_messages::change_body(c, delivery::remove, protocol::lsn(0x16B3F28), after,
-                                                            {"id", "territory_id"}))
-                  .as_object();
+  auto gone =
+      json::parse(head + sync_messages::change_body(c, delivery::remove, protocol::lsn(0x16B3F28),
+                                                    after, {"id", "territory_id"}))
+          .as_object();
   CHECK(gone.at("op") == "delete");
   CHECK(gone.at("row") == json::parse(R"({"id":42,"territory_id":3})"));
   CHECK(gone.contains("origin"));

@@ -37,8 +37,10 @@ inline protocol::collection_schema accounts_schema() {
   return s;
 }
 
-inline protocol::bound_filter bind_text(const protocol::collection_schema& schema, std::string_view text,
-                                   const std::string& claims_json = "{}", const std::string& params_json = "[]") {
+inline protocol::bound_filter bind_text(const protocol::collection_schema& schema,
+                                        std::string_view text,
+                                        const std::string& claims_json = "{}",
+                                        const std::string& params_json = "[]") {
   auto checked = protocol::prepare_filter(text, schema);
   INFO(std::string(text) << ": " << (checked ? std::string() : checked.error().to_string()));
   REQUIRE(checked.has_value());
@@ -50,6 +52,8 @@ inline protocol::bound_filter bind_text(const protocol::collection_schema& schem
   return std::move(*bound);
 }
 
-inline boost::json::object row(const std::string& json) { return boost::json::parse(json).as_object(); }
+inline boost::json::object row(const std::string& json) {
+  return boost::json::parse(json).as_object();
+}
 
 }  // namespace fieldsync::server::test
