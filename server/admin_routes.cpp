@@ -125,6 +125,8 @@ asio::awaitable<json::value> log_json(app& a) {
 }  // namespace
 
 void add_admin_routes(router& r, app& a) {
+  add_metrics_route(r, a);
+
   r.add(http::verb::get, "/healthz", [](request_context& ctx) -> asio::awaitable<http_response> {
     co_return json_response(ctx.request, http::status::ok,
                             {{"status", "ok"}, {"version", version()}});

@@ -24,7 +24,10 @@ using asio::use_awaitable;
 using namespace std::chrono_literals;
 
 app::app(config cfg)
-    : cfg_(std::move(cfg)), auth_(cfg_.auth), started_at_(std::chrono::system_clock::now()) {
+    : cfg_(std::move(cfg)),
+      ws_metrics_(ws_metrics::create(metrics_)),
+      auth_(cfg_.auth),
+      started_at_(std::chrono::system_clock::now()) {
   storage::pg_pool_options pool_opts;
   pool_opts.conninfo = cfg_.database.dsn;
   pool_opts.size = static_cast<std::size_t>(cfg_.database.pool_size);
@@ -62,10 +65,14 @@ void app::run(startup_hook on_start, std::function<void(app&)> on_ready) {
   ws.handshake_timeout = std::chrono::milliseconds(cfg_.websocket.handshake_timeout_ms);
   ws.idle_timeout = std::chrono::milliseconds(cfg_.websocket.idle_timeout_ms);
   ws.permessage_deflate = cfg_.websocket.permessage_deflate;
+  ws.allowed_origins = cfg_.websocket.allowed_origins;
+  ws.metrics = &ws_metrics_;
+
+  auto protocol = std::make_shared<ws_protocol>();
+  add_live_sync(protocol);
 
   auto public_ctx = std::make_shared<listener_context>(
-      listener_context{"public", &public_routes_, limits, std::make_shared<ws_protocol>(), ws,
-                       &registry_});
+      listener_context{"public", &public_routes_, limits, protocol, ws, &registry_});
   auto admin_ctx = std::make_shared<listener_context>(
       listener_context{"admin", &admin_routes_, limits, nullptr, ws, &registry_});
 
@@ -112,6 +119,7 @@ asio::awaitable<void> app::start(startup_hook on_start, std::function<void(app&)
   if (shutting_down_) co_return;
   co_await start_mutations();
   if (shutting_down_) co_return;
+  hub_->start();
   public_listener_->start();
   admin_listener_->start();
   spdlog::info("ready");
@@ -187,6 +195,34 @@ asio::awaitable<void> app::start_mutations() {
   }
 }
 
+// Live subscriptions and pushes over the WebSocket: the fan-out hub and the fieldsync.v1
+// messages.
+void app::add_live_sync(const std::shared_ptr<ws_protocol>& protocol) {
+  const auto& w = cfg_.websocket;
+  fanout_options fo;
+  fo.storage_conninfo = storage_dsn(cfg_);
+  fo.connect_timeout = std::chrono::milliseconds(cfg_.database.connect_timeout_ms);
+  fo.read_changes = static_cast<std::size_t>(w.fanout_read_changes);
+  fo.snapshot_batch_rows = static_cast<std::size_t>(w.snapshot_batch_rows);
+  fo.session_queue_messages = static_cast<std::size_t>(w.send_queue_messages);
+  fo.session_queue_bytes = static_cast<std::size_t>(w.send_queue_bytes);
+  fo.stall_timeout = std::chrono::milliseconds(w.idle_timeout_ms);
+  // Half the storage pool at most, so pulls and mutations keep connections.
+  fo.concurrent_starts =
+      std::max<std::size_t>(1, static_cast<std::size_t>(cfg_.database.pool_size) / 2);
+  hub_ = fanout_hub::create(ioc_, storage_pool_, fo, &ws_metrics_);
+  live_sync_options lo;
+  lo.auth_timeout = std::chrono::milliseconds(w.auth_timeout_ms);
+  lo.max_subscriptions_per_session = static_cast<std::size_t>(w.max_subscriptions_per_session);
+  lo.max_sessions_per_user = static_cast<std::size_t>(w.max_sessions_per_user);
+  lo.token_leeway = std::chrono::milliseconds(cfg_.auth.leeway_ms);
+  live_sync_ = std::make_shared<live_sync>(auth_, collections_, hub_, lo, &ws_metrics_);
+  live_sync_->install(*protocol);
+  install_push(
+      *protocol, [this] { return mutations_; },
+      static_cast<std::size_t>(cfg_.mutations.max_queued_pushes));
+}
+
 void app::stop() {
   asio::post(ioc_, [this] { begin_shutdown(); });
 }
@@ -200,6 +236,7 @@ void app::begin_shutdown() {
   if (ingest_) ingest_->request_stop();
   if (compactor_) compactor_->stop();
   if (mutations_) mutations_->stop();
+  if (hub_) hub_->stop();
   registry_.shutdown_all();
   await_drain(std::chrono::steady_clock::now() +
               std::chrono::milliseconds(cfg_.server.shutdown_timeout_ms));

@@ -9,10 +9,15 @@
 #include "server/collection_registry.hpp"
 #include "server/config.hpp"
 #include "server/connection_registry.hpp"
+#include "server/fanout_hub.hpp"
 #include "server/listener.hpp"
 #include "server/mutation_service.hpp"
+#include "server/live_sync.hpp"
+#include "server/metrics_registry.hpp"
 #include "server/router.hpp"
+#include "server/ws_metrics.hpp"
 #include "server/ws_protocol.hpp"
+#include "server/ws_push.hpp"
 #include "storage/ingest.hpp"
 #include "storage/log_compactor.hpp"
 #include "storage/pg_pool.hpp"
@@ -73,6 +78,8 @@ class app {
   mutation_service* mutations() noexcept { return mutations_.get(); }
   const config& cfg() const noexcept { return cfg_; }
   const connection_registry& connections() const noexcept { return registry_; }
+  // The Prometheus metrics of /metrics; features register theirs at construction.
+  metrics_registry& metrics() noexcept { return metrics_; }
   boost::asio::ip::tcp::endpoint public_endpoint() const;
   boost::asio::ip::tcp::endpoint admin_endpoint() const;
   std::chrono::system_clock::time_point started_at() const noexcept { return started_at_; }
@@ -81,6 +88,7 @@ class app {
   boost::asio::awaitable<void> start(startup_hook on_start, std::function<void(app&)> on_ready);
   boost::asio::awaitable<void> start_change_feed();
   boost::asio::awaitable<void> start_mutations();
+  void add_live_sync(const std::shared_ptr<ws_protocol>& protocol);
   void begin_shutdown();
   void await_drain(std::chrono::steady_clock::time_point deadline);
 
@@ -88,6 +96,8 @@ class app {
   // Declared before the io_context so they outlive it: sessions whose coroutines are
   // destroyed with the io_context unregister themselves and may reference the routes.
   connection_registry registry_;
+  metrics_registry metrics_;
+  ws_metrics ws_metrics_;
   router public_routes_;
   router admin_routes_;
   boost::asio::io_context ioc_{1};
@@ -98,6 +108,8 @@ class app {
   std::shared_ptr<storage::ingest> ingest_;
   std::shared_ptr<storage::log_compactor> compactor_;
   std::shared_ptr<mutation_service> mutations_;
+  std::shared_ptr<fanout_hub> hub_;
+  std::shared_ptr<live_sync> live_sync_;
   std::shared_ptr<listener> public_listener_;
   std::shared_ptr<listener> admin_listener_;
   std::vector<std::function<void()>> shutdown_hooks_;

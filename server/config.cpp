@@ -1,6 +1,7 @@
 #include "server/config.hpp"
 
 #include "server/endpoint.hpp"
+#include "server/origin_policy.hpp"
 
 #include <toml++/toml.h>
 
@@ -68,6 +69,13 @@ std::vector<key_spec> section_schema(config& c) {
       {"websocket", "handshake_timeout_ms", &c.websocket.handshake_timeout_ms, 100, max_ms},
       {"websocket", "idle_timeout_ms", &c.websocket.idle_timeout_ms, 1000, max_ms},
       {"websocket", "permessage_deflate", &c.websocket.permessage_deflate},
+      {"websocket", "auth_timeout_ms", &c.websocket.auth_timeout_ms, 100, max_ms},
+      {"websocket", "max_subscriptions_per_session", &c.websocket.max_subscriptions_per_session, 1,
+       100'000},
+      {"websocket", "max_sessions_per_user", &c.websocket.max_sessions_per_user, 1, 1'000'000},
+      {"websocket", "allowed_origins", &c.websocket.allowed_origins},
+      {"websocket", "snapshot_batch_rows", &c.websocket.snapshot_batch_rows, 1, 100'000},
+      {"websocket", "fanout_read_changes", &c.websocket.fanout_read_changes, 2, 1'000'000},
       {"database", "dsn", &c.database.dsn},
       {"database", "storage_dsn", &c.database.storage_dsn},
       {"database", "pool_size", &c.database.pool_size, 1, 1000},
@@ -109,6 +117,7 @@ std::vector<key_spec> section_schema(config& c) {
       {"mutations", "result_retention", &c.mutations.result_retention, 1, 10'000'000},
       {"mutations", "version_wait_ms", &c.mutations.version_wait_ms, 0, 600'000},
       {"mutations", "lock_timeout_ms", &c.mutations.lock_timeout_ms, 0, max_ms},
+      {"mutations", "max_queued_pushes", &c.mutations.max_queued_pushes, 1, 1000},
       {"mutations", "max_clock_drift_ms", &c.mutations.max_clock_drift_ms, 0, max_ms},
       {"mutations", "conflict_retention_ms", &c.mutations.conflict_retention_ms, 60'000, 3650LL * max_ms},
   };
@@ -386,6 +395,13 @@ class loader {
         throw config_error(origin() + ": replication." +
                            (name == &cfg_.replication.slot ? "slot" : "publication") + ": \"" +
                            *name + "\" must be lower-case letters, digits and _ (at most 63)");
+      }
+    }
+    for (const auto& o : cfg_.websocket.allowed_origins) {
+      if (!valid_origin_pattern(o)) {
+        throw config_error(origin() + ": websocket.allowed_origins: \"" + o +
+                           "\" is not an origin (\"https://app.example.com\", "
+                           "\"http://localhost:*\", \"*\")");
       }
     }
     if (cfg_.replication.reconnect_min_ms > cfg_.replication.reconnect_max_ms) {

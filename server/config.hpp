@@ -33,6 +33,13 @@ struct websocket_config {
   std::int64_t handshake_timeout_ms = 10'000;
   std::int64_t idle_timeout_ms = 60'000;
   bool permessage_deflate = true;
+  // Live subscriptions (docs/protocol.md, "Subscriptions").
+  std::int64_t auth_timeout_ms = 10'000;  // hello must arrive within this
+  std::int64_t max_subscriptions_per_session = 100;
+  std::int64_t max_sessions_per_user = 20;   // per node, by the token's sub
+  std::vector<std::string> allowed_origins;  // empty: same origin only; "*": any
+  std::int64_t snapshot_batch_rows = 500;
+  std::int64_t fanout_read_changes = 2000;  // log entries per read of the hub and of catch-ups
 };
 
 struct database_config {
@@ -126,6 +133,7 @@ conflicts::merge_config merge_config_of(const collection_config& c);
 // Client writes: POST /v1/mutations and the WebSocket push (docs/protocol.md "Mutations").
 struct mutations_config {
   std::int64_t max_batch = 1000;           // mutations per batch
+  std::int64_t max_queued_pushes = 8;      // WebSocket pushes waiting per session
   std::int64_t max_value_bytes = 64 * 1024;  // one value's PostgreSQL text
   std::int64_t result_retention = 1000;    // results kept per client for retries
   std::int64_t version_wait_ms = 2000;     // wait for the change log to name a write's version

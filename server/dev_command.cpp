@@ -1,6 +1,7 @@
 #include "server/dev_command.hpp"
 
 #include "server/app.hpp"
+#include "server/demo_tokens.hpp"
 #include "server/version.hpp"
 #include "storage/demo_data.hpp"
 #include "storage/dev_cluster.hpp"
@@ -10,6 +11,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/json/serialize.hpp>
 #include <spdlog/spdlog.h>
 
 #include <fstream>
@@ -23,6 +25,12 @@ namespace asio = boost::asio;
 namespace fs = std::filesystem;
 
 namespace {
+
+constexpr std::chrono::seconds demo_token_ttl{24 * 3600};
+
+std::string json_text(const boost::json::object& o) {
+  return boost::json::serialize(o);
+}
 
 // A secret kept in the data directory, so URLs and tokens printed once stay valid across
 // restarts of the same demo. Readable by its owner only.
@@ -70,6 +78,8 @@ config dev_defaults() {
   config c;
   c.server.listen = "127.0.0.1:8080";
   c.server.admin_listen = "127.0.0.1:9090";
+  // A PWA under development is served by its own dev server on another port.
+  c.websocket.allowed_origins = {"http://localhost:*", "http://127.0.0.1:*"};
   // The demo tables (config/demo_schema.sql), as config/fieldsync.toml declares them.
   // Claims of the demo's tokens: rep_id, territories (a rep: its own; a manager: its
   // region's), reps (a manager: its region's reps), role, region.
@@ -132,6 +142,7 @@ int dev_command(config cfg, const dev_options& opts) {
   }
 
   std::string demo_summary;
+  std::vector<std::pair<std::string, std::string>> demo_tokens;  // label, token
   auto on_start = [&](app& a) -> asio::awaitable<void> {
     auto conn = co_await a.pool().async_acquire();
     if (!conn) throw startup_error("demo data: " + conn.error().to_string());
@@ -149,6 +160,21 @@ int dev_command(config cfg, const dev_options& opts) {
     demo_summary = report->reused ? "reused (already loaded)"
                                   : fmt::format("loaded in {:.1f} s", secs);
     spdlog::info("demo data {}: {}", demo_summary, report->summary());
+
+    // Demo tokens are a convenience: without a single HS256 key to sign them (a config
+    // with RS256 keys only, or several HS256 ones) the demo runs without them.
+    auto identities = co_await async_demo_identities(**conn);
+    if (!identities) throw startup_error("demo tokens: " + identities.error().to_string());
+    try {
+      const auto key = minting_key(cfg.auth, "");
+      for (auto& who : *identities) {
+        auto claims = json_text(who.claims);
+        demo_tokens.emplace_back(who.label + " " + claims,
+                                 mint_token(key, cfg.auth, std::move(who.claims), demo_token_ttl));
+      }
+    } catch (const config_error& e) {
+      spdlog::warn("no demo tokens: {}", e.what());
+    }
 
     if (cfg.dev.etl_interval_ms > 0) {
       auto timer = std::make_shared<asio::steady_timer>(a.io());
@@ -169,7 +195,12 @@ int dev_command(config cfg, const dev_options& opts) {
               << "' " << url(a.admin_endpoint()) << "/admin/v1/status\n"
               << "  postgres   psql \"" << cluster.conninfo() << "\"\n"
               << "  demo data  " << demo_summary << "\n"
-              << "  data dir   " << data_dir.string() << "\n"
+              << "  data dir   " << data_dir.string() << "\n";
+    for (const auto& [label, token] : demo_tokens) {
+      std::cout << "  token      " << label << " (24 h)\n             " << token << "\n";
+    }
+    std::cout << "  more       fieldsync token --data-dir " << data_dir.string()
+              << " '{\"sub\":\"rep-7\",\"rep_id\":7,\"territories\":[1],\"role\":\"rep\"}'\n"
               << "Ctrl-C stops the server, then the database.\n"
               << std::endl;
   };

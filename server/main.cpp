@@ -6,6 +6,7 @@
 #include "server/dev_command.hpp"
 #include "server/logging.hpp"
 #include "server/serve_command.hpp"
+#include "server/token_command.hpp"
 #include "server/version.hpp"
 
 #include <CLI/CLI.hpp>
@@ -41,6 +42,24 @@ int main(int argc, char** argv) {
   dev->add_option("--config,-c", config_file, "Optional TOML configuration file")
       ->check(CLI::ExistingFile);
 
+  fs::token_options token_opts;
+  auto* token = cli.add_subcommand("token",
+                                   "Print a bearer token (JWT) for the given claims, signed with "
+                                   "the dev key or an HS256 key of the config");
+  token
+      ->add_option(
+          "claims", token_opts.claims,
+          "The claims, a JSON object, e.g. '{\"sub\":\"rep-7\",\"rep_id\":7,\"territories\":[1]}'")
+      ->required();
+  token->add_option("--data-dir", token_opts.data_dir,
+                    "The data directory of `fieldsync dev` whose key signs (default ./.fieldsync)");
+  token
+      ->add_option("--config,-c", config_file,
+                   "TOML configuration whose [auth.keys] HS256 key signs")
+      ->check(CLI::ExistingFile);
+  token->add_option("--kid", token_opts.kid, "Which HS256 key of the configuration signs");
+  token->add_option("--ttl", token_opts.ttl_seconds, "Lifetime in seconds (default 86400)");
+
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -53,6 +72,11 @@ int main(int argc, char** argv) {
   if (!config_file.empty()) file = config_file;
   try {
     bool is_dev = dev->parsed();
+    if (token->parsed()) {
+      // Keys come from the file, else the dev data directory's; nothing else is needed.
+      return fs::token_command(
+          fs::load_config(file, fs::process_environment(), fs::config{}, false), token_opts);
+    }
     auto cfg = fs::load_config(file, fs::process_environment(),
                                is_dev ? fs::dev_defaults() : fs::config{}, !is_dev);
     fs::init_logging(cfg.log.format, cfg.log.level);

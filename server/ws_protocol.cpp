@@ -22,6 +22,29 @@ ws_protocol::ws_protocol() {
   });
 }
 
+void ws_protocol::add(std::string type, message_handler handler) {
+  handlers_.insert_or_assign(std::move(type), std::move(handler));
+}
+
+void ws_protocol::add_lifecycle(std::shared_ptr<ws_lifecycle> hooks) {
+  lifecycles_.push_back(std::move(hooks));
+}
+
+std::optional<http_response> ws_protocol::on_upgrade(ws_session& session, const http_request& req) {
+  for (auto& l : lifecycles_) {
+    if (auto refusal = l->on_upgrade(session, req)) return refusal;
+  }
+  return std::nullopt;
+}
+
+void ws_protocol::on_open(ws_session& session) {
+  for (auto& l : lifecycles_) l->on_open(session);
+}
+
+void ws_protocol::on_close(ws_session& session) {
+  for (auto& l : lifecycles_) l->on_close(session);
+}
+
 std::string ws_protocol::error_message(std::string_view code, std::string_view message,
                                        const json::value* id) {
   json::object err{{"type", "error"}, {"code", code}, {"message", message}};

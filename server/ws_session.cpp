@@ -1,5 +1,6 @@
 #include "server/ws_session.hpp"
 
+#include "server/origin_policy.hpp"
 #include "server/ws_close_codes.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -10,6 +11,8 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket.hpp>
 #include <spdlog/spdlog.h>
+
+#include <array>
 
 namespace fieldsync::server {
 
@@ -65,6 +68,23 @@ asio::awaitable<void> ws_session::run(beast::tcp_stream stream, http_request req
     co_return;
   }
 
+  const auto origin = req.find(http::field::origin);
+  std::string_view origin_value;
+  if (origin != req.end())
+    origin_value = std::string_view(origin->value().data(), origin->value().size());
+  if (!origin_allowed(options.allowed_origins, origin_value, req[http::field::host],
+                      origin != req.end())) {
+    if (options.metrics) options.metrics->origin_refusals->add();
+    auto res = error_response(req, http::status::forbidden, "origin_not_allowed",
+                              "WebSocket connections from this origin are not allowed "
+                              "(websocket.allowed_origins)");
+    res.keep_alive(false);
+    co_await http::async_write(stream, res, as_tuple(use_awaitable));
+    beast::error_code ignored;
+    stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+    co_return;
+  }
+
   // Beast's own timeouts replace the tcp_stream's: handshake, then idle with pings.
   stream.expires_never();
   stream_type ws(std::move(stream));
@@ -88,16 +108,30 @@ asio::awaitable<void> ws_session::run(beast::tcp_stream stream, http_request req
     res.set(http::field::sec_websocket_protocol, ws_subprotocol);
   }));
 
-  auto [ec] = co_await ws.async_accept(req, as_tuple(use_awaitable));
+  auto self = std::make_shared<ws_session>(std::move(ws), options, std::move(handler));
+  if (auto refusal = self->handler_->on_upgrade(*self, req)) {
+    refusal->keep_alive(false);
+    auto& tcp = self->ws_.next_layer();
+    tcp.expires_after(options.handshake_timeout);
+    co_await http::async_write(tcp, *refusal, as_tuple(use_awaitable));
+    beast::error_code ignored;
+    tcp.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+    co_return;
+  }
+  auto [ec] = co_await self->ws_.async_accept(req, as_tuple(use_awaitable));
   if (ec) {
     spdlog::debug("websocket handshake failed: {}", ec.message());
     co_return;
   }
+  // This frame lives as long as the session: keep no request headers in it.
+  req = http_request();
 
-  auto self = std::make_shared<ws_session>(std::move(ws), options, std::move(handler));
   self->registration_.attach(registry, self);
+  if (options.metrics) options.metrics->sessions->add();
+  self->handler_->on_open(*self);
   asio::co_spawn(self->ws_.get_executor(), self->write_loop(), asio::detached);
   co_await self->read_loop();
+  if (options.metrics) options.metrics->sessions->sub();
 }
 
 asio::awaitable<void> ws_session::read_loop() {
@@ -122,6 +156,8 @@ asio::awaitable<void> ws_session::read_loop() {
     handler_->on_message(
         *this, std::string_view(static_cast<const char*>(data.data()), data.size()));
     buffer.consume(n);
+    // A large message's buffer is not kept for the life of a mostly idle connection.
+    if (buffer.capacity() > 16 * 1024) buffer.shrink_to_fit();
   }
   closed_ = true;
   wake_.cancel();
@@ -141,38 +177,74 @@ asio::awaitable<void> ws_session::write_loop() {
       if (ec && !is_normal_end(ec)) spdlog::debug("websocket close failed: {}", ec.message());
       break;
     }
-    auto message = queue_.front();
-    auto [ec, n] = co_await ws_.async_write(asio::buffer(*message), as_tuple(use_awaitable));
-    // The close path may have emptied the queue while this write was in flight.
-    if (!queue_.empty() && queue_.front() == message) {
-      queue_.pop_front();
-      queued_bytes_ -= message->size();
-    }
+    // The front stays queued while it is written; only this loop pops it.
+    const ws_message& message = queue_.front();
+    std::array<asio::const_buffer, 2> buffers{
+        message.head ? asio::buffer(*message.head) : asio::const_buffer(),
+        asio::buffer(*message.body)};
+    const std::size_t size = message.size();
+    auto [ec, n] = co_await ws_.async_write(buffers, as_tuple(use_awaitable));
+    ws_message done = std::move(queue_.front());
+    queue_.pop_front();
+    queued_bytes_ -= size;
     if (ec) {
+      drop(done);
       if (!is_normal_end(ec)) spdlog::debug("websocket write failed: {}", ec.message());
       break;
     }
+    if (options_.metrics) {
+      options_.metrics->messages_sent->add();
+      options_.metrics->bytes_sent->add(size);
+    }
+    if (done.on_done) done.on_done(true);
   }
-  queue_.clear();
+  closed_ = true;
+  while (!queue_.empty()) {
+    drop(queue_.front());
+    queue_.pop_front();
+  }
   queued_bytes_ = 0;
 }
 
+void ws_session::drop(ws_message& m) noexcept {
+  if (m.on_done) {
+    auto f = std::move(m.on_done);
+    m.on_done = nullptr;
+    f(false);
+  }
+}
+
 void ws_session::send(std::shared_ptr<const std::string> message) {
+  send(ws_message{nullptr, std::move(message), nullptr});
+}
+
+void ws_session::send(ws_message message) {
   asio::dispatch(ws_.get_executor(), [self = shared_from_this(), m = std::move(message)]() mutable {
     self->enqueue(std::move(m));
   });
 }
 
-void ws_session::enqueue(std::shared_ptr<const std::string> message) {
-  if (closed_ || close_requested_) return;
+void ws_session::send(std::vector<ws_message> batch) {
+  asio::dispatch(ws_.get_executor(), [self = shared_from_this(), b = std::move(batch)]() mutable {
+    for (auto& m : b) self->enqueue(std::move(m));
+  });
+}
+
+void ws_session::enqueue(ws_message message) {
+  if (closed_ || close_requested_) {
+    drop(message);
+    return;
+  }
   if (queue_.size() + 1 > options_.send_queue_messages ||
-      queued_bytes_ + message->size() > options_.send_queue_bytes) {
+      queued_bytes_ + message.size() > options_.send_queue_bytes) {
     spdlog::warn("websocket send queue over its limit ({} messages, {} bytes): closing with {}",
                  queue_.size(), queued_bytes_, ws_close::slow_consumer);
+    if (options_.metrics) options_.metrics->queue_overflows->add();
+    drop(message);
     request_close(ws_close::slow_consumer, "send queue overflow: reconnect with your cursor");
     return;
   }
-  queued_bytes_ += message->size();
+  queued_bytes_ += message.size();
   queue_.push_back(std::move(message));
   wake_.cancel();
 }
@@ -193,7 +265,8 @@ void ws_session::request_close(std::uint16_t code, std::string reason) {
   // Whatever is still queued is dropped (a client resumes from its cursor); the message in
   // flight, if any, stays at the front until its write completes.
   while (queue_.size() > 1) {
-    queued_bytes_ -= queue_.back()->size();
+    queued_bytes_ -= queue_.back().size();
+    drop(queue_.back());
     queue_.pop_back();
   }
   wake_.cancel();

@@ -6,10 +6,12 @@
 // is in flight at a time: a write loop drains a bounded queue of encoded messages shared
 // with other sessions (shared_ptr<const std::string>, encoded once per message). A queue
 // over its message or byte limit closes the session with 4008 (slow consumer), so a client
-// that stops reading can never grow server memory.
+// that stops reading can never grow server memory. The handler's hooks and the context
+// run and are read on the strand.
 
 #include "server/connection_registry.hpp"
 #include "server/http_types.hpp"
+#include "server/ws_metrics.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -20,10 +22,12 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace fieldsync::server {
 
@@ -36,6 +40,23 @@ struct ws_options {
   std::chrono::milliseconds handshake_timeout{10'000};
   std::chrono::milliseconds idle_timeout{60'000};  // a ping goes out after half of it
   bool permessage_deflate = true;
+  // Origins allowed to upgrade (origin_policy.hpp); others get 403 before the upgrade.
+  std::vector<std::string> allowed_origins;
+  ws_metrics* metrics = nullptr;  // optional
+};
+
+// One outgoing message: an optional head shared by the messages of one subscription, then
+// a body shared by all recipients, written back to back as one text message.
+struct ws_message {
+  std::shared_ptr<const std::string> head;
+  std::shared_ptr<const std::string> body;
+  // Runs on the session's strand once the message was written (true) or dropped (false),
+  // for senders that pace themselves on the client (snapshots).
+  std::function<void(bool written)> on_done;
+
+  std::size_t size() const noexcept {
+    return (head ? head->size() : 0) + (body ? body->size() : 0);
+  }
 };
 
 class ws_session;
@@ -44,6 +65,12 @@ class ws_session;
 class ws_handler {
  public:
   virtual ~ws_handler() = default;
+  // Before the upgrade is accepted (the session is not open yet): an answer refuses it.
+  virtual std::optional<http_response> on_upgrade(ws_session&, const http_request&) {
+    return std::nullopt;
+  }
+  // Once the upgrade is accepted, before the first message.
+  virtual void on_open(ws_session&) {}
   virtual void on_message(ws_session& session, std::string_view text) = 0;
   virtual void on_close(ws_session&) {}
 };
@@ -53,7 +80,9 @@ class ws_session final : public connection, public std::enable_shared_from_this<
   using stream_type = boost::beast::websocket::stream<boost::beast::tcp_stream>;
 
   // Completes the upgrade of `req` (which asked for it) and runs the session to its end.
-  // A request without the fieldsync.v1 subprotocol gets a 400 JSON answer instead.
+  // A request without the fieldsync.v1 subprotocol gets a 400 JSON answer instead, one from
+  // an origin the options do not allow a 403. `options` outlive the session (they belong
+  // to the listener).
   static boost::asio::awaitable<void> run(boost::beast::tcp_stream stream, http_request req,
                                           const ws_options& options,
                                           std::shared_ptr<ws_handler> handler,
@@ -63,22 +92,35 @@ class ws_session final : public connection, public std::enable_shared_from_this<
 
   void send(std::shared_ptr<const std::string> message);
   void send(std::string message) { send(std::make_shared<const std::string>(std::move(message))); }
+  void send(ws_message message);
+  // Several messages in order, with one crossing into the strand.
+  void send(std::vector<ws_message> batch);
   void close(std::uint16_t code, std::string reason);
   void shutdown() override;
   std::string_view kind() const noexcept override { return "websocket"; }
 
+  // The application protocol's per-session state (set by the handler's hooks).
+  void set_context(std::shared_ptr<void> c) { context_ = std::move(c); }
+  const std::shared_ptr<void>& context() const noexcept { return context_; }
+  stream_type::executor_type get_executor() { return ws_.get_executor(); }
+  std::uint64_t id() const noexcept { return registration_.id(); }
+  // On the strand: a close was requested or the connection ended.
+  bool closing() const noexcept { return closed_ || close_requested_.has_value(); }
+
  private:
   boost::asio::awaitable<void> read_loop();
   boost::asio::awaitable<void> write_loop();
-  void enqueue(std::shared_ptr<const std::string> message);
+  void enqueue(ws_message message);
   void request_close(std::uint16_t code, std::string reason);
+  void drop(ws_message& m) noexcept;
 
   stream_type ws_;
-  ws_options options_;
+  const ws_options& options_;
   std::shared_ptr<ws_handler> handler_;
   registration registration_;
+  std::shared_ptr<void> context_;
   boost::asio::steady_timer wake_;  // wakes the write loop; never expires on its own
-  std::deque<std::shared_ptr<const std::string>> queue_;
+  std::deque<ws_message> queue_;
   std::size_t queued_bytes_ = 0;
   std::optional<boost::beast::websocket::close_reason> close_requested_;
   bool closed_ = false;

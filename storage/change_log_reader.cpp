@@ -107,17 +107,20 @@ asio::awaitable<pg_outcome<std::vector<log_change>>> async_read_changes(
     const std::string* collection) {
   // (lsn, idx) > (after.position, after.index): a whole-transaction cursor has index
   // 2^32-1, above every real index, so "after" skips the whole transaction.
+  // Qualified names throughout: a bare "lsn" in ORDER BY would name the output column
+  // lsn::text and sort the LSNs as strings ("4/102A20" before "4/93820").
   std::string sql =
-      "SELECT lsn::text, idx, collection, key, op, \"row\"::text, old_row::text, changed::text, "
-      "(extract(epoch FROM commit_time) * 1000000)::bigint, xid, client_id, mutation_id, client_ts "
-      "FROM fieldsync.changes WHERE (lsn, idx::bigint) > ($1::pg_lsn, $2::bigint) "
-      "AND lsn <= $3::pg_lsn";
+      "SELECT c.lsn::text, c.idx, c.collection, c.key, c.op, c.\"row\"::text, "
+      "c.old_row::text, c.changed::text, (extract(epoch FROM c.commit_time) * 1000000)::bigint, "
+      "c.xid, c.client_id, c.mutation_id, c.client_ts "
+      "FROM fieldsync.changes c WHERE (c.lsn, c.idx::bigint) > ($1::pg_lsn, $2::bigint) "
+      "AND c.lsn <= $3::pg_lsn";
   pg_params params(after.position.to_string(), static_cast<std::int64_t>(after.index), upto.to_string());
   if (collection) {
-    sql += " AND collection = $4";
+    sql += " AND c.collection = $4";
     params.add(*collection);
   }
-  sql += " ORDER BY lsn, idx LIMIT " + std::to_string(limit);
+  sql += " ORDER BY c.lsn, c.idx LIMIT " + std::to_string(limit);
   auto r = co_await conn.async_query(sql, params);
   if (!r) co_return r.error();
   std::vector<log_change> out;

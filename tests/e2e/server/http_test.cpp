@@ -20,7 +20,7 @@ void check_error_body(const http_reply& r, std::string_view code) {
 
 }  // namespace
 
-TEST_CASE("healthz answers on both listeners; unknown routes get JSON errors", "[e2e][http]") {
+TEST_CASE("healthz answers on both listeners, unknown routes get JSON errors", "[e2e][http]") {
   fresh_database db;
   server_process server(db.conninfo());
 

@@ -8,7 +8,7 @@
 using fieldsync::protocol::row_key;
 namespace json = boost::json;
 
-TEST_CASE("one key column gives its value's text; several give a JSON array", "[protocol][key]") {
+TEST_CASE("one key column gives its value's text, several give a JSON array", "[protocol][key]") {
   auto row = json::parse(R"({"id":42,"uuid":"6f1c0a4e-0000-4000-8000-000000000001",
                              "rep_id":7,"month":"2026-11-01","name":"x"})").as_object();
   CHECK(row_key(row, {"id"}).value() == "42");

@@ -43,7 +43,7 @@ boost::json::object row(std::int64_t id, std::int64_t territory, std::string sta
 
 }  // namespace
 
-TEST_CASE("delta: latest version decides; tombstones only for rows the client had", "[pulls]") {
+TEST_CASE("delta: latest version decides, tombstones only for rows the client had", "[pulls]") {
   auto scope = bind("territory_id = 1");
   delta_builder b(scope, nullptr, 100, 1 << 20);
   // 1: inserted in scope, updated twice: one upsert of the last version.
