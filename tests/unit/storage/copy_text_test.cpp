@@ -26,7 +26,7 @@ TEST_CASE("COPY text escapes backslash, tab, newline and carriage return", "[cop
   CHECK(out == "\\\\.");
 }
 
-TEST_CASE("copy_row separates columns with tabs and writes NULL as \\N", "[copy_text]") {
+TEST_CASE("copy_row separates columns with tabs and writes NULL as backslash-N", "[copy_text]") {
   std::string out;
   copy_row(out).integer(-42).text("x\ty").null().raw("2026-11-24").end();
   copy_row(out).text("").null().end();
