@@ -2,11 +2,11 @@
 #include "server/logging.hpp"
 #include "server/mutation_routes.hpp"
 #include "server/routes.hpp"
+#include "server/time_text.hpp"
 #include "server/version.hpp"
 
-#include <boost/json/parse.hpp>
-#include <fmt/chrono.h>
 #include <spdlog/spdlog.h>
+#include <boost/json/parse.hpp>
 
 #include <chrono>
 
@@ -24,29 +24,6 @@ bool same_secret(std::string_view a, std::string_view b) {
     diff |= static_cast<unsigned char>(a[i] ^ (i < b.size() ? b[i] : 0));
   }
   return diff == 0;
-}
-
-// nullopt when the request carries the admin bearer token; otherwise the answer to give.
-std::optional<http_response> check_admin(const request_context& ctx, const app& a) {
-  const auto& token = a.cfg().server.admin_token;
-  if (token.empty()) {
-    return error_response(ctx.request, http::status::forbidden, "admin_disabled",
-                          "set server.admin_token to use the admin API");
-  }
-  std::string_view auth = ctx.request[http::field::authorization];
-  constexpr std::string_view prefix = "Bearer ";
-  if (!auth.starts_with(prefix) || !same_secret(auth.substr(prefix.size()), token)) {
-    auto res = error_response(ctx.request, http::status::unauthorized, "unauthorized",
-                              "the admin API needs Authorization: Bearer <admin token>");
-    res.set(http::field::www_authenticate, "Bearer realm=\"fieldsync-admin\"");
-    return res;
-  }
-  return std::nullopt;
-}
-
-std::string iso_time(std::chrono::system_clock::time_point t) {
-  if (t == std::chrono::system_clock::time_point{}) return {};
-  return fmt::format("{:%Y-%m-%dT%H:%M:%S}Z", std::chrono::floor<std::chrono::seconds>(t));
 }
 
 // What this node's ingest reports of itself.
@@ -124,8 +101,26 @@ asio::awaitable<json::value> log_json(app& a) {
 
 }  // namespace
 
+std::optional<http_response> check_admin(const request_context& ctx, const app& a) {
+  const auto& token = a.cfg().server.admin_token;
+  if (token.empty()) {
+    return error_response(ctx.request, http::status::forbidden, "admin_disabled",
+                          "set server.admin_token to use the admin API");
+  }
+  std::string_view auth = ctx.request[http::field::authorization];
+  constexpr std::string_view prefix = "Bearer ";
+  if (!auth.starts_with(prefix) || !same_secret(auth.substr(prefix.size()), token)) {
+    auto res = error_response(ctx.request, http::status::unauthorized, "unauthorized",
+                              "the admin API needs Authorization: Bearer <admin token>");
+    res.set(http::field::www_authenticate, "Bearer realm=\"fieldsync-admin\"");
+    return res;
+  }
+  return std::nullopt;
+}
+
 void add_admin_routes(router& r, app& a) {
   add_metrics_route(r, a);
+  add_client_routes(r, a);
 
   r.add(http::verb::get, "/healthz", [](request_context& ctx) -> asio::awaitable<http_response> {
     co_return json_response(ctx.request, http::status::ok,

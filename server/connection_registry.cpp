@@ -28,6 +28,24 @@ std::size_t connection_registry::count(std::string_view kind) const {
   return n;
 }
 
+std::vector<std::pair<std::uint64_t, std::shared_ptr<connection>>> connection_registry::list(
+    std::string_view kind, std::uint64_t after, std::size_t limit) const {
+  std::vector<std::pair<std::uint64_t, std::shared_ptr<connection>>> out;
+  std::lock_guard lock(mutex_);
+  for (auto it = connections_.upper_bound(after); it != connections_.end() && out.size() < limit;
+       ++it) {
+    if (auto c = it->second.lock(); c && c->kind() == kind)
+      out.emplace_back(it->first, std::move(c));
+  }
+  return out;
+}
+
+std::shared_ptr<connection> connection_registry::find(std::uint64_t id) const {
+  std::lock_guard lock(mutex_);
+  auto it = connections_.find(id);
+  return it == connections_.end() ? nullptr : it->second.lock();
+}
+
 void connection_registry::shutdown_all() {
   std::vector<std::shared_ptr<connection>> live;
   {

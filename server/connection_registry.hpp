@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace fieldsync::server {
@@ -31,6 +32,12 @@ class connection_registry {
   void remove(std::uint64_t id);
   std::size_t size() const;
   std::size_t count(std::string_view kind) const;
+  // The live connections of `kind` with an id above `after`, in id order, at most `limit`.
+  std::vector<std::pair<std::uint64_t, std::shared_ptr<connection>>> list(std::string_view kind,
+                                                                          std::uint64_t after,
+                                                                          std::size_t limit) const;
+  // The connection with this id, or null when it is gone.
+  std::shared_ptr<connection> find(std::uint64_t id) const;
   void shutdown_all();
 
  private:

@@ -1,10 +1,10 @@
 #include "server/live_sync.hpp"
 
 #include "server/sync_messages.hpp"
+#include "server/time_text.hpp"
 #include "server/version.hpp"
 #include "server/ws_close_codes.hpp"
 
-#include <fmt/chrono.h>
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 #include <boost/json/serialize.hpp>
@@ -30,10 +30,6 @@ bool valid_client_id(std::string_view id) {
 
 std::string close_reason(std::string_view code, std::string_view message) {
   return std::string(code) + ": " + std::string(message);
-}
-
-std::string iso_time(std::chrono::system_clock::time_point t) {
-  return fmt::format("{:%Y-%m-%dT%H:%M:%S}Z", std::chrono::floor<std::chrono::seconds>(t));
 }
 
 // {"type":"error",...} with the subscription's id and, for filters, the byte position.
@@ -258,6 +254,23 @@ void live_sync::hello(ws_session& session, const json::object& msg) {
   if (metrics_) metrics_->authenticated->add();
   arm_expiry(session, *state);
   send_welcome(session, *state);
+}
+
+void live_sync::describe(ws_session& session, json::object& out) {
+  const auto* state = sync_session::of(session);
+  if (!state) return;
+  out["subject"] = state->who ? json::value(state->who->subject) : json::value(nullptr);
+  out["client_id"] =
+      state->client_id.empty() ? json::value(nullptr) : json::value(state->client_id);
+  out["expires_at"] =
+      state->who ? json::value(iso_time(state->who->expires_at)) : json::value(nullptr);
+  json::array subscriptions;
+  for (const auto& [key, sub] : state->subscriptions) {
+    subscriptions.push_back(
+        json::object{{"id", sub->id}, {"collection", sub->collection->schema.name}});
+  }
+  out["subscriptions"] = std::move(subscriptions);
+  out["pushes_waiting"] = state->pushes.size() + (state->pushing ? 1 : 0);
 }
 
 void live_sync::subscribe(ws_session& session, const json::object& msg) {

@@ -46,6 +46,8 @@ class live_sync final : public ws_lifecycle, public std::enable_shared_from_this
   std::optional<http_response> on_upgrade(ws_session& session, const http_request& req) override;
   void on_open(ws_session& session) override;
   void on_close(ws_session& session) override;
+  // Subject, client id, subscriptions and waiting pushes, for GET /admin/v1/clients.
+  void describe(ws_session& session, boost::json::object& out) override;
 
  private:
   void hello(ws_session& session, const boost::json::object& msg);

@@ -14,6 +14,7 @@ inline constexpr std::uint16_t internal_error = 1011;
 inline constexpr std::uint16_t bad_hello = 4000;           // malformed hello, unknown protocol
 inline constexpr std::uint16_t unauthorized = 4001;        // token refused, or no hello in time
 inline constexpr std::uint16_t token_expired = 4002;       // the session's token expired
+inline constexpr std::uint16_t disconnected = 4003;        // an operator disconnected it
 inline constexpr std::uint16_t slow_consumer = 4008;       // send queue over its limit
 inline constexpr std::uint16_t too_many_sessions = 4029;   // over websocket.max_sessions_per_user
 

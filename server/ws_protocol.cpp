@@ -45,6 +45,10 @@ void ws_protocol::on_close(ws_session& session) {
   for (auto& l : lifecycles_) l->on_close(session);
 }
 
+void ws_protocol::describe(ws_session& session, boost::json::object& out) {
+  for (auto& l : lifecycles_) l->describe(session, out);
+}
+
 std::string ws_protocol::error_message(std::string_view code, std::string_view message,
                                        const json::value* id) {
   json::object err{{"type", "error"}, {"code", code}, {"message", message}};

@@ -25,6 +25,7 @@ class ws_lifecycle {
   }
   virtual void on_open(ws_session&) {}
   virtual void on_close(ws_session&) {}
+  virtual void describe(ws_session&, boost::json::object&) {}
 };
 
 class ws_protocol final : public ws_handler {
@@ -41,6 +42,7 @@ class ws_protocol final : public ws_handler {
   void on_open(ws_session& session) override;
   void on_message(ws_session& session, std::string_view text) override;
   void on_close(ws_session& session) override;
+  void describe(ws_session& session, boost::json::object& out) override;
 
   // {"type":"error","code":...,"message":...} (plus the request's "id" when it had one).
   static std::string error_message(std::string_view code, std::string_view message,

@@ -1,6 +1,7 @@
 #include "server/ws_session.hpp"
 
 #include "server/origin_policy.hpp"
+#include "server/time_text.hpp"
 #include "server/ws_close_codes.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -18,6 +19,7 @@ namespace fieldsync::server {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
+namespace json = boost::json;
 namespace websocket = beast::websocket;
 using asio::as_tuple;
 using asio::use_awaitable;
@@ -109,6 +111,11 @@ asio::awaitable<void> ws_session::run(beast::tcp_stream stream, http_request req
   }));
 
   auto self = std::make_shared<ws_session>(std::move(ws), options, std::move(handler));
+  beast::error_code peer_error;
+  const auto peer = self->ws_.next_layer().socket().remote_endpoint(peer_error);
+  if (!peer_error) {
+    self->remote_ = peer.address().to_string() + ":" + std::to_string(peer.port());
+  }
   if (auto refusal = self->handler_->on_upgrade(*self, req)) {
     refusal->keep_alive(false);
     auto& tcp = self->ws_.next_layer();
@@ -132,6 +139,16 @@ asio::awaitable<void> ws_session::run(beast::tcp_stream stream, http_request req
   asio::co_spawn(self->ws_.get_executor(), self->write_loop(), asio::detached);
   co_await self->read_loop();
   if (options.metrics) options.metrics->sessions->sub();
+}
+
+json::object ws_session::describe() {
+  json::object out{{"id", id()},
+                   {"remote", remote_},
+                   {"connected_at", iso_time(connected_at_)},
+                   {"send_queue", {{"messages", queue_.size()}, {"bytes", queued_bytes_}}},
+                   {"closing", closing()}};
+  handler_->describe(*this, out);
+  return out;
 }
 
 asio::awaitable<void> ws_session::read_loop() {

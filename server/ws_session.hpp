@@ -18,6 +18,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/websocket/stream.hpp>
+#include <boost/json/object.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -73,6 +74,8 @@ class ws_handler {
   virtual void on_open(ws_session&) {}
   virtual void on_message(ws_session& session, std::string_view text) = 0;
   virtual void on_close(ws_session&) {}
+  // Adds what the application knows of the session to its admin description.
+  virtual void describe(ws_session&, boost::json::object&) {}
 };
 
 class ws_session final : public connection, public std::enable_shared_from_this<ws_session> {
@@ -106,6 +109,10 @@ class ws_session final : public connection, public std::enable_shared_from_this<
   std::uint64_t id() const noexcept { return registration_.id(); }
   // On the strand: a close was requested or the connection ended.
   bool closing() const noexcept { return closed_ || close_requested_.has_value(); }
+  // What an operator sees of the session (GET /admin/v1/clients): its id, peer address,
+  // start, send queue, and what the handler adds. It reads state of the session's strand:
+  // call it from the reactor's thread (fieldsync runs one, so every strand is on it).
+  boost::json::object describe();
 
  private:
   boost::asio::awaitable<void> read_loop();
@@ -119,6 +126,8 @@ class ws_session final : public connection, public std::enable_shared_from_this<
   std::shared_ptr<ws_handler> handler_;
   registration registration_;
   std::shared_ptr<void> context_;
+  std::string remote_;  // the peer's address, for operators
+  std::chrono::system_clock::time_point connected_at_ = std::chrono::system_clock::now();
   boost::asio::steady_timer wake_;  // wakes the write loop; never expires on its own
   std::deque<ws_message> queue_;
   std::size_t queued_bytes_ = 0;
