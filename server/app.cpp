@@ -65,6 +65,7 @@ void app::run(startup_hook on_start, std::function<void(app&)> on_ready) {
   ws.handshake_timeout = std::chrono::milliseconds(cfg_.websocket.handshake_timeout_ms);
   ws.idle_timeout = std::chrono::milliseconds(cfg_.websocket.idle_timeout_ms);
   ws.permessage_deflate = cfg_.websocket.permessage_deflate;
+  ws.batch_bytes = static_cast<std::size_t>(cfg_.websocket.batch_bytes);
   ws.allowed_origins = cfg_.websocket.allowed_origins;
   ws.metrics = &ws_metrics_;
 

@@ -69,6 +69,7 @@ std::vector<key_spec> section_schema(config& c) {
       {"websocket", "handshake_timeout_ms", &c.websocket.handshake_timeout_ms, 100, max_ms},
       {"websocket", "idle_timeout_ms", &c.websocket.idle_timeout_ms, 1000, max_ms},
       {"websocket", "permessage_deflate", &c.websocket.permessage_deflate},
+      {"websocket", "batch_bytes", &c.websocket.batch_bytes, 0, 64LL << 20},
       {"websocket", "auth_timeout_ms", &c.websocket.auth_timeout_ms, 100, max_ms},
       {"websocket", "max_subscriptions_per_session", &c.websocket.max_subscriptions_per_session, 1,
        100'000},

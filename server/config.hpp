@@ -33,6 +33,7 @@ struct websocket_config {
   std::int64_t handshake_timeout_ms = 10'000;
   std::int64_t idle_timeout_ms = 60'000;
   bool permessage_deflate = true;
+  std::int64_t batch_bytes = 64 * 1024;  // queued messages sent as one batch; 0: never
   // Live subscriptions (docs/protocol.md, "Subscriptions").
   std::int64_t auth_timeout_ms = 10'000;  // hello must arrive within this
   std::int64_t max_subscriptions_per_session = 100;

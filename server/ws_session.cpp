@@ -181,6 +181,41 @@ asio::awaitable<void> ws_session::read_loop() {
   handler_->on_close(*this);
 }
 
+// The next WebSocket message to write: the front of the queue alone, or, when more wait
+// and batching is on, as many as fit in options_.batch_bytes wrapped in one
+// {"type":"batch","messages":[...]} (docs/protocol.md, "Batches"). A client that reads
+// slower than the server writes then costs one write (and one frame) per batch instead of
+// per message, which is what lets a backlog drain. Nothing is copied: the buffers point
+// into the queued messages. Returns how many messages the buffers hold.
+std::size_t ws_session::gather_write(std::vector<asio::const_buffer>& buffers) const {
+  static constexpr std::string_view batch_open = R"({"type":"batch","messages":[)";
+  static constexpr std::string_view comma = ",";
+  static constexpr std::string_view batch_close = "]}";
+  auto add = [&buffers](const ws_message& m) {
+    if (m.head) buffers.push_back(asio::buffer(*m.head));
+    buffers.push_back(asio::buffer(*m.body));
+  };
+  buffers.clear();
+  std::size_t count = 1;
+  std::size_t bytes = queue_.front().size();
+  while (count < queue_.size() && count < max_batch_messages &&
+         bytes + queue_[count].size() + 1 <= options_.batch_bytes) {
+    bytes += queue_[count].size() + 1;
+    ++count;
+  }
+  if (count == 1) {
+    add(queue_.front());
+    return 1;
+  }
+  buffers.push_back(asio::buffer(batch_open));
+  for (std::size_t i = 0; i < count; ++i) {
+    if (i > 0) buffers.push_back(asio::buffer(comma));
+    add(queue_[i]);
+  }
+  buffers.push_back(asio::buffer(batch_close));
+  return count;
+}
+
 asio::awaitable<void> ws_session::write_loop() {
   auto self = shared_from_this();
   while (!closed_) {
@@ -194,26 +229,31 @@ asio::awaitable<void> ws_session::write_loop() {
       if (ec && !is_normal_end(ec)) spdlog::debug("websocket close failed: {}", ec.message());
       break;
     }
-    // The front stays queued while it is written; only this loop pops it.
-    const ws_message& message = queue_.front();
-    std::array<asio::const_buffer, 2> buffers{
-        message.head ? asio::buffer(*message.head) : asio::const_buffer(),
-        asio::buffer(*message.body)};
-    const std::size_t size = message.size();
-    auto [ec, n] = co_await ws_.async_write(buffers, as_tuple(use_awaitable));
-    ws_message done = std::move(queue_.front());
-    queue_.pop_front();
-    queued_bytes_ -= size;
+    // The messages stay queued while they are written; only this loop pops them.
+    const std::size_t count = gather_write(write_buffers_);
+    writing_ = count;
+    auto [ec, n] = co_await ws_.async_write(write_buffers_, as_tuple(use_awaitable));
+    writing_ = 0;
+    std::size_t bytes = 0;
+    for (std::size_t i = 0; i < count; ++i) {
+      ws_message done = std::move(queue_.front());
+      queue_.pop_front();
+      queued_bytes_ -= done.size();
+      bytes += done.size();
+      if (ec) {
+        drop(done);
+      } else if (done.on_done) {
+        done.on_done(true);
+      }
+    }
     if (ec) {
-      drop(done);
       if (!is_normal_end(ec)) spdlog::debug("websocket write failed: {}", ec.message());
       break;
     }
     if (options_.metrics) {
-      options_.metrics->messages_sent->add();
-      options_.metrics->bytes_sent->add(size);
+      options_.metrics->messages_sent->add(count);
+      options_.metrics->bytes_sent->add(bytes);
     }
-    if (done.on_done) done.on_done(true);
   }
   closed_ = true;
   while (!queue_.empty()) {
@@ -279,9 +319,9 @@ void ws_session::request_close(std::uint16_t code, std::string reason) {
   // A close frame's reason holds at most 123 bytes.
   close_requested_.emplace(static_cast<boost::beast::websocket::close_code>(code),
                            std::string_view(reason).substr(0, 123));
-  // Whatever is still queued is dropped (a client resumes from its cursor); the message in
-  // flight, if any, stays at the front until its write completes.
-  while (queue_.size() > 1) {
+  // Whatever is still queued is dropped (a client resumes from its cursor); the messages in
+  // flight, if any, stay at the front until their write completes.
+  while (queue_.size() > writing_) {
     queued_bytes_ -= queue_.back().size();
     drop(queue_.back());
     queue_.pop_back();

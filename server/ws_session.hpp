@@ -41,6 +41,8 @@ struct ws_options {
   std::chrono::milliseconds handshake_timeout{10'000};
   std::chrono::milliseconds idle_timeout{60'000};  // a ping goes out after half of it
   bool permessage_deflate = true;
+  // Queued messages up to this many bytes go out as one batch message; 0: never batch.
+  std::size_t batch_bytes = 64 * 1024;
   // Origins allowed to upgrade (origin_policy.hpp); others get 403 before the upgrade.
   std::vector<std::string> allowed_origins;
   ws_metrics* metrics = nullptr;  // optional
@@ -115,6 +117,7 @@ class ws_session final : public connection, public std::enable_shared_from_this<
   boost::json::object describe();
 
  private:
+  std::size_t gather_write(std::vector<boost::asio::const_buffer>& buffers) const;
   boost::asio::awaitable<void> read_loop();
   boost::asio::awaitable<void> write_loop();
   void enqueue(ws_message message);
@@ -130,6 +133,9 @@ class ws_session final : public connection, public std::enable_shared_from_this<
   std::chrono::system_clock::time_point connected_at_ = std::chrono::system_clock::now();
   boost::asio::steady_timer wake_;  // wakes the write loop; never expires on its own
   std::deque<ws_message> queue_;
+  std::vector<boost::asio::const_buffer> write_buffers_;  // reused by every write
+  std::size_t writing_ = 0;  // how many of the queue's front messages are being written
+  static constexpr std::size_t max_batch_messages = 512;
   std::size_t queued_bytes_ = 0;
   std::optional<boost::beast::websocket::close_reason> close_requested_;
   bool closed_ = false;

@@ -155,13 +155,17 @@ asio::awaitable<void> run_client(const options& o, shared_state& st, std::string
           ++st.ready;
           --*slots;
         }
-      } else if (st.measuring.load(std::memory_order_relaxed) &&
-                 text.rfind("{\"type\":\"change\"", 0) == 0) {
-        const auto ts = stamp_of(text);
-        if (ts > 0) {
-          const auto lat = now_us() - ts;
+      } else if (st.measuring.load(std::memory_order_relaxed)) {
+        // A change alone, or the changes of a batch ({"type":"batch","messages":[...]}).
+        const auto now = now_us();
+        constexpr std::string_view change = "{\"type\":\"change\"";
+        for (auto at = text.find(change); at != std::string_view::npos;
+             at = text.find(change, at + change.size())) {
+          const auto next = text.find(change, at + change.size());
+          const auto ts = stamp_of(text.substr(at, next == std::string_view::npos ? next : next - at));
+          if (ts <= 0) continue;
           st.latencies_us.push_back(
-              static_cast<std::uint32_t>(std::clamp<std::int64_t>(lat, 0, 4'000'000'000)));
+              static_cast<std::uint32_t>(std::clamp<std::int64_t>(now - ts, 0, 4'000'000'000)));
           st.received.fetch_add(1, std::memory_order_relaxed);
         }
       }

@@ -1,5 +1,7 @@
 #include "tests/support/feed_workload.hpp"
 
+#include "tests/support/libpq_handle.hpp"
+
 #include <catch2/catch.hpp>
 #include <libpq-fe.h>
 
@@ -13,17 +15,6 @@
 namespace fieldsync::test {
 
 namespace {
-
-using pg_conn_ptr = std::unique_ptr<PGconn, decltype(&PQfinish)>;
-using pg_result_ptr = std::unique_ptr<PGresult, decltype(&PQclear)>;
-
-pg_conn_ptr connect(const std::string& conninfo) {
-  pg_conn_ptr c(PQconnectdb(conninfo.c_str()), &PQfinish);
-  if (PQstatus(c.get()) != CONNECTION_OK) {
-    throw std::runtime_error("connect: " + std::string(PQerrorMessage(c.get())));
-  }
-  return c;
-}
 
 // True when the statement succeeded.
 bool run(PGconn* c, const std::string& sql) {
@@ -247,7 +238,7 @@ std::uint64_t check_feed(const std::string& conninfo) {
 }
 
 std::string query_value(const std::string& conninfo, const std::string& sql) {
-  auto c = connect(conninfo);
+  auto c = pg_connect(conninfo);
   pg_result_ptr r(PQexec(c.get(), sql.c_str()), &PQclear);
   if (PQresultStatus(r.get()) != PGRES_TUPLES_OK) {
     throw std::runtime_error(sql.substr(0, 80) + ": " + PQresultErrorMessage(r.get()));
@@ -259,7 +250,7 @@ std::string query_value(const std::string& conninfo, const std::string& sql) {
 }
 
 void exec_sql(const std::string& conninfo, const std::string& sql) {
-  auto c = connect(conninfo);
+  auto c = pg_connect(conninfo);
   pg_result_ptr r(PQexec(c.get(), sql.c_str()), &PQclear);
   auto st = PQresultStatus(r.get());
   if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {

@@ -5,6 +5,7 @@
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 
 #include <stdexcept>
 
@@ -149,6 +150,11 @@ void ws_client::send(const std::string& text) {
 }
 
 std::optional<std::string> ws_client::receive(std::chrono::milliseconds timeout) {
+  if (!pending_.empty()) {
+    std::string next = std::move(pending_.front());
+    pending_.pop_front();
+    return next;
+  }
   boost::system::error_code ec;
   bool done = false;
   buffer_.clear();
@@ -164,7 +170,20 @@ std::optional<std::string> ws_client::receive(std::chrono::milliseconds timeout)
     throw;
   }
   if (ec) return std::nullopt;
-  return beast::buffers_to_string(buffer_.data());
+  std::string text = beast::buffers_to_string(buffer_.data());
+  if (!text.starts_with(R"({"type":"batch")")) return text;
+  // A batch is its messages, in order (docs/protocol.md, "Batches").
+  const auto batch = boost::json::parse(text).as_object();
+  const auto& messages = batch.at("messages").as_array();
+  if (batch.size() != 2 || messages.size() < 2) {
+    throw std::runtime_error("malformed batch: " + text.substr(0, 200));
+  }
+  for (const auto& m : messages) {
+    const auto* type = m.as_object().if_contains("type");
+    if (type && *type == "batch") throw std::runtime_error("a batch inside a batch");
+    pending_.push_back(boost::json::serialize(m));
+  }
+  return receive(timeout);
 }
 
 void ws_client::close() {

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <string>
 #include <utility>
@@ -44,7 +45,8 @@ class ws_client {
             std::optional<std::string> subprotocol = "fieldsync.v1", const headers& extra = {});
 
   void send(const std::string& text);
-  // The next text message, or nullopt when the connection closed (see close_code()).
+  // The next text message, or nullopt when the connection closed (see close_code()). The
+  // messages of a batch come one by one, as a client handles them.
   std::optional<std::string> receive(std::chrono::milliseconds timeout = std::chrono::seconds(30));
   void close();
   std::uint16_t close_code() const;  // after receive() returned nullopt
@@ -54,6 +56,7 @@ class ws_client {
   boost::asio::io_context ioc_;
   boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
   boost::beast::flat_buffer buffer_;
+  std::deque<std::string> pending_;  // the rest of a batch, given out one by one
   std::string subprotocol_;
 };
 

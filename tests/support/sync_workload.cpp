@@ -1,6 +1,7 @@
 #include "tests/support/sync_workload.hpp"
 
 #include "server/jwt_verifier.hpp"
+#include "tests/support/libpq_handle.hpp"
 
 #include <libpq-fe.h>
 #include <boost/json/array.hpp>
@@ -16,27 +17,6 @@
 namespace fieldsync::test {
 
 namespace {
-
-using pg_conn_ptr = std::unique_ptr<PGconn, decltype(&PQfinish)>;
-using pg_result_ptr = std::unique_ptr<PGresult, decltype(&PQclear)>;
-
-pg_conn_ptr connect(const std::string& conninfo) {
-  pg_conn_ptr c(PQconnectdb(conninfo.c_str()), &PQfinish);
-  if (PQstatus(c.get()) != CONNECTION_OK) {
-    throw std::runtime_error("connect: " + std::string(PQerrorMessage(c.get())));
-  }
-  return c;
-}
-
-pg_result_ptr exec(PGconn* c, const std::string& sql) {
-  pg_result_ptr r(PQexec(c, sql.c_str()), &PQclear);
-  auto st = PQresultStatus(r.get());
-  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-    throw std::runtime_error("SQL failed: " + std::string(PQerrorMessage(c)) +
-                             " in: " + sql.substr(0, 200));
-  }
-  return r;
-}
 
 std::string payload(std::mt19937_64& rng, std::size_t bytes) {
   static const char abc[] = "abcdefghijklmnopqrstuvwxyz0123456789 ";
@@ -74,8 +54,8 @@ std::string live_sync_sections(const fresh_database& db, const std::string& extr
 }
 
 void create_items_schema(const std::string& conninfo) {
-  auto c = connect(conninfo);
-  exec(c.get(),
+  auto c = pg_connect(conninfo);
+  pg_exec(c.get(),
        "CREATE TABLE items (id bigint PRIMARY KEY, territory_id bigint NOT NULL, seq bigint NOT "
        "NULL DEFAULT 0, "
        "payload text NOT NULL DEFAULT '');"
@@ -84,8 +64,8 @@ void create_items_schema(const std::string& conninfo) {
 
 void seed_items(const std::string& conninfo, int rows, int territories, std::int64_t first_id,
                 std::size_t payload_bytes) {
-  auto c = connect(conninfo);
-  exec(c.get(), "INSERT INTO items (id, territory_id, payload) SELECT g, 1 + g % " +
+  auto c = pg_connect(conninfo);
+  pg_exec(c.get(), "INSERT INTO items (id, territory_id, payload) SELECT g, 1 + g % " +
                     std::to_string(territories) + ", repeat('x', " + std::to_string(payload_bytes) +
                     ") FROM generate_series(" + std::to_string(first_id) + ", " +
                     std::to_string(first_id + rows - 1) + ") g");
@@ -94,10 +74,10 @@ void seed_items(const std::string& conninfo, int rows, int territories, std::int
 std::uint64_t run_items_workload(const std::string& conninfo, const items_workload& w,
                                  std::int64_t lo, std::int64_t hi, const std::atomic<bool>* stop,
                                  std::atomic<std::uint64_t>* progress) {
-  auto c = connect(conninfo);
+  auto c = pg_connect(conninfo);
   std::vector<std::int64_t> live;
   {
-    auto r = exec(c.get(), "SELECT id FROM items WHERE id >= " + std::to_string(lo) + " AND id < " +
+    auto r = pg_exec(c.get(), "SELECT id FROM items WHERE id >= " + std::to_string(lo) + " AND id < " +
                                std::to_string(hi) + " ORDER BY id");
     for (int i = 0; i < PQntuples(r.get()); ++i)
       live.push_back(std::stoll(PQgetvalue(r.get(), i, 0)));
@@ -134,14 +114,14 @@ std::uint64_t run_items_workload(const std::string& conninfo, const items_worklo
       }
     }
     sql += "COMMIT;";
-    exec(c.get(), sql);
+    pg_exec(c.get(), sql);
     if (progress) progress->store(done);
   }
   return done;
 }
 
 std::string query_text(const std::string& conninfo, const std::string& sql) {
-  auto c = connect(conninfo);
+  auto c = pg_connect(conninfo);
   pg_result_ptr r(PQexec(c.get(), sql.c_str()), &PQclear);
   if (PQresultStatus(r.get()) != PGRES_TUPLES_OK || PQntuples(r.get()) == 0 ||
       PQgetisnull(r.get(), 0, 0))
@@ -165,10 +145,10 @@ void wait_for_collection(const std::string& conninfo, const std::string& name, i
 
 std::map<std::string, std::string> items_in(const std::string& conninfo,
                                             const std::vector<std::int64_t>& territories) {
-  auto c = connect(conninfo);
+  auto c = pg_connect(conninfo);
   std::string list;
   for (auto t : territories) list += (list.empty() ? "" : ",") + std::to_string(t);
-  auto r = exec(c.get(),
+  auto r = pg_exec(c.get(),
                 "SELECT id, json_build_object('id', id, 'territory_id', territory_id, 'seq', seq, "
                 "'payload', payload)::text FROM items WHERE territory_id IN (" +
                     list + ")");

@@ -1,5 +1,7 @@
 #include "tests/support/test_token.hpp"
 
+#include "tests/support/jwt_forge.hpp"
+
 #include <boost/json/serialize.hpp>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -7,28 +9,6 @@
 #include <chrono>
 
 namespace fieldsync::test {
-
-namespace {
-
-std::string base64url(std::string_view in) {
-  static constexpr char alphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  unsigned buffer = 0;
-  int bits = 0;
-  for (unsigned char c : in) {
-    buffer = (buffer << 8) | c;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out.push_back(alphabet[(buffer >> bits) & 0x3F]);
-    }
-  }
-  if (bits > 0) out.push_back(alphabet[(buffer << (6 - bits)) & 0x3F]);
-  return out;
-}
-
-}  // namespace
 
 std::string test_auth_toml() {
   return std::string("[auth.keys.") + test_jwt_kid + "]\nalg = \"HS256\"\nsecret = \"" + test_jwt_secret + "\"\n";

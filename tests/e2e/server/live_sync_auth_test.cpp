@@ -5,20 +5,17 @@
 
 #include "server/jwt_verifier.hpp"
 #include "tests/support/http_client.hpp"
+#include "tests/support/jwt_forge.hpp"
 #include "tests/support/pg_test_db.hpp"
 #include "tests/support/server_process.hpp"
 #include "tests/support/sync_client.hpp"
 #include "tests/support/sync_workload.hpp"
 #include "tests/support/temp_dir.hpp"
 
-#include <jwt.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <catch2/catch.hpp>
 
-#include <memory>
 
 using namespace fieldsync::test;
 using namespace std::chrono_literals;
@@ -31,53 +28,6 @@ std::int64_t now_s() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-std::string rsa_public_pem(std::string& private_pem) {
-  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> pkey(EVP_RSA_gen(2048), &EVP_PKEY_free);
-  REQUIRE(pkey);
-  auto to_string = [](auto write) {
-    std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), &BIO_free);
-    write(bio.get());
-    char* data = nullptr;
-    long n = BIO_get_mem_data(bio.get(), &data);
-    return std::string(data, static_cast<std::size_t>(n));
-  };
-  private_pem = to_string([&](BIO* b) {
-    PEM_write_bio_PrivateKey(b, pkey.get(), nullptr, nullptr, 0, nullptr, nullptr);
-  });
-  return to_string([&](BIO* b) { PEM_write_bio_PUBKEY(b, pkey.get()); });
-}
-
-std::string sign(jwt_alg_t alg, const std::string& key, const json::object& claims,
-                 const char* kid) {
-  jwt_t* raw = nullptr;
-  REQUIRE(jwt_new(&raw) == 0);
-  std::unique_ptr<jwt_t, decltype(&jwt_free)> t(raw, &jwt_free);
-  if (kid) jwt_add_header(t.get(), "kid", kid);
-  REQUIRE(jwt_add_grants_json(t.get(), json::serialize(claims).c_str()) == 0);
-  REQUIRE(jwt_set_alg(t.get(), alg, reinterpret_cast<const unsigned char*>(key.data()),
-                      static_cast<int>(key.size())) == 0);
-  std::unique_ptr<char, decltype(&std::free)> s(jwt_encode_str(t.get()), &std::free);
-  REQUIRE(s);
-  return s.get();
-}
-
-std::string b64url(std::string_view in) {
-  static const char* abc = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  unsigned buf = 0;
-  int bits = 0;
-  for (unsigned char c : in) {
-    buf = (buf << 8) | c;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out.push_back(abc[(buf >> bits) & 63]);
-    }
-  }
-  if (bits > 0) out.push_back(abc[(buf << (6 - bits)) & 63]);
-  return out;
 }
 
 json::object good_claims(std::int64_t exp_offset = 3600) {
@@ -119,8 +69,9 @@ TEST_CASE("JWT negative suite over the WebSocket: every bad token is refused",
   const auto dsn = db.conninfo();
   create_items_schema(dsn);
   temp_dir dir;
-  std::string rsa_private;
-  const auto rsa_public = rsa_public_pem(rsa_private);
+  const auto rsa_keys = generate_key_pair(true);
+  const auto& rsa_private = rsa_keys.private_pem;
+  const auto& rsa_public = rsa_keys.public_pem;
   write_file(dir.path() / "rs.pem", rsa_public);
   const std::string secret = test_jwt_secret;
   server_process server(dsn, live_sync_sections(db, "",
@@ -133,8 +84,8 @@ TEST_CASE("JWT negative suite over the WebSocket: every bad token is refused",
   const auto port = server.public_port();
 
   // The good ones pass, both ways.
-  const auto good_hs = sign(JWT_ALG_HS256, secret, good_claims(), "test");
-  const auto good_rs = sign(JWT_ALG_RS256, rsa_private, good_claims(), "rs");
+  const auto good_hs = sign_jwt(JWT_ALG_HS256, secret, good_claims(), "test");
+  const auto good_rs = sign_jwt(JWT_ALG_RS256, rsa_private, good_claims(), "rs");
   CHECK(hello_outcome(port, good_hs) == 0);
   CHECK(hello_outcome(port, good_rs) == 0);
   CHECK(upgrade_status(port, good_hs) == 101);
@@ -147,20 +98,20 @@ TEST_CASE("JWT negative suite over the WebSocket: every bad token is refused",
   auto tampered = good_hs;
   tampered.back() = tampered.back() == 'A' ? 'B' : 'A';
   const std::vector<std::pair<std::string, std::string>> bad{
-      {"alg none", b64url(R"({"alg":"none","kid":"test","typ":"JWT"})") + "." +
-                       b64url(json::serialize(good_claims())) + "."},
+      {"alg none", base64url(R"({"alg":"none","kid":"test","typ":"JWT"})") + "." +
+                       base64url(json::serialize(good_claims())) + "."},
       {"HS256 signed with the RSA public key",
-       sign(JWT_ALG_HS256, rsa_public, good_claims(), "rs")},
-      {"expired", sign(JWT_ALG_HS256, secret, good_claims(-60), "test")},
+       sign_jwt(JWT_ALG_HS256, rsa_public, good_claims(), "rs")},
+      {"expired", sign_jwt(JWT_ALG_HS256, secret, good_claims(-60), "test")},
       {"not yet valid",
-       sign(JWT_ALG_HS256, secret, with(good_claims(), "nbf", now_s() + 3600), "test")},
+       sign_jwt(JWT_ALG_HS256, secret, with(good_claims(), "nbf", now_s() + 3600), "test")},
       {"wrong iss",
-       sign(JWT_ALG_HS256, secret, with(good_claims(), "iss", "https://evil.test"), "test")},
+       sign_jwt(JWT_ALG_HS256, secret, with(good_claims(), "iss", "https://evil.test"), "test")},
       {"wrong aud",
-       sign(JWT_ALG_HS256, secret, with(good_claims(), "aud", "someone-else"), "test")},
-      {"unknown kid", sign(JWT_ALG_HS256, secret, good_claims(), "nope")},
+       sign_jwt(JWT_ALG_HS256, secret, with(good_claims(), "aud", "someone-else"), "test")},
+      {"unknown kid", sign_jwt(JWT_ALG_HS256, secret, good_claims(), "nope")},
       {"bad signature", tampered},
-      {"signed with another secret", sign(JWT_ALG_HS256, secret + "x", good_claims(), "test")},
+      {"signed with another secret", sign_jwt(JWT_ALG_HS256, secret + "x", good_claims(), "test")},
       {"malformed", "not-a-token"},
       {"malformed parts", "a.b.c"},
       {"empty", ""},

@@ -1,81 +1,21 @@
 #include "server/jwt_verifier.hpp"
+#include "tests/support/jwt_forge.hpp"
 
 #include <boost/json/serialize.hpp>
 #include <catch2/catch.hpp>
-#include <jwt.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-
-#include <cstdlib>
-#include <memory>
 
 using namespace fieldsync::server;
+using namespace fieldsync::test;
 namespace json = boost::json;
 using std::chrono::seconds;
 using clock_type = std::chrono::system_clock;
 
 namespace {
 
-struct key_pair {
-  std::string private_pem;
-  std::string public_pem;
-};
-
-key_pair generate(bool rsa) {
-  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> pkey(
-      rsa ? EVP_RSA_gen(2048) : EVP_EC_gen("P-256"), &EVP_PKEY_free);
-  REQUIRE(pkey);
-  auto to_string = [](auto write) {
-    std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), &BIO_free);
-    write(bio.get());
-    char* data = nullptr;
-    long n = BIO_get_mem_data(bio.get(), &data);
-    return std::string(data, static_cast<std::size_t>(n));
-  };
-  key_pair kp;
-  kp.private_pem = to_string([&](BIO* b) {
-    PEM_write_bio_PrivateKey(b, pkey.get(), nullptr, nullptr, 0, nullptr, nullptr);
-  });
-  kp.public_pem = to_string([&](BIO* b) { PEM_write_bio_PUBKEY(b, pkey.get()); });
-  return kp;
-}
-
-// Signs with libjwt, as an identity provider would.
-std::string sign(jwt_alg_t alg, const std::string& key, const json::object& claims,
-                 const char* kid) {
-  jwt_t* raw = nullptr;
-  REQUIRE(jwt_new(&raw) == 0);
-  std::unique_ptr<jwt_t, decltype(&jwt_free)> t(raw, &jwt_free);
-  if (kid) jwt_add_header(t.get(), "kid", kid);
-  REQUIRE(jwt_add_grants_json(t.get(), json::serialize(claims).c_str()) == 0);
-  REQUIRE(jwt_set_alg(t.get(), alg, reinterpret_cast<const unsigned char*>(key.data()),
-                      static_cast<int>(key.size())) == 0);
-  std::unique_ptr<char, decltype(&std::free)> s(jwt_encode_str(t.get()), &std::free);
-  REQUIRE(s);
-  return s.get();
-}
-
-std::string b64url(std::string_view in) {
-  static const char* abc = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  unsigned buf = 0;
-  int bits = 0;
-  for (unsigned char c : in) {
-    buf = (buf << 8) | c;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out.push_back(abc[(buf >> bits) & 63]);
-    }
-  }
-  if (bits > 0) out.push_back(abc[(buf << (6 - bits)) & 63]);
-  return out;
-}
-
 struct fixture {
   std::string secret = std::string(40, 's');
-  key_pair rsa = generate(true);
-  key_pair ec = generate(false);
+  pem_key_pair rsa = generate_key_pair(true);
+  pem_key_pair ec = generate_key_pair(false);
   clock_type::time_point now = clock_type::time_point(seconds(1'800'000'000));
   std::int64_t now_s = 1'800'000'000;
   jwt_verifier verifier{
@@ -101,7 +41,7 @@ TEST_CASE("valid HS256, RS256 and ES256 tokens are accepted with their claims", 
                                std::tuple{JWT_ALG_RS256, f.rsa.private_pem, "rs"},
                                std::tuple{JWT_ALG_ES256, f.ec.private_pem, "es"}}) {
     INFO(kid);
-    auto r = f.verifier.verify(sign(alg, key, f.claims(), kid), f.now);
+    auto r = f.verifier.verify(sign_jwt(alg, key, f.claims(), kid), f.now);
     REQUIRE(r.has_value());
     CHECK(r->kid == kid);
     CHECK(r->claims.at("sub") == "rep-7");
@@ -115,74 +55,74 @@ TEST_CASE("JWT negative suite", "[jwt]") {
   auto good = f.claims();
 
   SECTION("alg none") {
-    auto token = b64url(R"({"alg":"none","kid":"hs"})") + "." +
-                 b64url(json::serialize(good)) + ".";
+    auto token = base64url(R"({"alg":"none","kid":"hs"})") + "." +
+                 base64url(json::serialize(good)) + ".";
     CHECK(f.error_of(token) == jwt_errc::algorithm_not_allowed);
-    auto no_kid = b64url(R"({"alg":"none"})") + "." + b64url(json::serialize(good)) + ".";
+    auto no_kid = base64url(R"({"alg":"none"})") + "." + base64url(json::serialize(good)) + ".";
     CHECK(f.error_of(no_kid) == jwt_errc::unknown_kid);
   }
   SECTION("HS256 signed with the RSA public key") {
-    CHECK(f.error_of(sign(JWT_ALG_HS256, f.rsa.public_pem, good, "rs")) ==
+    CHECK(f.error_of(sign_jwt(JWT_ALG_HS256, f.rsa.public_pem, good, "rs")) ==
           jwt_errc::algorithm_not_allowed);
   }
   SECTION("RS256 token presented under the HS256 key id") {
-    CHECK(f.error_of(sign(JWT_ALG_RS256, f.rsa.private_pem, good, "hs")) ==
+    CHECK(f.error_of(sign_jwt(JWT_ALG_RS256, f.rsa.private_pem, good, "hs")) ==
           jwt_errc::algorithm_not_allowed);
   }
   SECTION("expired, within and beyond the leeway") {
-    CHECK(f.error_of(sign(JWT_ALG_HS256, f.secret, f.claims(-10), "hs")) == boost::system::error_code{});
-    CHECK(f.error_of(sign(JWT_ALG_HS256, f.secret, f.claims(-31), "hs")) == jwt_errc::expired);
+    CHECK(f.error_of(sign_jwt(JWT_ALG_HS256, f.secret, f.claims(-10), "hs")) == boost::system::error_code{});
+    CHECK(f.error_of(sign_jwt(JWT_ALG_HS256, f.secret, f.claims(-31), "hs")) == jwt_errc::expired);
   }
   SECTION("not yet valid") {
     auto c = good;
     c["nbf"] = f.now_s + 120;
-    CHECK(f.error_of(sign(JWT_ALG_HS256, f.secret, c, "hs")) == jwt_errc::not_yet_valid);
+    CHECK(f.error_of(sign_jwt(JWT_ALG_HS256, f.secret, c, "hs")) == jwt_errc::not_yet_valid);
     c["nbf"] = f.now_s + 20;  // inside the leeway
-    CHECK(f.error_of(sign(JWT_ALG_HS256, f.secret, c, "hs")) == boost::system::error_code{});
+    CHECK(f.error_of(sign_jwt(JWT_ALG_HS256, f.secret, c, "hs")) == boost::system::error_code{});
   }
   SECTION("missing exp") {
     auto c = good;
     c.erase("exp");
-    CHECK(f.error_of(sign(JWT_ALG_HS256, f.secret, c, "hs")) == jwt_errc::missing_exp);
+    CHECK(f.error_of(sign_jwt(JWT_ALG_HS256, f.secret, c, "hs")) == jwt_errc::missing_exp);
   }
   SECTION("wrong iss") {
     auto c = good;
     c["iss"] = "https://evil.example";
-    CHECK(f.error_of(sign(JWT_ALG_HS256, f.secret, c, "hs")) == jwt_errc::wrong_issuer);
+    CHECK(f.error_of(sign_jwt(JWT_ALG_HS256, f.secret, c, "hs")) == jwt_errc::wrong_issuer);
     c.erase("iss");
-    CHECK(f.error_of(sign(JWT_ALG_HS256, f.secret, c, "hs")) == jwt_errc::wrong_issuer);
+    CHECK(f.error_of(sign_jwt(JWT_ALG_HS256, f.secret, c, "hs")) == jwt_errc::wrong_issuer);
   }
   SECTION("wrong aud, as a string and as a list") {
     auto c = good;
     c["aud"] = "other-api";
-    CHECK(f.error_of(sign(JWT_ALG_HS256, f.secret, c, "hs")) == jwt_errc::wrong_audience);
+    CHECK(f.error_of(sign_jwt(JWT_ALG_HS256, f.secret, c, "hs")) == jwt_errc::wrong_audience);
     c["aud"] = json::array{"other-api", "more"};
-    CHECK(f.error_of(sign(JWT_ALG_HS256, f.secret, c, "hs")) == jwt_errc::wrong_audience);
+    CHECK(f.error_of(sign_jwt(JWT_ALG_HS256, f.secret, c, "hs")) == jwt_errc::wrong_audience);
     c["aud"] = json::array{"other-api", "fieldsync"};
-    CHECK(f.error_of(sign(JWT_ALG_HS256, f.secret, c, "hs")) == boost::system::error_code{});
+    CHECK(f.error_of(sign_jwt(JWT_ALG_HS256, f.secret, c, "hs")) == boost::system::error_code{});
   }
   SECTION("unknown kid") {
-    CHECK(f.error_of(sign(JWT_ALG_HS256, f.secret, good, "nope")) == jwt_errc::unknown_kid);
+    CHECK(f.error_of(sign_jwt(JWT_ALG_HS256, f.secret, good, "nope")) == jwt_errc::unknown_kid);
   }
   SECTION("bad signature") {
     auto other = std::string(40, 'x');
-    CHECK(f.error_of(sign(JWT_ALG_HS256, other, good, "hs")) == jwt_errc::bad_signature);
-    auto other_ec = generate(false);
-    CHECK(f.error_of(sign(JWT_ALG_ES256, other_ec.private_pem, good, "es")) ==
+    CHECK(f.error_of(sign_jwt(JWT_ALG_HS256, other, good, "hs")) == jwt_errc::bad_signature);
+    auto other_ec = generate_key_pair(false);
+    CHECK(f.error_of(sign_jwt(JWT_ALG_ES256, other_ec.private_pem, good, "es")) ==
           jwt_errc::bad_signature);
     // A claim changed after signing.
-    auto token = sign(JWT_ALG_RS256, f.rsa.private_pem, good, "rs");
+    auto token = sign_jwt(JWT_ALG_RS256, f.rsa.private_pem, good, "rs");
     auto dot1 = token.find('.');
     auto dot2 = token.find('.', dot1 + 1);
     auto forged = good;
     forged["sub"] = "manager-1";
-    auto tampered = token.substr(0, dot1 + 1) + b64url(json::serialize(forged)) + token.substr(dot2);
+    auto tampered = token.substr(0, dot1 + 1) + base64url(json::serialize(forged)) + token.substr(dot2);
     CHECK(f.error_of(tampered) == jwt_errc::bad_signature);
   }
   SECTION("malformed") {
     for (std::string bad : std::vector<std::string>{"", "abc", "a.b", "a.b.c.d", "!!!.###.$$$",
-                            b64url("not json") + "." + b64url("{}") + ".sig",
-                            b64url("[1]") + "." + b64url("{}") + ".sig"}) {
+                            base64url("not json") + "." + base64url("{}") + ".sig",
+                            base64url("[1]") + "." + base64url("{}") + ".sig"}) {
       INFO(bad);
       CHECK(f.error_of(bad) == jwt_errc::malformed);
     }
@@ -197,7 +137,7 @@ TEST_CASE("key material is checked at start-up", "[jwt]") {
                     Catch::Contains("\"short\"") && Catch::Contains("32 bytes"));
   CHECK_THROWS_WITH(jwt_verifier({{"r", jwt_algorithm::rs256, "not pem"}}, {}),
                     Catch::Contains("not a PEM public key"));
-  auto ec = generate(false);
+  auto ec = generate_key_pair(false);
   CHECK_THROWS_WITH(jwt_verifier({{"r", jwt_algorithm::rs256, ec.public_pem}}, {}),
                     Catch::Contains("RSA"));
 }

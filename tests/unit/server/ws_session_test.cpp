@@ -10,7 +10,10 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/http/read.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/json/parse.hpp>
 #include <catch2/catch.hpp>
 
 #include <atomic>
@@ -22,14 +25,18 @@ namespace beast = boost::beast;
 
 namespace {
 
-// On "flood", queues `count` messages of `size` bytes at once, faster than any client reads.
+// On "flood", queues `count` messages of `size` bytes at once, faster than any client reads:
+// {"i":<n>,"p":"mmm..."}, numbered from 0.
 class flood_handler final : public ws_handler {
  public:
   flood_handler(std::size_t count, std::size_t size) : count_(count), size_(size) {}
   void on_message(ws_session& s, std::string_view text) override {
     if (text != "flood") return;
-    auto message = std::make_shared<const std::string>(size_, 'm');
-    for (std::size_t i = 0; i < count_; ++i) s.send(message);  // one buffer, shared
+    for (std::size_t i = 0; i < count_; ++i) {
+      std::string m = "{\"i\":" + std::to_string(i) + ",\"p\":\"";
+      m.append(size_ - m.size() - 2, 'm');
+      s.send(m + "\"}");
+    }
   }
 
  private:
@@ -105,6 +112,40 @@ TEST_CASE("messages within the limits all arrive, in order", "[ws][backpressure]
     auto m = client.receive();
     REQUIRE(m);
     CHECK(m->size() == 100);
+    CHECK(m->starts_with("{\"i\":" + std::to_string(i) + ","));
   }
   client.close();
+}
+
+TEST_CASE("queued messages go out in batches of at most batch_bytes, in order", "[ws][batch]") {
+  ws_options opts;
+  opts.send_queue_messages = 1000;
+  opts.batch_bytes = 4096;
+  test_server server(opts, std::make_shared<flood_handler>(500, 1000));
+  // A plain Beast client, to see the frames as they come.
+  asio::io_context ioc;
+  beast::websocket::stream<beast::tcp_stream> ws(ioc);
+  ws.next_layer().connect({asio::ip::make_address("127.0.0.1"), server.port()});
+  ws.set_option(beast::websocket::stream_base::decorator([](beast::websocket::request_type& r) {
+    r.set(http::field::sec_websocket_protocol, ws_subprotocol);
+  }));
+  ws.handshake("127.0.0.1", "/v1/ws");
+  ws.write(asio::buffer(std::string("flood")));
+  std::size_t next = 0, batches = 0;
+  while (next < 500) {
+    beast::flat_buffer buffer;
+    ws.read(buffer);
+    auto text = beast::buffers_to_string(buffer.data());
+    REQUIRE(text.size() <= opts.batch_bytes);
+    auto v = boost::json::parse(text).as_object();
+    if (v.contains("type")) {
+      CHECK(v.at("type") == "batch");
+      ++batches;
+      for (const auto& m : v.at("messages").as_array()) CHECK(m.at("i") == next++);
+    } else {
+      CHECK(v.at("i") == next++);
+    }
+  }
+  CHECK(batches > 0);  // 500 messages queued at once do not go out one by one
+  ws.close(beast::websocket::close_code::normal);
 }
