@@ -38,6 +38,11 @@ std::string reply_message(const json::value& id, const mutation_reply& reply) {
 asio::awaitable<void> drain(std::shared_ptr<ws_session> session, mutation_service_source source) {
   for (;;) {
     auto* state = sync_session::of(*session);
+    if (state && session->closing()) {
+      // Unanswered pushes of a closed connection are not applied: the client sends them
+      // again when it reconnects (a batch that was applied answers "duplicate" then).
+      state->pushes.clear();
+    }
     if (!state || state->pushes.empty() || !state->who) {
       if (state) state->pushing = false;
       co_return;
