@@ -161,7 +161,7 @@ void add_client_routes(router& r, app& a) {
             for (auto& [id, c] : page) {
               after = id;
               auto session = websocket_of(c);
-              if (!session) continue;
+              if (!session || session->closing()) continue;  // closing already
               auto description = session->describe();
               if (!is_subject(description, *subject)) continue;
               disconnect(*session, "subject " + *subject);

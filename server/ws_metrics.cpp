@@ -9,7 +9,7 @@ ws_metrics ws_metrics::create(metrics_registry& r) {
                                  "Open WebSocket sessions that have authenticated.");
   m.subscriptions = &r.add_gauge("fieldsync_ws_subscriptions", "Active subscriptions.");
   m.messages_sent =
-      &r.add_counter("fieldsync_ws_messages_sent_total", "WebSocket messages written to clients.");
+      &r.add_counter("fieldsync_ws_messages_sent_total", "Messages written to clients (each message of a batch counts).");
   m.bytes_sent = &r.add_counter(
       "fieldsync_ws_bytes_sent_total",
       "Payload bytes of WebSocket messages written to clients (before compression).");

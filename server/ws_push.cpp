@@ -5,6 +5,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/json/serialize.hpp>
+#include <spdlog/spdlog.h>
 
 namespace fieldsync::server {
 
@@ -56,11 +57,19 @@ asio::awaitable<void> drain(std::shared_ptr<ws_session> session, mutation_servic
     json::value id = msg.contains("id") ? msg["id"] : json::value(nullptr);
 
     mutation_reply reply;
-    if (auto service = source()) {
-      reply = co_await service->async_apply(who, msg);
-    } else {
-      reply.status = http::status::service_unavailable;
-      reply.body = {{"error", {{"code", "starting"}, {"message", "the server is starting"}}}};
+    try {
+      if (auto service = source()) {
+        reply = co_await service->async_apply(who, msg);
+      } else {
+        reply.status = http::status::service_unavailable;
+        reply.body = {{"error", {{"code", "starting"}, {"message", "the server is starting"}}}};
+      }
+    } catch (const std::exception& e) {
+      // async_apply does not throw; should anything else, this push fails alone and the
+      // queue goes on (a detached coroutine would swallow it and stall the queue).
+      spdlog::error("push failed: {}", e.what());
+      reply.status = http::status::internal_server_error;
+      reply.body = {{"error", {{"code", "internal_error"}, {"message", "the push failed: retry"}}}};
     }
     session->send(reply_message(id, reply));
   }

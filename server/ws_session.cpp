@@ -197,7 +197,7 @@ std::size_t ws_session::gather_write(std::vector<asio::const_buffer>& buffers) c
   };
   buffers.clear();
   std::size_t count = 1;
-  std::size_t bytes = queue_.front().size();
+  std::size_t bytes = queue_.front().size() + batch_open.size() + batch_close.size();
   while (count < queue_.size() && count < max_batch_messages &&
          bytes + queue_[count].size() + 1 <= options_.batch_bytes) {
     bytes += queue_[count].size() + 1;
@@ -233,13 +233,19 @@ asio::awaitable<void> ws_session::write_loop() {
     const std::size_t count = gather_write(write_buffers_);
     writing_ = count;
     auto [ec, n] = co_await ws_.async_write(write_buffers_, as_tuple(use_awaitable));
-    writing_ = 0;
+    // Popped before any callback runs: a callback may send or close, which must find the
+    // queue without the written messages.
+    std::vector<ws_message> written;
+    written.reserve(count);
     std::size_t bytes = 0;
     for (std::size_t i = 0; i < count; ++i) {
-      ws_message done = std::move(queue_.front());
+      written.push_back(std::move(queue_.front()));
       queue_.pop_front();
-      queued_bytes_ -= done.size();
-      bytes += done.size();
+      queued_bytes_ -= written.back().size();
+      bytes += written.back().size();
+    }
+    writing_ = 0;
+    for (auto& done : written) {
       if (ec) {
         drop(done);
       } else if (done.on_done) {
