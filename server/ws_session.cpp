@@ -235,8 +235,8 @@ asio::awaitable<void> ws_session::write_loop() {
     auto [ec, n] = co_await ws_.async_write(write_buffers_, as_tuple(use_awaitable));
     // Popped before any callback runs: a callback may send or close, which must find the
     // queue without the written messages.
-    std::vector<ws_message> written;
-    written.reserve(count);
+    auto& written = written_;
+    written.clear();
     std::size_t bytes = 0;
     for (std::size_t i = 0; i < count; ++i) {
       written.push_back(std::move(queue_.front()));
@@ -252,6 +252,7 @@ asio::awaitable<void> ws_session::write_loop() {
         done.on_done(true);
       }
     }
+    written.clear();  // releases the messages; the vector keeps its capacity
     if (ec) {
       if (!is_normal_end(ec)) spdlog::debug("websocket write failed: {}", ec.message());
       break;

@@ -135,6 +135,7 @@ class ws_session final : public connection, public std::enable_shared_from_this<
   std::deque<ws_message> queue_;
   std::vector<boost::asio::const_buffer> write_buffers_;  // reused by every write
   std::size_t writing_ = 0;  // how many of the queue's front messages are being written
+  std::vector<ws_message> written_;  // the messages of the last write, reused
   static constexpr std::size_t max_batch_messages = 512;
   std::size_t queued_bytes_ = 0;
   std::optional<boost::beast::websocket::close_reason> close_requested_;
