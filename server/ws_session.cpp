@@ -46,6 +46,14 @@ bool is_normal_end(const boost::system::error_code& ec) {
          ec == beast::error::timeout;
 }
 
+// Answers an upgrade request that is refused, and ends the connection.
+asio::awaitable<void> refuse(beast::tcp_stream& stream, http_response res) {
+  res.keep_alive(false);
+  co_await http::async_write(stream, res, as_tuple(use_awaitable));
+  beast::error_code ignored;
+  stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+}
+
 }  // namespace
 
 ws_session::ws_session(stream_type ws, const ws_options& options,
@@ -63,11 +71,7 @@ asio::awaitable<void> ws_session::run(beast::tcp_stream stream, http_request req
     auto res = error_response(req, http::status::bad_request, "unsupported_subprotocol",
                               "the WebSocket endpoint speaks the subprotocol fieldsync.v1; "
                               "offer it in Sec-WebSocket-Protocol");
-    res.keep_alive(false);
-    co_await http::async_write(stream, res, as_tuple(use_awaitable));
-    beast::error_code ignored;
-    stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
-    co_return;
+    co_return co_await refuse(stream, std::move(res));
   }
 
   const auto origin = req.find(http::field::origin);
@@ -80,11 +84,7 @@ asio::awaitable<void> ws_session::run(beast::tcp_stream stream, http_request req
     auto res = error_response(req, http::status::forbidden, "origin_not_allowed",
                               "WebSocket connections from this origin are not allowed "
                               "(websocket.allowed_origins)");
-    res.keep_alive(false);
-    co_await http::async_write(stream, res, as_tuple(use_awaitable));
-    beast::error_code ignored;
-    stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
-    co_return;
+    co_return co_await refuse(stream, std::move(res));
   }
 
   // Beast's own timeouts replace the tcp_stream's: handshake, then idle with pings.
@@ -117,13 +117,9 @@ asio::awaitable<void> ws_session::run(beast::tcp_stream stream, http_request req
     self->remote_ = peer.address().to_string() + ":" + std::to_string(peer.port());
   }
   if (auto refusal = self->handler_->on_upgrade(*self, req)) {
-    refusal->keep_alive(false);
     auto& tcp = self->ws_.next_layer();
     tcp.expires_after(options.handshake_timeout);
-    co_await http::async_write(tcp, *refusal, as_tuple(use_awaitable));
-    beast::error_code ignored;
-    tcp.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
-    co_return;
+    co_return co_await refuse(tcp, std::move(*refusal));
   }
   auto [ec] = co_await self->ws_.async_accept(req, as_tuple(use_awaitable));
   if (ec) {
