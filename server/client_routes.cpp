@@ -8,8 +8,10 @@
 // Sessions are described from the admin request's coroutine: the reactor is one thread, so
 // no session changes its state meanwhile. (Hopping onto each session's executor with
 // co_spawn(..., use_awaitable) was tried and made the described sessions drop after a few
-// calls under Boost 1.81; not understood, so not done.) Listings are paged: an operator can
-// walk 10,000 sessions without the server building one huge answer.
+// calls under Boost 1.81, probably Asio's co_spawn cancellation-handler use-after-free,
+// chriskohlhoff/asio issues 1332 and 1400; so nothing here co_spawns with a parent's
+// cancellation slot.) Listings are paged: an operator can walk 10,000 sessions without the
+// server building one huge answer.
 
 #include "server/app.hpp"
 #include "server/query_string.hpp"
