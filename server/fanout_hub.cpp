@@ -309,7 +309,7 @@ class fanout_hub::task {
   asio::awaitable<bool> snapshot() {
     const auto& c = *s_->collection;
     protocol::sql_params params;
-    params.offset = 2;  // snapshot_reader's own $1 and $2
+    params.offset = 1;  // snapshot_stream's own $1
     auto column = [](const protocol::column_schema& col) { return storage::log_column_sql(col); };
     std::string where = protocol::compile_sql(s_->filter.scope, column, params) + " AND " +
                         protocol::compile_sql(s_->filter.where, column, params);
@@ -324,7 +324,9 @@ class fanout_hub::task {
         fail("unavailable", "the change log is unavailable: " + conn.error().to_string());
         co_return false;
       }
-      storage::snapshot_reader reader(**conn, c.schema.name, where, params.values);
+      // One pass over the live rows in one transaction (a connection abandoned in it is
+      // closed by the pool, not reused).
+      storage::snapshot_stream reader(**conn, c.schema.name, where, params.values);
       auto begun = co_await reader.async_begin();
       if (!alive()) co_return false;
       if (!begun || !*begun) {
@@ -335,7 +337,7 @@ class fanout_hub::task {
       const storage::log_bounds bounds = **begun;
       if (bounds.epoch != hub_->position_->epoch) {
         // The hub has not followed the log into its new epoch yet; let it, then retry.
-        (void)co_await reader.async_end();
+        co_await reader.async_end();
         if (attempt >= 100) {
           fail("unavailable", "the change log is changing epochs: retry");
           co_return false;
@@ -346,7 +348,7 @@ class fanout_hub::task {
         continue;
       }
       if (!bounds.loaded) {
-        (void)co_await reader.async_end();
+        co_await reader.async_end();
         fail("unavailable", "collection " + c.schema.name +
                                 " is not in the change log yet (its copy is running): retry");
         co_return false;
@@ -358,6 +360,7 @@ class fanout_hub::task {
       for (;;) {
         if (!alive()) co_return false;
         if (!page) {
+          co_await reader.async_end(false);
           fail("internal_error", "reading the snapshot failed: " + page.error().to_string());
           co_return false;
         }
@@ -387,7 +390,7 @@ class fanout_hub::task {
           break;
         }
       }
-      (void)co_await reader.async_end();
+      co_await reader.async_end();
       if (!alive()) co_return false;
       s_->position = watermark;
       co_return true;

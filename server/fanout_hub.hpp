@@ -9,7 +9,7 @@
 // hands it, with the subscription's head, to the sessions (one post per session per page).
 //
 // A subscription starts in a task of its own: snapshot (when it has no usable cursor, or
-// after a reset) from storage::snapshot_reader at the log's high-water mark W, then a
+// after a reset) from storage::snapshot_stream at the log's snapshot position W, then a
 // catch-up read of its collection's changes after W (or after its cursor) up to the hub's
 // position H, paced on what the client actually reads; when it has reached H it joins the
 // live delivery in the same strand step, and gets up-to-date. Live delivery skips changes at

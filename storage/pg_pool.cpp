@@ -1,5 +1,7 @@
 #include "storage/pg_pool.hpp"
 
+#include <libpq-fe.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -98,7 +100,10 @@ asio::awaitable<pg_outcome<pooled_connection>> pg_pool::async_acquire() {
 
 void pg_pool::give_back(std::unique_ptr<pg_connection> c) noexcept {
   auto& d = *impl_;
-  if (d.closed || !c->is_ok()) {
+  // A connection given back inside a transaction (a reader abandoned half-way, a failed
+  // statement not rolled back) would hand its snapshot, cursor or aborted state to the next
+  // user: it is closed instead, and the next waiter opens a fresh one.
+  if (d.closed || !c->is_ok() || PQtransactionStatus(c->native()) != PQTRANS_IDLE) {
     c.reset();
     if (d.closed) {
       --d.open;

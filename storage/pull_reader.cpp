@@ -57,19 +57,6 @@ std::string iso(std::string_view column) {
 
 }  // namespace
 
-asio::awaitable<pg_outcome<std::optional<log_bounds>>> async_begin_read(
-    pg_connection& conn, const std::string& collection) {
-  auto begun = co_await conn.async_exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-  if (!begun) co_return begun.error();
-  co_return co_await async_log_bounds(conn, collection);
-}
-
-asio::awaitable<pg_outcome<void>> async_end_read(pg_connection& conn) {
-  auto r = co_await conn.async_exec("COMMIT");
-  if (!r) co_return r.error();
-  co_return pg_outcome<void>{};
-}
-
 asio::awaitable<pg_outcome<std::vector<snapshot_row>>> async_snapshot_page_as_of(
     pg_connection& conn, const snapshot_page_request& req) {
   // Rows unchanged since H come from `rows`; rows changed after H are rebuilt from their
@@ -103,67 +90,7 @@ asio::awaitable<pg_outcome<std::vector<snapshot_row>>> async_snapshot_page_as_of
   for (const auto& p : req.params) params.add(p);
   auto r = co_await conn.async_query(sql, params);
   if (!r) co_return r.error();
-  std::vector<snapshot_row> out;
-  out.reserve(static_cast<std::size_t>(r->rows()));
-  for (int i = 0; i < r->rows(); ++i) {
-    snapshot_row row;
-    row.key = std::string(r->value(i, 0));
-    row.version = lsn::parse(r->value(i, 1)).value_or(lsn());
-    row.row_json = std::string(r->value(i, 2));
-    out.push_back(std::move(row));
-  }
-  co_return out;
-}
-
-snapshot_stream::snapshot_stream(pg_connection& conn, std::string collection, std::string where_sql,
-                                 std::vector<std::optional<std::string>> params)
-    : conn_(conn),
-      collection_(std::move(collection)),
-      where_sql_(std::move(where_sql)),
-      params_(std::move(params)) {}
-
-asio::awaitable<pg_outcome<std::optional<log_bounds>>> snapshot_stream::async_begin() {
-  auto bounds = co_await async_begin_read(conn_, collection_);
-  if (!bounds || !*bounds) co_return bounds;
-  std::string sql =
-      "DECLARE fieldsync_snapshot NO SCROLL CURSOR FOR "
-      "SELECT key, lsn::text, \"row\"::text FROM fieldsync.rows WHERE collection = $1 AND NOT "
-      "deleted";
-  if (!where_sql_.empty()) sql += " AND " + where_sql_;
-  pg_params params(collection_);
-  for (const auto& p : params_) params.add(p);
-  auto declared = co_await conn_.async_query(sql, params);
-  if (!declared) co_return declared.error();
-  co_return bounds;
-}
-
-asio::awaitable<pg_outcome<std::vector<snapshot_row>>> snapshot_stream::async_next(
-    std::size_t limit) {
-  auto r = co_await conn_.async_exec("FETCH FORWARD " + std::to_string(limit) +
-                                     " FROM fieldsync_snapshot");
-  if (!r) co_return r.error();
-  std::vector<snapshot_row> out;
-  out.reserve(static_cast<std::size_t>(r->rows()));
-  for (int i = 0; i < r->rows(); ++i) {
-    snapshot_row row;
-    row.key = std::string(r->value(i, 0));
-    row.version = lsn::parse(r->value(i, 1)).value_or(lsn());
-    row.row_json = std::string(r->value(i, 2));
-    out.push_back(std::move(row));
-  }
-  co_return out;
-}
-
-asio::awaitable<void> snapshot_stream::async_end(bool ok) {
-  bool ended = false;
-  if (ok) {
-    auto committed = co_await async_end_read(conn_);
-    ended = committed.has_value();
-  }
-  if (!ended) {
-    auto rolled_back = co_await conn_.async_exec("ROLLBACK");
-    (void)rolled_back;
-  }
+  co_return snapshot_rows_of(*r);
 }
 
 asio::awaitable<pg_outcome<row_history>> async_row_history(pg_connection& conn,

@@ -1,5 +1,6 @@
 #pragma once
-// The SQL of HTTP pulls that the change log reader and the snapshot reader do not cover:
+// The SQL of HTTP pulls that the change log reader and the snapshot reader do not cover
+// (storage/snapshot_reader.hpp has the consistent reads and the one-pass snapshot):
 //
 //  - a page of a collection's live rows *as they were* at a past log position H, in key
 //    order. A row without changes after H is read from fieldsync.rows; a row that
@@ -28,13 +29,6 @@
 
 namespace fieldsync::storage {
 
-// BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY and the log's bounds in that snapshot, so
-// that a page read next cannot lose changes to a concurrent compaction. End with
-// async_end_read (COMMIT), also after errors.
-boost::asio::awaitable<pg_outcome<std::optional<log_bounds>>> async_begin_read(
-    pg_connection& conn, const std::string& collection);
-boost::asio::awaitable<pg_outcome<void>> async_end_read(pg_connection& conn);
-
 struct snapshot_page_request {
   std::string collection;
   protocol::lsn as_of;                   // H
@@ -51,34 +45,6 @@ struct snapshot_page_request {
 // version has left the history window).
 boost::asio::awaitable<pg_outcome<std::vector<snapshot_row>>> async_snapshot_page_as_of(
     pg_connection& conn, const snapshot_page_request& request);
-
-// A whole snapshot in one pass, for answers streamed in one piece (NDJSON): a server-side
-// cursor in a REPEATABLE READ transaction over the live rows, fetched in batches, in no
-// particular order. One scan, whatever the size (keyset pages would sort or walk the key
-// index once per page), and memory stays at one batch.
-//
-// Concurrency contract: holds its connection in a transaction from async_begin to
-// async_end; one coroutine drives it.
-class snapshot_stream {
- public:
-  // `where_sql` is over "row", its parameters numbered from $2: compile with
-  // sql_params::offset = 1.
-  snapshot_stream(pg_connection& conn, std::string collection, std::string where_sql,
-                  std::vector<std::optional<std::string>> params);
-
-  // Opens the transaction and the cursor; nullopt when there is no log yet.
-  boost::asio::awaitable<pg_outcome<std::optional<log_bounds>>> async_begin();
-  // The next rows, at most `limit`; empty when done.
-  boost::asio::awaitable<pg_outcome<std::vector<snapshot_row>>> async_next(std::size_t limit);
-  // Ends the transaction (COMMIT, or ROLLBACK after a failure).
-  boost::asio::awaitable<void> async_end(bool ok = true);
-
- private:
-  pg_connection& conn_;
-  std::string collection_;
-  std::string where_sql_;
-  std::vector<std::optional<std::string>> params_;
-};
 
 struct row_version {
   protocol::lsn version;

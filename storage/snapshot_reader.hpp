@@ -1,14 +1,19 @@
 #pragma once
-// A consistent snapshot of one collection's live rows from the change log, page by page:
-// one REPEATABLE READ transaction reads the log's bounds and then the rows in key order
-// (keyset paging), so every page belongs to the same instant, the high-water mark, from
-// which the changes continue. Used by WebSocket subscriptions without a cursor, HTTP pulls
-// without a cursor and the Shape API's initial sync.
+// Consistent reads of a collection's live rows from the change log:
+//
+//  - async_begin_read / async_end_read: a REPEATABLE READ READ ONLY transaction and the
+//    log's bounds in it, so that what is read next belongs to that instant (and a
+//    concurrent compaction cannot take changes from under it);
+//  - snapshot_stream: a whole snapshot in one pass, for WebSocket subscriptions without a
+//    cursor and for answers streamed in one piece (NDJSON): a server-side cursor over the
+//    live rows in such a transaction, fetched in batches, in no particular order. One scan
+//    whatever the size (keyset pages would walk the key index once per page), and memory
+//    stays at one batch. It continues from the bounds' snapshot position.
 //
 // Rows come back as the stored JSON text, ready to embed in an answer.
 //
-// Concurrency contract: holds its connection in a transaction from async_begin to
-// async_end (or destruction of the connection); one coroutine drives it.
+// Concurrency contract: free functions and a reader on a connection the caller owns,
+// holding it in a transaction from begin to end; one coroutine drives it.
 
 #include "storage/change_log_reader.hpp"
 #include "storage/pg_connection.hpp"
@@ -28,30 +33,36 @@ struct snapshot_row {
   std::string row_json;
 };
 
-class snapshot_reader {
+// The rows of a result whose columns are key, version (pg_lsn text) and row (JSON text).
+std::vector<snapshot_row> snapshot_rows_of(const pg_result& r);
+
+// BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY and the log's bounds for `collection` in
+// that snapshot; nullopt when there is no log yet. End with async_end_read (COMMIT), also
+// after errors.
+boost::asio::awaitable<pg_outcome<std::optional<log_bounds>>> async_begin_read(
+    pg_connection& conn, const std::string& collection);
+boost::asio::awaitable<pg_outcome<void>> async_end_read(pg_connection& conn);
+
+class snapshot_stream {
  public:
-  // `where_sql` is a boolean SQL expression over "row" (compiled filters, ANDed; empty:
-  // every row) whose parameters are `params`, numbered from $3 (the reader's own are $1
-  // and $2): compile with sql_params::offset = 2.
-  snapshot_reader(pg_connection& conn, std::string collection, std::string where_sql,
+  // `where_sql` is a boolean SQL expression over "row" (compiled filters ANDed; empty:
+  // every row) whose parameters are `params`, numbered from $2: compile with
+  // sql_params::offset = 1.
+  snapshot_stream(pg_connection& conn, std::string collection, std::string where_sql,
                   std::vector<std::optional<std::string>> params);
 
-  // Opens the transaction; nullopt when there is no log yet.
+  // Opens the transaction and the cursor; nullopt when there is no log yet.
   boost::asio::awaitable<pg_outcome<std::optional<log_bounds>>> async_begin();
-
-  // The next rows after the last key returned, at most `limit`; empty when done.
+  // The next rows, at most `limit`; empty when done.
   boost::asio::awaitable<pg_outcome<std::vector<snapshot_row>>> async_next(std::size_t limit);
-
-  // Ends the transaction.
-  boost::asio::awaitable<pg_outcome<void>> async_end();
+  // Ends the transaction (COMMIT, or ROLLBACK after a failure).
+  boost::asio::awaitable<void> async_end(bool ok = true);
 
  private:
   pg_connection& conn_;
   std::string collection_;
   std::string where_sql_;
   std::vector<std::optional<std::string>> params_;
-  std::optional<std::string> last_key_;
-  bool open_ = false;
 };
 
 }  // namespace fieldsync::storage

@@ -5,6 +5,8 @@
 
 #include "tests/support/pg_test_db.hpp"
 
+#include <libpq-fe.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -188,6 +190,31 @@ TEST_CASE("a terminated backend: connection_lost, and the pool replaces it", "[p
     auto replaced = co_await pool->async_query("SELECT pg_backend_pid()");
     REQUIRE(replaced.has_value());
     CHECK(replaced->value(0, 0) != std::to_string(victim_pid));
+    CHECK(pool->open_connections() == 1);
+  });
+}
+
+TEST_CASE("a connection given back inside a transaction is not handed to the next user",
+          "[pg][pool]") {
+  fresh_database db;
+  run([&](asio::any_io_executor ex) -> asio::awaitable<void> {
+    auto pool = pg_pool::create(ex, {db.conninfo(), 1, 100, 10s});
+    int first_pid = 0;
+    {
+      auto c = co_await pool->async_acquire();
+      REQUIRE(c.has_value());
+      first_pid = (*c)->backend_pid();
+      auto begun = co_await (*c)->async_exec("BEGIN ISOLATION LEVEL REPEATABLE READ");
+      REQUIRE(begun.has_value());
+      auto failed = co_await (*c)->async_query("SELECT 1/0");
+      REQUIRE_FALSE(failed.has_value());  // the transaction is now aborted
+    }
+    auto next = co_await pool->async_acquire();
+    REQUIRE(next.has_value());
+    CHECK((*next)->backend_pid() != first_pid);
+    CHECK(PQtransactionStatus((*next)->native()) == PQTRANS_IDLE);
+    auto works = co_await (*next)->async_query("SELECT 1");
+    CHECK(works.has_value());
     CHECK(pool->open_connections() == 1);
   });
 }
