@@ -21,16 +21,6 @@ using asio::awaitable;
 
 namespace {
 
-// Releases a claimed computation (pull_service::async_claim) on every way out.
-struct flight_guard {
-  flight_guard(pull_service& s, std::string k) : svc(s), key(std::move(k)) {}
-  ~flight_guard() { svc.done(key); }
-  flight_guard(const flight_guard&) = delete;
-  flight_guard& operator=(const flight_guard&) = delete;
-  pull_service& svc;
-  std::string key;
-};
-
 bool wants_ndjson(const http_request& req) {
   auto it = req.find(http::field::accept);
   return it != req.end() && it->value().find("application/x-ndjson") != std::string_view::npos;
@@ -172,23 +162,12 @@ awaitable<http_response> changes(pull_service& svc, request_context& ctx) {
   watch.start();
   auto now = std::chrono::steady_clock::now();
   std::string key;
-  std::optional<flight_guard> flight;
+  std::optional<pull_service::computation> flight;
   if (!q->live && cfg.cache_bytes > 0 && cfg.cache_ttl_ms > 0) {
     key = cache_key("changes", filter, *q, ndjson);
-    for (;;) {
-      if (auto hit = svc.cache().find(key, watch.generation(), now))
-        co_return serve_body(req, *hit);
-      // Identical requests arriving together wait for one computation of the answer.
-      if (svc.computing(key)) {
-        if (auto stale = svc.cache().find_stale(key, watch.generation()))
-          co_return serve_body(req, *stale);
-      }
-      if (co_await svc.async_claim(key, now + std::chrono::seconds(30))) {
-        flight.emplace(svc, key);
-        break;
-      }
-      now = std::chrono::steady_clock::now();
-    }
+    if (auto cached = co_await svc.async_cached_or_claim(key, flight))
+      co_return serve_body(req, *cached);
+    now = std::chrono::steady_clock::now();
   }
   auto generation = watch.generation();
   auto seen = watch.position();

@@ -20,20 +20,6 @@ using storage::pg_outcome;
 
 namespace {
 
-// Ends the read transaction: COMMIT after success, ROLLBACK after a failed statement (the
-// connection goes back to the pool either way and must not stay in a transaction).
-asio::awaitable<void> end_read(storage::pg_connection& conn, bool ok) {
-  bool ended = false;
-  if (ok) {
-    auto committed = co_await storage::async_end_read(conn);
-    ended = committed.has_value();
-  }
-  if (!ended) {
-    auto rolled_back = co_await conn.async_exec("ROLLBACK");
-    (void)rolled_back;
-  }
-}
-
 void append_json_string(std::string& out, std::string_view s) {
   out += json::serialize(json::string_view(s));
 }
@@ -153,6 +139,21 @@ asio::awaitable<bool> pull_service::async_claim(const std::string& key,
   co_return false;
 }
 
+asio::awaitable<std::shared_ptr<const prepared_body>> pull_service::async_cached_or_claim(
+    const std::string& key, std::optional<computation>& claim) {
+  for (;;) {
+    const auto now = std::chrono::steady_clock::now();
+    if (auto hit = cache_.find(key, watch_->generation(), now)) co_return hit;
+    if (in_flight_.contains(key)) {
+      if (auto stale = cache_.find_stale(key, watch_->generation())) co_return stale;
+    }
+    if (co_await async_claim(key, now + std::chrono::seconds(30))) {
+      claim.emplace(*this, key);
+      co_return nullptr;
+    }
+  }
+}
+
 void pull_service::done(const std::string& key) {
   auto it = in_flight_.find(key);
   if (it == in_flight_.end()) return;
@@ -223,20 +224,16 @@ asio::awaitable<pg_outcome<pull_page>> pull_service::async_changes_page(
   auto conn = co_await app_.storage_pool().async_acquire();
   if (!conn) co_return conn.error();
   auto bounds = co_await storage::async_begin_read(**conn, name);
-  if (!bounds) {
-    co_await end_read(**conn, false);
-    co_return bounds.error();
-  }
+  if (!bounds) co_return bounds.error();
   pull_page page;
   if (!*bounds) {
-    co_await end_read(**conn, true);
     page.verdict = cursor_verdict::no_log;
     co_return page;
   }
   page.bounds = **bounds;
   page.verdict = storage::check_cursor(page.bounds, after);
   if (page.verdict != cursor_verdict::ok) {
-    co_await end_read(**conn, true);
+    co_await storage::async_end_read(**conn, true);
     co_return page;
   }
   delta_builder builder(*filter.scope, filter.where ? &*filter.where : nullptr, limit,
@@ -251,7 +248,7 @@ asio::awaitable<pg_outcome<pull_page>> pull_service::async_changes_page(
     auto changes =
         co_await storage::async_read_changes(**conn, pos, page.bounds.high, batch, &name);
     if (!changes) {
-      co_await end_read(**conn, false);
+      co_await storage::async_end_read(**conn, false);
       co_return changes.error();
     }
     for (auto& c : *changes) {
@@ -266,7 +263,7 @@ asio::awaitable<pg_outcome<pull_page>> pull_service::async_changes_page(
     const auto& last = changes->back();
     pos = protocol::cursor{after.epoch, last.position, last.idx};
   }
-  co_await end_read(**conn, true);
+  co_await storage::async_end_read(**conn, true);
   if (full) {
     page.next =
         cursor_after(page.bounds.epoch, *builder.last_taken(), refused ? &*refused : nullptr);
@@ -313,14 +310,10 @@ asio::awaitable<pg_outcome<pull_page>> pull_service::async_snapshot_page(
   auto conn = co_await app_.storage_pool().async_acquire();
   if (!conn) co_return conn.error();
   auto bounds = co_await storage::async_begin_read(**conn, name);
-  if (!bounds) {
-    co_await end_read(**conn, false);
-    co_return bounds.error();
-  }
+  if (!bounds) co_return bounds.error();
   pull_page page;
   page.snapshot = true;
   if (!*bounds) {
-    co_await end_read(**conn, true);
     page.verdict = cursor_verdict::no_log;
     co_return page;
   }
@@ -332,13 +325,13 @@ asio::awaitable<pg_outcome<pull_page>> pull_service::async_snapshot_page(
   if (!from && !page.bounds.loaded) {
     // The collection is still being copied into the log: an empty snapshot would be wrong.
     page.verdict = cursor_verdict::not_loaded;
-    co_await end_read(**conn, true);
+    co_await storage::async_end_read(**conn, true);
     co_return page;
   }
   if (from) {
     page.verdict = storage::check_cursor(page.bounds, protocol::cursor{from->epoch, from->as_of});
     if (page.verdict != cursor_verdict::ok) {
-      co_await end_read(**conn, true);
+      co_await storage::async_end_read(**conn, true);
       co_return page;
     }
     epoch = from->epoch;
@@ -350,10 +343,10 @@ asio::awaitable<pg_outcome<pull_page>> pull_service::async_snapshot_page(
   std::tie(req.where_sql, req.params) = filter.sql(3);
   auto rows = co_await storage::async_snapshot_page_as_of(**conn, req);
   if (!rows) {
-    co_await end_read(**conn, false);
+    co_await storage::async_end_read(**conn, false);
     co_return rows.error();
   }
-  co_await end_read(**conn, true);
+  co_await storage::async_end_read(**conn, true);
   std::size_t bytes = 0;
   const auto max_bytes = static_cast<std::size_t>(cfg_.max_page_bytes);
   for (auto& r : *rows) {

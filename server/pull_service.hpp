@@ -93,13 +93,26 @@ class pull_service {
   // verifying a JWT and binding a scope cost more than serving a cached answer.
   std::variant<pull_caller, http_response> caller(const http_request& req, std::string_view name);
 
-  // Runs one computation of `key` at a time: true when the caller should compute it (and
-  // then call done(key)); false after waiting for another request's computation of the
-  // same key (look in the cache again). `deadline` bounds the wait.
-  boost::asio::awaitable<bool> async_claim(const std::string& key,
-                                           std::chrono::steady_clock::time_point deadline);
-  void done(const std::string& key);
-  bool computing(const std::string& key) const { return in_flight_.contains(key); }
+  // Holds the computation of one cached answer that this request claimed, and releases it
+  // (waking the identical requests that wait for it) on every way out.
+  class computation {
+   public:
+    computation(pull_service& svc, std::string key) : svc_(svc), key_(std::move(key)) {}
+    ~computation() { svc_.done(key_); }
+    computation(const computation&) = delete;
+    computation& operator=(const computation&) = delete;
+
+   private:
+    pull_service& svc_;
+    std::string key_;
+  };
+
+  // The cached answer to `key`: a fresh one, or, while another request computes it, the
+  // previous one. Null when this request is to compute it: `claim` then holds the
+  // computation, and identical requests arriving meanwhile wait for it instead of reading
+  // the database too.
+  boost::asio::awaitable<std::shared_ptr<const prepared_body>> async_cached_or_claim(
+      const std::string& key, std::optional<computation>& claim);
 
   // A delta page after `after` (a log cursor), compacted (delta_builder).
   boost::asio::awaitable<storage::pg_outcome<pull_page>> async_changes_page(
@@ -134,6 +147,13 @@ class pull_service {
 
   app& app_;
   pulls_config cfg_;
+  // One computation of `key` at a time: true when the caller should compute it (and then
+  // call done(key)); false after waiting for another request's computation of the same key
+  // (look in the cache again). `deadline` bounds the wait.
+  boost::asio::awaitable<bool> async_claim(const std::string& key,
+                                           std::chrono::steady_clock::time_point deadline);
+  void done(const std::string& key);
+
   std::shared_ptr<log_watch> watch_;
   response_cache cache_;
   std::unordered_map<std::string, memo> memo_;

@@ -322,16 +322,6 @@ http_response must_refetch(const http_request& req, const shape_handle& fresh) {
   return with_cors(std::move(res));
 }
 
-// Releases a claimed computation (pull_service::async_claim) on every way out.
-struct shape_flight {
-  shape_flight(pull_service& s, std::string k) : svc(s), key(std::move(k)) {}
-  ~shape_flight() { svc.done(key); }
-  shape_flight(const shape_flight&) = delete;
-  shape_flight& operator=(const shape_flight&) = delete;
-  pull_service& svc;
-  std::string key;
-};
-
 awaitable<http_response> shape(pull_service& svc, request_context& ctx) {
   const auto& req = ctx.request;
   auto parsed = parse_query(ctx.query);
@@ -435,30 +425,32 @@ awaitable<http_response> shape(pull_service& svc, request_context& ctx) {
   const auto& cfg = svc.cfg();
   auto now = std::chrono::steady_clock::now();
   std::string key;
-  std::optional<shape_flight> flight;
+  std::optional<pull_service::computation> flight;
   if (!live && offset->k != shape_offset::kind::before_all &&
       offset->k != shape_offset::kind::now && cfg.cache_bytes > 0 && cfg.cache_ttl_ms > 0) {
     key = "shape\x1f" + c->schema.name + "\x1f" + filter.identity + "\x1f" + handle->to_string() +
           "\x1f" + offset->to_string() + "\x1f" + std::to_string(s.definition);
-    for (;;) {
-      if (auto hit = svc.cache().find(key, watch.generation(), now)) {
-        co_return with_cors(serve_body(req, *hit));
-      }
-      if (svc.computing(key)) {
-        if (auto stale = svc.cache().find_stale(key, watch.generation()))
-          co_return with_cors(serve_body(req, *stale));
-      }
-      if (co_await svc.async_claim(key, now + std::chrono::seconds(30))) {
-        flight.emplace(svc, key);
-        break;
-      }
-      now = std::chrono::steady_clock::now();
-    }
+    if (auto cached = co_await svc.async_cached_or_claim(key, flight))
+      co_return with_cors(serve_body(req, *cached));
+    now = std::chrono::steady_clock::now();
   }
   auto generation = watch.generation();
   auto seen = watch.position();
   const auto chunk = static_cast<std::size_t>(cfg.shape_chunk_rows);
 
+  // The answer instead of a page that could not be read: the database's error, 503 while
+  // the log or the collection is not ready, must-refetch for a position it cannot resume.
+  auto refusal = [&](const storage::pg_outcome<pull_page>& p) -> std::optional<http_response> {
+    if (!p) return with_cors(pull_service::database_error(req, p.error()));
+    if (p->verdict == storage::cursor_verdict::no_log ||
+        p->verdict == storage::cursor_verdict::not_loaded) {
+      return with_cors(pull_service::reset_response(req, p->verdict));
+    }
+    if (p->verdict != storage::cursor_verdict::ok) {
+      return must_refetch(req, shape_handle{p->bounds.epoch, p->bounds.high, s.definition});
+    }
+    return std::nullopt;
+  };
   shape_handle out_handle;
   shape_offset out_offset;
   bool up_to_date = false;
@@ -483,14 +475,7 @@ awaitable<http_response> shape(pull_service& svc, request_context& ctx) {
       skip = offset->rows;
     }
     auto p = co_await svc.async_snapshot_page(filter, from, chunk, skip);
-    if (!p) co_return with_cors(pull_service::database_error(req, p.error()));
-    if (p->verdict == storage::cursor_verdict::no_log ||
-        p->verdict == storage::cursor_verdict::not_loaded) {
-      co_return with_cors(pull_service::reset_response(req, p->verdict));
-    }
-    if (p->verdict != storage::cursor_verdict::ok) {
-      co_return must_refetch(req, shape_handle{p->bounds.epoch, p->bounds.high, s.definition});
-    }
+    if (auto refused = refusal(p)) co_return std::move(*refused);
     page = std::move(*p);
     if (from) {
       out_handle = *handle;
@@ -507,14 +492,7 @@ awaitable<http_response> shape(pull_service& svc, request_context& ctx) {
     out_handle = *handle;
     protocol::cursor after{handle->epoch, offset->lsn, offset->index};
     auto p = co_await svc.async_changes_page(filter, after, chunk);
-    if (!p) co_return with_cors(pull_service::database_error(req, p.error()));
-    if (p->verdict == storage::cursor_verdict::no_log ||
-        p->verdict == storage::cursor_verdict::not_loaded) {
-      co_return with_cors(pull_service::reset_response(req, p->verdict));
-    }
-    if (p->verdict != storage::cursor_verdict::ok) {
-      co_return must_refetch(req, shape_handle{p->bounds.epoch, p->bounds.high, s.definition});
-    }
+    if (auto refused = refusal(p)) co_return std::move(*refused);
     page = std::move(*p);
     if (live && page.items.empty() && !page.has_more) {
       auto deadline = now + std::chrono::milliseconds(cfg.long_poll_timeout_ms);

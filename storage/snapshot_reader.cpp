@@ -22,13 +22,19 @@ asio::awaitable<pg_outcome<std::optional<log_bounds>>> async_begin_read(
     pg_connection& conn, const std::string& collection) {
   auto begun = co_await conn.async_exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
   if (!begun) co_return begun.error();
-  co_return co_await async_log_bounds(conn, collection);
+  auto bounds = co_await async_log_bounds(conn, collection);
+  if (!bounds || !*bounds) co_await async_end_read(conn, bounds.has_value());
+  co_return bounds;
 }
 
-asio::awaitable<pg_outcome<void>> async_end_read(pg_connection& conn) {
-  auto r = co_await conn.async_exec("COMMIT");
-  if (!r) co_return r.error();
-  co_return pg_outcome<void>{};
+asio::awaitable<void> async_end_read(pg_connection& conn, bool ok) {
+  // No co_await inside a condition: GCC 12 miscompiles awaits in short-circuit operands.
+  if (ok) {
+    auto committed = co_await conn.async_exec("COMMIT");
+    if (committed) co_return;
+  }
+  auto rolled_back = co_await conn.async_exec("ROLLBACK");
+  (void)rolled_back;
 }
 
 snapshot_stream::snapshot_stream(pg_connection& conn, std::string collection, std::string where_sql,
@@ -49,7 +55,10 @@ asio::awaitable<pg_outcome<std::optional<log_bounds>>> snapshot_stream::async_be
   pg_params params(collection_);
   for (const auto& p : params_) params.add(p);
   auto declared = co_await conn_.async_query(sql, params);
-  if (!declared) co_return declared.error();
+  if (!declared) {
+    co_await async_end_read(conn_, false);
+    co_return declared.error();
+  }
   co_return bounds;
 }
 
@@ -61,16 +70,6 @@ asio::awaitable<pg_outcome<std::vector<snapshot_row>>> snapshot_stream::async_ne
   co_return snapshot_rows_of(*r);
 }
 
-asio::awaitable<void> snapshot_stream::async_end(bool ok) {
-  bool ended = false;
-  if (ok) {
-    auto committed = co_await async_end_read(conn_);
-    ended = committed.has_value();
-  }
-  if (!ended) {
-    auto rolled_back = co_await conn_.async_exec("ROLLBACK");
-    (void)rolled_back;
-  }
-}
+asio::awaitable<void> snapshot_stream::async_end(bool ok) { co_await async_end_read(conn_, ok); }
 
 }  // namespace fieldsync::storage

@@ -37,11 +37,13 @@ struct snapshot_row {
 std::vector<snapshot_row> snapshot_rows_of(const pg_result& r);
 
 // BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY and the log's bounds for `collection` in
-// that snapshot; nullopt when there is no log yet. End with async_end_read (COMMIT), also
-// after errors.
+// that snapshot. When there is no log yet (nullopt) or the read fails, the transaction is
+// already ended; otherwise end it with async_end_read.
 boost::asio::awaitable<pg_outcome<std::optional<log_bounds>>> async_begin_read(
     pg_connection& conn, const std::string& collection);
-boost::asio::awaitable<pg_outcome<void>> async_end_read(pg_connection& conn);
+// COMMIT after success (`ok`), ROLLBACK after a failed statement or a failed COMMIT, so
+// that the connection leaves the transaction either way.
+boost::asio::awaitable<void> async_end_read(pg_connection& conn, bool ok = true);
 
 class snapshot_stream {
  public:
