@@ -1,6 +1,7 @@
 #include "conflicts/canonical_value.hpp"
 
 #include "conflicts/decimal.hpp"
+#include "protocol/json_parse.hpp"
 
 #include <algorithm>
 #include <vector>
@@ -28,7 +29,12 @@ void append_double(std::string& out, double v) {
   out += v != v ? "#NaN" : v > 0 ? "#Infinity" : "#-Infinity";
 }
 
-void append_canonical(std::string& out, const boost::json::value& v, bool decimal_strings) {
+// How a column type's strings compare: numeric and integer columns hold decimals as text
+// (values a double cannot hold), jsonb columns hold documents as text (two spellings of one
+// document are one value: key order and spacing do not count, as in jsonb's equality).
+enum class strings_are { text, decimals, documents };
+
+void append_canonical(std::string& out, const boost::json::value& v, strings_are strings) {
   switch (v.kind()) {
     case boost::json::kind::null:
       out += "null";
@@ -44,8 +50,13 @@ void append_canonical(std::string& out, const boost::json::value& v, bool decima
       return append_double(out, v.get_double());
     case boost::json::kind::string: {
       std::string_view s = v.get_string();
-      if (decimal_strings) {
+      if (strings == strings_are::decimals) {
         if (auto d = decimal::parse(s)) return append_decimal(out, *d);
+      } else if (strings == strings_are::documents) {
+        if (auto doc = protocol::parse_json_exact(s, protocol::max_stored_row_depth)) {
+          out.push_back('$');
+          return append_canonical(out, *doc, strings_are::text);
+        }
       }
       return append_string(out, s);
     }
@@ -55,7 +66,7 @@ void append_canonical(std::string& out, const boost::json::value& v, bool decima
       for (const auto& e : v.get_array()) {
         if (!first) out.push_back(',');
         first = false;
-        append_canonical(out, e, decimal_strings);
+        append_canonical(out, e, strings);
       }
       out.push_back(']');
       return;
@@ -75,7 +86,7 @@ void append_canonical(std::string& out, const boost::json::value& v, bool decima
         append_string(out, kv->key());
         out.push_back('=');
         // Inside a json/jsonb value a string is text, whatever the column.
-        append_canonical(out, kv->value(), false);
+        append_canonical(out, kv->value(), strings_are::text);
       }
       out.push_back('}');
       return;
@@ -83,23 +94,27 @@ void append_canonical(std::string& out, const boost::json::value& v, bool decima
   }
 }
 
-bool numeric_strings(const protocol::column_type& type) noexcept {
-  return type.cls == protocol::type_class::numeric ||
-         (type.cls == protocol::type_class::array && type.element == protocol::type_class::numeric);
+strings_are strings_of(const protocol::column_type& type) noexcept {
+  using protocol::type_class;
+  const type_class cls = type.cls == type_class::array ? type.element : type.cls;
+  if (cls == type_class::numeric || cls == type_class::integer) return strings_are::decimals;
+  const auto oid = type.cls == type_class::array ? type.element_oid : type.oid;
+  if (cls == type_class::json && oid == protocol::oids::jsonb) return strings_are::documents;
+  return strings_are::text;
 }
 
 }  // namespace
 
 std::string canonical_value(const boost::json::value& v, const protocol::column_type& type) {
   std::string out;
-  append_canonical(out, v, numeric_strings(type));
+  append_canonical(out, v, strings_of(type));
   return out;
 }
 
 bool same_value(const boost::json::value& a, const boost::json::value& b,
                 const protocol::column_type& type) {
   // The common cases without building canonical forms.
-  if (a.is_string() && b.is_string() && !numeric_strings(type)) {
+  if (a.is_string() && b.is_string() && strings_of(type) == strings_are::text) {
     return a.get_string() == b.get_string();
   }
   if (a.kind() != b.kind() && !a.is_number() && !a.is_string()) return false;

@@ -6,9 +6,11 @@
 // values are the same when their canonical forms are equal:
 //   - numbers by exact value, whatever their JSON spelling: 12 == 12.0 == 1.2e1 (a double
 //     counts as the shortest decimal that reads back as it, i.e. as it was written);
-//   - strings byte for byte, except in numeric columns (the column type says so), where
-//     decimal strings are numbers: "12.50" == "12.5" == 12.5. Elsewhere a string is text:
-//     a postal code "01234" is not "1234", and "12.50" is not the number 12.5;
+//   - strings byte for byte, except in numeric and integer columns (the column type says
+//     so), where decimal strings are numbers: "12.50" == "12.5" == 12.5, and an int8 beyond
+//     2^53 travels as text; and in jsonb columns, where a string is the document's text and
+//     two spellings of one document are one value ("{\"a\":1}" == "{\"a\": 1}"). Elsewhere
+//     a string is text: a postal code "01234" is not "1234", and "12.50" is not 12.5;
 //   - arrays element by element, in order; objects key by key, in any key order;
 //   - null only equals null.
 // Without the column type, a numeric column's "12.50" and "12.5" count as different. That is

@@ -400,14 +400,20 @@ struct reader {
   }
 };
 
-// YYYY-MM-DD with 4 to 7 year digits.
-bool read_date(reader& r, std::int64_t& year, unsigned& month, unsigned& day) noexcept {
+// YYYY-MM-DD with 4 to 7 year digits, or ISO 8601's expanded +-YYYYYY-MM-DD with an
+// astronomical year (`expanded`: no " BC" may follow), as fieldsync hands dates out.
+bool read_date(reader& r, std::int64_t& year, unsigned& month, unsigned& day,
+               bool& expanded) noexcept {
   std::int64_t y = 0, m = 0, d = 0;
+  const char sign = r.peek();
+  expanded = sign == '+' || sign == '-';
+  if (expanded) ++r.i;
   if (!r.digits(4, 7, y) || !r.eat('-') || !r.digits(2, 2, m) || !r.eat('-') ||
       !r.digits(2, 2, d)) {
     return false;
   }
-  if (y < 1 || m < 1 || m > 12 || d < 1) return false;
+  if (sign == '-') y = -y;
+  if ((!expanded && y < 1) || m < 1 || m > 12 || d < 1) return false;
   year = y;
   month = static_cast<unsigned>(m);
   day = static_cast<unsigned>(d);
@@ -474,8 +480,12 @@ std::optional<std::int64_t> parse_date(std::string_view s) noexcept {
   reader r{s};
   std::int64_t year = 0;
   unsigned month = 0, day = 0;
-  if (!read_date(r, year, month, day)) return std::nullopt;
-  if (read_bc(r)) year = 1 - year;
+  bool expanded = false;
+  if (!read_date(r, year, month, day, expanded)) return std::nullopt;
+  if (read_bc(r)) {
+    if (expanded) return std::nullopt;
+    year = 1 - year;
+  }
   if (!r.done() || day > days_in_month(year, month)) return std::nullopt;
   const std::int64_t days = days_from_civil(year, month, day);
   if (days < min_day || days > max_day) return std::nullopt;
@@ -496,7 +506,8 @@ std::optional<std::int64_t> parse_timestamp(std::string_view s, bool with_zone) 
   reader r{s};
   std::int64_t year = 0, usecs = 0, offset = 0;
   unsigned month = 0, day = 0;
-  if (!read_date(r, year, month, day)) return std::nullopt;
+  bool expanded = false;
+  if (!read_date(r, year, month, day, expanded)) return std::nullopt;
   const char sep = r.peek();
   if ((sep == ' ' || sep == 'T' || sep == 't') && r.i + 1 < s.size() && is_digit(s[r.i + 1])) {
     ++r.i;
@@ -505,7 +516,10 @@ std::optional<std::int64_t> parse_timestamp(std::string_view s, bool with_zone) 
       if (!read_offset(r, offset)) return std::nullopt;
     }
   }
-  if (read_bc(r)) year = 1 - year;
+  if (read_bc(r)) {
+    if (expanded) return std::nullopt;
+    year = 1 - year;
+  }
   if (!r.done() || day > days_in_month(year, month)) return std::nullopt;
   const std::int64_t days = days_from_civil(year, month, day);
   if (days < min_day - 1 || days > end_timestamp_day) return std::nullopt;

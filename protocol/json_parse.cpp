@@ -90,7 +90,66 @@ class exact_number_handler {
   std::string number_;  // the parts of a number so far
 };
 
+// Builds nothing: checks the syntax, the depth and (for jsonb) that no string or key
+// holds NUL, which jsonb refuses.
+class validating_handler {
+ public:
+  static constexpr std::size_t max_object_size = json::object::max_size();
+  static constexpr std::size_t max_array_size = json::array::max_size();
+  static constexpr std::size_t max_key_size = json::string::max_size();
+  static constexpr std::size_t max_string_size = json::string::max_size();
+
+  explicit validating_handler(bool refuse_nul) noexcept : refuse_nul_(refuse_nul) {}
+
+  bool on_document_begin(boost::system::error_code&) { return true; }
+  bool on_document_end(boost::system::error_code&) { return true; }
+  bool on_object_begin(boost::system::error_code&) { return true; }
+  bool on_object_end(std::size_t, boost::system::error_code&) { return true; }
+  bool on_array_begin(boost::system::error_code&) { return true; }
+  bool on_array_end(std::size_t, boost::system::error_code&) { return true; }
+  bool on_key_part(json::string_view s, std::size_t, boost::system::error_code& ec) {
+    return chars(s, ec);
+  }
+  bool on_key(json::string_view s, std::size_t, boost::system::error_code& ec) {
+    return chars(s, ec);
+  }
+  bool on_string_part(json::string_view s, std::size_t, boost::system::error_code& ec) {
+    return chars(s, ec);
+  }
+  bool on_string(json::string_view s, std::size_t, boost::system::error_code& ec) {
+    return chars(s, ec);
+  }
+  bool on_number_part(json::string_view, boost::system::error_code&) { return true; }
+  bool on_int64(std::int64_t, json::string_view, boost::system::error_code&) { return true; }
+  bool on_uint64(std::uint64_t, json::string_view, boost::system::error_code&) { return true; }
+  bool on_double(double, json::string_view, boost::system::error_code&) { return true; }
+  bool on_bool(bool, boost::system::error_code&) { return true; }
+  bool on_null(boost::system::error_code&) { return true; }
+  bool on_comment_part(json::string_view, boost::system::error_code&) { return true; }
+  bool on_comment(json::string_view, boost::system::error_code&) { return true; }
+
+ private:
+  bool chars(json::string_view s, boost::system::error_code& ec) {
+    if (refuse_nul_ && s.find('\0') != json::string_view::npos) {
+      ec = json::error::syntax;
+      return false;
+    }
+    return true;
+  }
+
+  bool refuse_nul_;
+};
+
 }  // namespace
+
+bool is_json_text(std::string_view text, std::size_t max_depth, bool refuse_nul) {
+  json::parse_options options;
+  options.max_depth = max_depth;
+  json::basic_parser<validating_handler> parser(options, refuse_nul);
+  boost::system::error_code ec;
+  const std::size_t n = parser.write_some(false, text.data(), text.size(), ec);
+  return !ec && n == text.size();
+}
 
 boost::system::result<json::value> parse_json_exact(std::string_view text,
                                                     std::size_t max_depth) {

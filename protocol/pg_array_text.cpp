@@ -17,23 +17,6 @@ bool is_array_space(char c) noexcept {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
 }
 
-// How many containers deep a value is, counting no further than just past the limit.
-std::size_t nesting(const json::value& v, std::size_t depth) noexcept {
-  if (depth > max_json_depth) return depth;
-  std::size_t deepest = depth;
-  if (v.is_array()) {
-    for (const auto& e : v.get_array()) deepest = std::max(deepest, nesting(e, depth + 1));
-    return std::max(deepest, depth + 1);
-  }
-  if (v.is_object()) {
-    for (const auto& kv : v.get_object()) {
-      deepest = std::max(deepest, nesting(kv.value(), depth + 1));
-    }
-    return std::max(deepest, depth + 1);
-  }
-  return depth;
-}
-
 bool iequals_null(std::string_view s) noexcept {
   if (s.size() != 4) return false;
   for (std::size_t i = 0; i < 4; ++i) {
@@ -50,19 +33,16 @@ class array_text_parser {
 
   boost::system::result<json::value> parse() {
     skip_space();
-    if (next_is('[') && !skip_dimensions()) return value_errc::bad_text;
+    const bool bounds = next_is('[');
+    if (bounds && !skip_dimensions()) return value_errc::bad_text;
     if (!eat('{')) return value_errc::bad_text;
     json::array top;
     if (auto ec = parse_level(top, 1)) return ec;
     skip_space();
     if (pos_ != text_.size()) return value_errc::bad_text;
-    // json elements: the dimensions below the first fold into the element values on the
-    // way back (json_to_array_text), so together they must stay within the JSON limit.
-    if (element_.cls == type_class::json) {
-      for (const auto& e : top) {
-        if (nesting(e, 0) > max_json_depth) return value_errc::too_deep;
-      }
-    }
+    // JSON arrays start at index 0 and have no place for a lower bound: such an array
+    // travels as its text, so that no value changes on the way.
+    if (bounds) return json::value(json::string(text_));
     return json::value(std::move(top));
   }
 
@@ -182,8 +162,7 @@ class array_text_parser {
 
 class array_text_writer {
  public:
-  explicit array_text_writer(const column_type& element) noexcept
-      : element_(element), nested_(element.cls != type_class::json) {}
+  explicit array_text_writer(const column_type& element) noexcept : element_(element) {}
 
   boost::system::result<std::string> write(const json::array& a) {
     if (a.empty()) return std::string("{}");
@@ -192,7 +171,7 @@ class array_text_writer {
     for (;;) {
       if (dims_.size() == max_array_dimensions) return value_errc::too_deep;
       dims_.push_back(level->size());
-      if (!nested_ || !level->front().is_array()) break;
+      if (!level->front().is_array()) break;
       level = &level->front().get_array();
       if (level->empty()) return value_errc::bad_format;
     }
@@ -211,27 +190,42 @@ class array_text_writer {
       if (depth + 1 < dims_.size()) {
         if (!v.is_array()) return value_errc::bad_format;
         if (auto ec = write_level(v.get_array(), depth + 1)) return ec;
-      } else if (nested_ && v.is_array()) {
+      } else if (v.is_array()) {
         return value_errc::bad_format;
       } else if (v.is_null()) {
         out_ += "NULL";
       } else {
         auto text = json_to_text(element_, v);
         if (!text) return text.error();
-        out_ += '"';
-        for (char c : *text) {
-          if (c == '"' || c == '\\') out_ += '\\';
-          out_ += c;
-        }
-        out_ += '"';
+        write_element(*text);
       }
     }
     out_ += '}';
     return {};
   }
 
+  // As array_out writes it: quoted only when it must be (empty, NULL in any case, or
+  // holding a brace, the delimiter, a quote, a backslash or white space), so the text is
+  // PostgreSQL's own; array_in reads it back.
+  void write_element(std::string_view text) {
+    bool quote = text.empty() || iequals_null(text);
+    for (char c : text) {
+      quote = quote || c == '{' || c == '}' || c == ',' || c == '"' || c == '\\' ||
+              is_array_space(c);
+    }
+    if (!quote) {
+      out_ += text;
+      return;
+    }
+    out_ += '"';
+    for (char c : text) {
+      if (c == '"' || c == '\\') out_ += '\\';
+      out_ += c;
+    }
+    out_ += '"';
+  }
+
   const column_type& element_;
-  bool nested_;
   std::vector<std::size_t> dims_;
   std::string out_;
 };

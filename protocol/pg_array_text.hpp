@@ -1,17 +1,15 @@
 #pragma once
 // PostgreSQL array literals (the text of array_in and array_out) and nested JSON arrays.
 //
-// Text -> JSON reads what array_out prints: an optional dimension decoration
-// ("[0:2]={...}", printed when a lower bound is not 1; JSON cannot carry lower bounds, so
-// they are dropped), one brace level per dimension (rectangular, at most 6 like
-// PostgreSQL's MAXDIM), quoted elements with backslash escapes, unquoted elements, and
-// NULL (unquoted, any case) for a null element. Each element's text goes through
-// text_to_json with the element type.
+// Text -> JSON reads what array_out prints: one brace level per dimension (rectangular, at
+// most 6 like PostgreSQL's MAXDIM), quoted elements with backslash escapes, unquoted
+// elements, and NULL (unquoted, any case) for a null element. Each element's text goes
+// through text_to_json with the element type. An array with a dimension decoration
+// ("[0:2]={...}", printed when a lower bound is not 1) stays its text, a JSON string: a
+// JSON array has no lower bound to carry it.
 //
-// JSON -> text writes every non-null element quoted (json_to_text of the element, with
-// '"' and '\' escaped), so strings such as "NULL", "" or "a,b" keep their meaning. Nested
-// JSON arrays are dimensions, except in json/jsonb arrays, where a JSON array is one
-// element (so a multi-dimensional json[] comes back one-dimensional).
+// JSON -> text writes what array_out would print (elements quoted only where array_out
+// quotes them), so text -> JSON -> text gives PostgreSQL's text back unchanged.
 
 #include "protocol/pg_type.hpp"
 
@@ -26,7 +24,8 @@
 namespace fieldsync::protocol {
 
 inline constexpr std::size_t max_array_dimensions = 6;
-// The nesting of json/jsonb values fieldsync takes, both ways (protocol/value_json.hpp).
+// The nesting of json/jsonb values that clients send as JSON values rather than as text
+// (protocol/value_json.hpp).
 inline constexpr std::size_t max_json_depth = 64;
 
 // Errors are value_errc (protocol/value_json.hpp).

@@ -110,29 +110,41 @@ civil_date civil_from_days(std::int64_t z) noexcept {
 }
 
 struct date_fields {
-  std::int64_t year = 0;  // as written (BC years count down from 1)
+  std::int64_t year = 0;  // astronomical: 0 is 1 BC, -1 is 2 BC
   std::int64_t month = 0;
   std::int64_t day = 0;
 };
 
-std::optional<date_fields> read_date(scanner& in) noexcept {
+// PostgreSQL's "YYYY-MM-DD" (4 to 7 year digits, " BC" read later by the caller) or ISO
+// 8601's expanded form "+YYYYYY-MM-DD" / "-YYYYYY-MM-DD" (a sign and 4 to 7 digits,
+// astronomical years). `expanded` tells the caller that no " BC" may follow.
+std::optional<date_fields> read_date(scanner& in, bool& expanded) noexcept {
   date_fields d;
+  const auto sign = in.eat_one_of("+-");
+  expanded = sign.has_value();
   auto year = in.number(4, max_year_digits);
   if (!year || !in.eat('-')) return std::nullopt;
   auto month = in.number(2, 2);
   if (!month || !in.eat('-')) return std::nullopt;
   auto day = in.number(2, 2);
   if (!day) return std::nullopt;
-  d.year = *year;
+  d.year = sign == '-' ? -*year : *year;
   d.month = *month;
   d.day = *day;
   return d;
 }
 
-// The day is checked once the era is known: 1 BC is a leap year, 1 AD is not.
-bool valid_date(const date_fields& d, bool bc) noexcept {
-  if (d.year < 1 || d.month < 1 || d.month > 12 || d.day < 1) return false;
-  return d.day <= days_in_month(bc ? 1 - d.year : d.year, d.month);
+// A written year (BC years count down from 1) made astronomical, with the range checks.
+bool finish_date(date_fields& d, bool expanded, bool bc) noexcept {
+  if (bc) {
+    if (expanded || d.year < 1) return false;
+    d.year = 1 - d.year;
+  } else if (!expanded && d.year < 1) {
+    return false;
+  }
+  if (d.year > max_year || d.year < 1 - max_year) return false;
+  if (d.month < 1 || d.month > 12 || d.day < 1) return false;
+  return d.day <= days_in_month(d.year, d.month);
 }
 
 struct time_fields {
@@ -205,16 +217,128 @@ std::string pad(std::int64_t v, int width) {
   return std::string(buf, static_cast<std::size_t>(n));
 }
 
+// A date or timestamp read from either spelling, timestamptz moved to UTC.
+struct datetime {
+  std::string_view infinity;  // "infinity" or "-infinity"; then nothing else is set
+  date_fields date;
+  bool has_time = false;
+  time_fields time;
+};
+
+std::optional<datetime> read_datetime(std::string_view text, bool with_time, zone_rule zone) {
+  datetime out;
+  if (is_infinity(text)) {
+    out.infinity = text;
+    return out;
+  }
+  scanner in(text);
+  bool expanded = false;
+  auto d = read_date(in, expanded);
+  if (!d) return std::nullopt;
+  std::optional<std::int64_t> offset;
+  if (with_time) {
+    if (!in.eat_one_of("T ")) return std::nullopt;
+    auto t = read_time(in);
+    if (!t) return std::nullopt;
+    out.time = *t;
+    out.has_time = true;
+    if (zone == zone_rule::required) {
+      offset = read_zone(in);
+      if (!offset) return std::nullopt;
+    }
+  }
+  const bool bc = in.eat(" BC");
+  if (!in.at_end() || !finish_date(*d, expanded, bc)) return std::nullopt;
+  out.date = *d;
+  if (!offset || *offset == 0) return out;
+
+  // Move to UTC with whole-day arithmetic so that month, year and era boundaries carry.
+  const std::int64_t seconds = days_from_civil(d->year, d->month, d->day) * 86400 +
+                               out.time.hour * 3600 + out.time.minute * 60 + out.time.second -
+                               *offset;
+  std::int64_t days = seconds / 86400;
+  std::int64_t second_of_day = seconds % 86400;
+  if (second_of_day < 0) {
+    second_of_day += 86400;
+    --days;
+  }
+  const civil_date utc = civil_from_days(days);
+  // Moving by the zone may carry a year out of the grammar's range.
+  if (utc.year > max_year || utc.year < 1 - max_year) return std::nullopt;
+  out.date = {utc.year, utc.month, utc.day};
+  out.time.hour = second_of_day / 3600;
+  out.time.minute = second_of_day / 60 % 60;
+  out.time.second = second_of_day % 60;
+  return out;
+}
+
+void append_time(std::string& out, const time_fields& t) {
+  out += pad(t.hour, 2);
+  out += ':';
+  out += pad(t.minute, 2);
+  out += ':';
+  out += pad(t.second, 2);
+  if (!t.fraction.empty()) {
+    out += '.';
+    out.append(t.fraction);
+  }
+}
+
+// ISO 8601: four digits for 1 to 9999 AD, otherwise the expanded form: a sign and at
+// least six digits of the astronomical year (1 BC is +000000, 44 BC is -000043), which
+// JavaScript's Date reads.
+std::string iso_text(const datetime& v, zone_rule zone) {
+  if (!v.infinity.empty()) return std::string(v.infinity);
+  std::string out;
+  const std::int64_t y = v.date.year;
+  if (y >= 1 && y <= 9999) {
+    out += pad(y, 4);
+  } else {
+    out += y < 0 ? '-' : '+';
+    out += pad(y < 0 ? -y : y, 6);
+  }
+  out += '-';
+  out += pad(v.date.month, 2);
+  out += '-';
+  out += pad(v.date.day, 2);
+  if (v.has_time) {
+    out += 'T';
+    append_time(out, v.time);
+    if (zone == zone_rule::required) out += 'Z';
+  }
+  return out;
+}
+
+// What PostgreSQL prints with DateStyle=ISO and TimeZone=UTC (and reads back).
+std::string pg_text(const datetime& v, zone_rule zone) {
+  if (!v.infinity.empty()) return std::string(v.infinity);
+  const bool bc = v.date.year < 1;
+  std::string out = pad(bc ? 1 - v.date.year : v.date.year, 4);
+  out += '-';
+  out += pad(v.date.month, 2);
+  out += '-';
+  out += pad(v.date.day, 2);
+  if (v.has_time) {
+    out += ' ';
+    append_time(out, v.time);
+    if (zone == zone_rule::required) out += "+00";
+  }
+  if (bc) out += " BC";
+  return out;
+}
+
 }  // namespace
 
 std::optional<std::string> iso_date(std::string_view text) {
-  if (is_infinity(text)) return std::string(text);
-  scanner in(text);
-  auto d = read_date(in);
-  if (!d) return std::nullopt;
-  const bool bc = in.eat(" BC");
-  if (!in.at_end() || !valid_date(*d, bc)) return std::nullopt;
-  return std::string(text);
+  auto v = read_datetime(text, false, zone_rule::forbidden);
+  if (!v) return std::nullopt;
+  return iso_text(*v, zone_rule::forbidden);
+}
+
+std::optional<std::string> pg_date(std::string_view text) {
+  auto v = read_datetime(text, false, zone_rule::forbidden);
+  if (!v) return std::nullopt;
+  return pg_text(*v, zone_rule::forbidden);
 }
 
 std::optional<std::string> iso_time(std::string_view text, zone_rule zone) {
@@ -226,65 +350,15 @@ std::optional<std::string> iso_time(std::string_view text, zone_rule zone) {
 }
 
 std::optional<std::string> iso_timestamp(std::string_view text, zone_rule zone) {
-  if (is_infinity(text)) return std::string(text);
-  scanner in(text);
-  auto d = read_date(in);
-  if (!d || !in.eat_one_of("T ")) return std::nullopt;
-  const auto time_start = in.pos();
-  auto t = read_time(in);
-  if (!t) return std::nullopt;
-  const auto time_text = in.from(time_start);
-  std::optional<std::int64_t> offset;
-  if (zone == zone_rule::required) {
-    offset = read_zone(in);
-    if (!offset) return std::nullopt;
-  }
-  const bool bc = in.eat(" BC");
-  if (!in.at_end() || !valid_date(*d, bc)) return std::nullopt;
+  auto v = read_datetime(text, true, zone);
+  if (!v) return std::nullopt;
+  return iso_text(*v, zone);
+}
 
-  const auto date_text = text.substr(0, text.find_first_of("T "));
-  if (!offset) {
-    std::string out;
-    out.reserve(text.size());
-    out.append(date_text).append("T").append(time_text);
-    if (bc) out += " BC";
-    return out;
-  }
-
-  // Move to UTC with whole-day arithmetic so that month, year and era boundaries carry.
-  const std::int64_t astronomical = bc ? 1 - d->year : d->year;
-  const std::int64_t seconds = days_from_civil(astronomical, d->month, d->day) * 86400 +
-                               t->hour * 3600 + t->minute * 60 + t->second - *offset;
-  std::int64_t days = seconds / 86400;
-  std::int64_t second_of_day = seconds % 86400;
-  if (second_of_day < 0) {
-    second_of_day += 86400;
-    --days;
-  }
-  const civil_date utc = civil_from_days(days);
-  const bool utc_bc = utc.year <= 0;
-  // Moving by the zone may carry a 7-digit year into an 8th digit: no longer the grammar.
-  if ((utc_bc ? 1 - utc.year : utc.year) > max_year) return std::nullopt;
-  std::string out;
-  out.reserve(text.size() + 8);
-  out += pad(utc_bc ? 1 - utc.year : utc.year, 4);
-  out += '-';
-  out += pad(utc.month, 2);
-  out += '-';
-  out += pad(utc.day, 2);
-  out += 'T';
-  out += pad(second_of_day / 3600, 2);
-  out += ':';
-  out += pad(second_of_day / 60 % 60, 2);
-  out += ':';
-  out += pad(second_of_day % 60, 2);
-  if (!t->fraction.empty()) {
-    out += '.';
-    out.append(t->fraction);
-  }
-  out += 'Z';
-  if (utc_bc) out += " BC";
-  return out;
+std::optional<std::string> pg_timestamp(std::string_view text, zone_rule zone) {
+  auto v = read_datetime(text, true, zone);
+  if (!v) return std::nullopt;
+  return pg_text(*v, zone);
 }
 
 bool is_iso_interval(std::string_view text) noexcept {

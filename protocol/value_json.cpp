@@ -34,8 +34,12 @@ class value_category_impl final : public boost::system::error_category {
   }
 };
 
-// 2^53: integers up to here are exact in every JSON reader's double.
-constexpr std::int64_t max_exact_double_integer = std::int64_t{1} << 53;
+// 2^53 - 1: integers up to here (and no further: 2^53 + 1 reads as 2^53) are exact in
+// every JSON reader's double.
+constexpr std::int64_t max_exact_double_integer = (std::int64_t{1} << 53) - 1;
+// How deep a json/jsonb document's text may nest, both ways (PostgreSQL's own bound is its
+// stack depth, a few thousand levels by default; the check builds nothing).
+constexpr std::size_t max_json_text_depth = 10'000;
 // PostgreSQL's NUMERIC_MAX_PRECISION, also its limit on a numeric input's exponent.
 constexpr long numeric_max_exponent = 1000;
 // Digits enough for the exact decimal expansion of any double: every double is an integer
@@ -81,13 +85,6 @@ bool parse_whole(std::string_view s, Number& out) noexcept {
   return ec == std::errc{} && end == s.data() + s.size();
 }
 
-// The shortest text that reads back as d (fixed or scientific, whichever is shorter).
-std::string format_double(double d) {
-  std::array<char, 32> buf{};
-  auto r = std::to_chars(buf.data(), buf.data() + buf.size(), d);
-  return std::string(buf.data(), r.ptr);
-}
-
 std::string format_double(double d, std::chars_format fmt) {
   std::array<char, 32> buf{};
   auto r = std::to_chars(buf.data(), buf.data() + buf.size(), d, fmt);
@@ -100,19 +97,75 @@ std::string format_double(double d, std::chars_format fmt, int precision) {
   return std::string(buf.data(), r.ptr);
 }
 
+// What float8out and float4out print (extra_float_digits > 0): the shortest digits that
+// read back as the value, fixed-point when the decimal exponent is in [-4, 15) for float8
+// and [-4, 6) for float4 (printf's defaults), otherwise d.ddde+XX with at least two
+// exponent digits. float4 values are the float nearest to d.
+std::string pg_float_text(double d, bool float4) {
+  std::array<char, 64> buf{};
+  const auto r = float4 ? std::to_chars(buf.data(), buf.data() + buf.size(),
+                                        static_cast<float>(d), std::chars_format::scientific)
+                        : std::to_chars(buf.data(), buf.data() + buf.size(), d,
+                                        std::chars_format::scientific);
+  const std::string_view sci(buf.data(), static_cast<std::size_t>(r.ptr - buf.data()));
+  const auto e = sci.find('e');
+  std::string digits;
+  for (char c : sci.substr(0, e)) {
+    if (is_digit(c)) digits += c;
+  }
+  int exponent = 0;
+  const auto exp_text = sci.substr(e + 1);
+  std::from_chars(exp_text.data() + (exp_text.front() == '+' ? 1 : 0),
+                  exp_text.data() + exp_text.size(), exponent);
+  std::string out = sci.front() == '-' ? "-" : "";
+  if (digits == "0") return out + "0";
+  const int n = static_cast<int>(digits.size());
+  if (exponent >= -4 && exponent < (float4 ? 6 : 15)) {
+    if (exponent < 0) {
+      out += "0.";
+      out.append(static_cast<std::size_t>(-exponent - 1), '0');
+      out += digits;
+    } else if (exponent + 1 >= n) {
+      out += digits;
+      out.append(static_cast<std::size_t>(exponent + 1 - n), '0');
+    } else {
+      out.append(digits, 0, static_cast<std::size_t>(exponent + 1));
+      out += '.';
+      out.append(digits, static_cast<std::size_t>(exponent + 1));
+    }
+    return out;
+  }
+  out += digits.front();
+  if (n > 1) {
+    out += '.';
+    out.append(digits, 1);
+  }
+  out += exponent < 0 ? "e-" : "e+";
+  const int magnitude = exponent < 0 ? -exponent : exponent;
+  if (magnitude < 10) out += '0';
+  out += std::to_string(magnitude);
+  return out;
+}
+
 // ---- PostgreSQL text -> JSON ----------------------------------------------------------
 
+// boolout prints t and f; a cast to text (and so some callers' SQL) gives true and false.
 json_result boolean_to_json(std::string_view text) {
-  if (text == "t") return json::value(true);
-  if (text == "f") return json::value(false);
+  if (text == "t" || text == "true") return json::value(true);
+  if (text == "f" || text == "false") return json::value(false);
   return value_errc::bad_text;
 }
 
+// Integers beyond 2^53 - 1 travel as their decimal text: a JSON reader's double (every
+// browser's) would round them.
 json_result integer_to_json(type_oid oid, std::string_view text) {
   std::int64_t v = 0;
   if (!parse_whole(text, v)) return value_errc::bad_text;
   const auto range = range_of(oid);
   if (v < range.min || v > range.max) return value_errc::bad_text;
+  if (v < -max_exact_double_integer || v > max_exact_double_integer) {
+    return json::value(json::string(text));
+  }
   return json::value(v);
 }
 
@@ -208,7 +261,9 @@ json_result numeric_to_json(std::string_view text) {
   if (exact.back() == '.') exact.pop_back();
   if (exact != text) return as_string;
 
-  if (text.find('.') == std::string_view::npos && std::fabs(d) <= max_exact_double_integer) {
+  if (text.find('.') == std::string_view::npos) {
+    // Whole numbers as integers, and only where they are unambiguous (as for int8).
+    if (std::fabs(d) > static_cast<double>(max_exact_double_integer)) return as_string;
     return json::value(static_cast<std::int64_t>(d));
   }
   return json::value(d);
@@ -262,20 +317,14 @@ json_problem find_json_problem(const json::value& v, bool jsonb, std::size_t dep
   }
 }
 
+// json and jsonb travel as PostgreSQL's text of the document: a JSON reader would round
+// numbers a double cannot hold (0.1000000000000000055511151231257827, 2^70) and json's text
+// keeps what a parsed value cannot (key order, duplicate keys, white space).
 json_result json_text_to_json(type_oid oid, std::string_view text) {
-  auto parsed = parse_json_exact(text, max_json_depth);
-  if (!parsed) {
-    return parsed.error() == json::error::too_deep ? value_errc::too_deep : value_errc::bad_text;
+  if (has_nul(text) || !is_json_text(text, max_json_text_depth, oid == oids::jsonb)) {
+    return value_errc::bad_text;
   }
-  json::value& v = *parsed;
-  switch (find_json_problem(v, oid == oids::jsonb)) {
-    case json_problem::none: return std::move(v);
-    case json_problem::too_deep: return value_errc::too_deep;
-    // A jsonb number beyond double range (1e400) parses to infinity: no JSON carries it.
-    case json_problem::not_finite: return value_errc::out_of_range;
-    case json_problem::nul: return value_errc::bad_text;
-  }
-  return v;
+  return json::value(json::string(text));
 }
 
 json_result string_if(std::optional<std::string> s) {
@@ -333,6 +382,10 @@ text_result integer_to_text(type_oid oid, const json::value& v) {
   } else if (v.is_uint64()) {
     if (v.get_uint64() > static_cast<std::uint64_t>(range.max)) return value_errc::out_of_range;
     n = static_cast<std::int64_t>(v.get_uint64());
+  } else if (v.is_string()) {
+    // The decimal text that integers beyond 2^53 travel as.
+    const std::string_view s = v.get_string();
+    if (s.starts_with('+') || !parse_whole(s, n)) return value_errc::bad_format;
   } else if (v.is_double()) {
     const double d = v.get_double();
     if (!std::isfinite(d) || std::trunc(d) != d) return value_errc::wrong_type;
@@ -353,13 +406,21 @@ text_result floating_to_text(type_oid oid, const json::value& v) {
     if (!is_float_special(v.get_string())) return value_errc::bad_format;
     return std::string(v.get_string());
   }
-  if (v.is_int64()) return std::to_string(v.get_int64());
-  if (v.is_uint64()) return std::to_string(v.get_uint64());
-  if (!v.is_double()) return value_errc::wrong_type;
-  const double d = v.get_double();
+  // Whole numbers too (a float that is one reaches JSON, or the log's jsonb, as an
+  // integer): PostgreSQL prints 1e+18, not 1000000000000000000.
+  double d = 0;
+  if (v.is_int64()) {
+    d = static_cast<double>(v.get_int64());
+  } else if (v.is_uint64()) {
+    d = static_cast<double>(v.get_uint64());
+  } else if (v.is_double()) {
+    d = v.get_double();
+  } else {
+    return value_errc::wrong_type;
+  }
   if (!std::isfinite(d)) return value_errc::out_of_range;
   if (oid == oids::float4 && !fits_float4(d)) return value_errc::out_of_range;
-  return format_double(d);
+  return pg_float_text(d, oid == oids::float4);
 }
 
 // numeric_in's syntax: sign, digits with an optional point, optional exponent.
@@ -415,6 +476,17 @@ text_result shaped_string_to_text(const json::value& v, bool (*valid)(std::strin
   return std::string(v.get_string());
 }
 
+std::string_view string_or_empty(const json::value& v) noexcept {
+  return v.is_string() ? std::string_view(v.get_string()) : std::string_view();
+}
+
+// A string that `converted` read and rewrote in PostgreSQL's spelling (nullopt: it did not).
+text_result converted_string_to_text(const json::value& v, std::optional<std::string> converted) {
+  if (!v.is_string()) return value_errc::wrong_type;
+  if (!converted) return value_errc::bad_format;
+  return std::move(*converted);
+}
+
 text_result uuid_to_text(const json::value& v) {
   if (!v.is_string()) return value_errc::wrong_type;
   if (!is_uuid_text(v.get_string())) return value_errc::bad_format;
@@ -423,8 +495,18 @@ text_result uuid_to_text(const json::value& v) {
   return s;
 }
 
+// A string is the document's text (what fieldsync hands out); any other JSON value is the
+// document itself, for clients that build it in place.
 text_result json_value_to_text(type_oid oid, const json::value& v) {
-  switch (find_json_problem(v, oid == oids::jsonb)) {
+  const bool jsonb = oid == oids::jsonb;
+  if (v.is_string()) {
+    const std::string_view text = v.get_string();
+    if (has_nul(text) || !is_json_text(text, max_json_text_depth, jsonb)) {
+      return value_errc::bad_format;
+    }
+    return std::string(text);
+  }
+  switch (find_json_problem(v, jsonb)) {
     case json_problem::none: return json::serialize(v);
     case json_problem::too_deep: return value_errc::too_deep;
     case json_problem::not_finite:
@@ -440,8 +522,7 @@ text_result scalar_to_text(const column_type& type, const json::value& v) {
     case type_class::floating: return floating_to_text(type.oid, v);
     case type_class::numeric: return numeric_to_text(v);
     case type_class::uuid: return uuid_to_text(v);
-    case type_class::date:
-      return shaped_string_to_text(v, [](std::string_view s) { return iso_date(s).has_value(); });
+    case type_class::date: return converted_string_to_text(v, pg_date(string_or_empty(v)));
     case type_class::time:
       if (type.oid == oids::timetz) {
         return shaped_string_to_text(
@@ -450,13 +531,9 @@ text_result scalar_to_text(const column_type& type, const json::value& v) {
       return shaped_string_to_text(
           v, [](std::string_view s) { return iso_time(s, zone_rule::forbidden).has_value(); });
     case type_class::timestamp:
-      return shaped_string_to_text(v, [](std::string_view s) {
-        return iso_timestamp(s, zone_rule::forbidden).has_value();
-      });
+      return converted_string_to_text(v, pg_timestamp(string_or_empty(v), zone_rule::forbidden));
     case type_class::timestamptz:
-      return shaped_string_to_text(v, [](std::string_view s) {
-        return iso_timestamp(s, zone_rule::required).has_value();
-      });
+      return converted_string_to_text(v, pg_timestamp(string_or_empty(v), zone_rule::required));
     case type_class::interval: return shaped_string_to_text(v, is_iso_interval);
     case type_class::json: return json_value_to_text(type.oid, v);
     case type_class::bytea: return shaped_string_to_text(v, is_bytea_hex);
@@ -491,6 +568,14 @@ boost::system::result<json::value> text_to_json(const column_type& type, std::st
 boost::system::result<std::string> json_to_text(const column_type& type, const json::value& value) {
   if (value.is_null()) return value_errc::wrong_type;  // NULL is the caller's business
   if (type.cls == type_class::array) {
+    if (value.is_string()) {
+      // The text form of an array with lower bounds, as fieldsync hands it out.
+      const std::string_view text = value.get_string();
+      if (has_nul(text) || !array_text_to_json(element_type(type), text)) {
+        return value_errc::bad_format;
+      }
+      return std::string(text);
+    }
     if (!value.is_array()) return value_errc::wrong_type;
     return json_to_array_text(element_type(type), value.get_array());
   }

@@ -99,6 +99,36 @@ asio::awaitable<json::value> log_json(app& a) {
   };
 }
 
+// Each collection's copy in the log, as every node sees it: loaded (with the format and
+// position of its copy), being copied, or failed with the reason.
+asio::awaitable<json::value> collections_json(app& a) {
+  auto r = co_await a.storage_pool().async_query(
+      "SELECT c.name, c.relation, c.loaded_lsn::text, c.format, c.failure, "
+      "c.epoch = s.epoch FROM fieldsync.collections c CROSS JOIN fieldsync.state s "
+      "ORDER BY c.name");
+  if (!r) {
+    if (r.error().sqlstate == "42P01") co_return nullptr;
+    co_return json::object{{"error", r.error().to_string()}};
+  }
+  json::array out;
+  for (int i = 0; i < r->rows(); ++i) {
+    json::object c{{"name", std::string(r->value(i, 0))},
+                   {"table", std::string(r->value(i, 1))},
+                   {"format", std::stoll(std::string(r->value(i, 3)))}};
+    if (!r->is_null(i, 4)) {
+      c["state"] = "failed";
+      c["failure"] = std::string(r->value(i, 4));
+    } else if (r->value(i, 5) != "t") {
+      c["state"] = "loading";
+    } else {
+      c["state"] = "loaded";
+      c["loaded_lsn"] = std::string(r->value(i, 2));
+    }
+    out.push_back(std::move(c));
+  }
+  co_return out;
+}
+
 }  // namespace
 
 std::optional<http_response> check_admin(const request_context& ctx, const app& a) {
@@ -157,10 +187,12 @@ void add_admin_routes(router& r, app& a) {
     // Awaited apart from the braces: GCC 12 mishandles co_await inside an initialiser list.
     auto slot = co_await slot_json(a);
     auto log = co_await log_json(a);
+    auto collections = co_await collections_json(a);
     json::object replication;
     replication["ingest"] = ingest_json(a.ingest());
     replication["slot"] = std::move(slot);
     replication["log"] = std::move(log);
+    replication["collections"] = std::move(collections);
     body["replication"] = std::move(replication);
     co_return json_response(ctx.request, http::status::ok, body);
   });

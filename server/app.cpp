@@ -168,6 +168,11 @@ asio::awaitable<void> app::start_change_feed() {
   o.max_transaction_bytes = static_cast<std::size_t>(cfg_.replication.max_transaction_bytes);
   o.batch_max_changes = static_cast<std::size_t>(cfg_.replication.batch_max_changes);
   o.batch_max_bytes = static_cast<std::size_t>(cfg_.replication.batch_max_bytes);
+  auto& failures = metrics_.add_counter(
+      "fieldsync_collection_failures_total",
+      "Collections this node's ingest could not copy, or met a value of it could not read "
+      "(each is skipped until fieldsync restarts; /admin/v1/status says why).");
+  o.on_collection_failed = [&failures](const std::string&, const std::string&) { failures.add(); };
   ingest_ = storage::ingest::create(ioc_.get_executor(), std::move(o));
   ingest_->start();
 }

@@ -1,6 +1,6 @@
 #include "server/changes_query.hpp"
 
-#include <boost/json/parse.hpp>
+#include "protocol/json_parse.hpp"
 #include <boost/throw_exception.hpp>
 
 #include <charconv>
@@ -48,15 +48,12 @@ request_result<changes_query> parse_changes_query(const query_params& query,
     } else if (name == "params") {
       if (seen_params) return twice(name);
       seen_params = true;
-      boost::system::error_code ec;
-      boost::json::parse_options opts;
-      opts.max_depth = 8;
-      auto v = boost::json::parse(value, ec, {}, opts);
-      if (ec || !v.is_array()) {
+      auto v = protocol::parse_json_exact(value, 8);
+      if (!v || !v->is_array()) {
         return request_error{
             "bad_params", "params: expected a JSON array of values, as in [\"a\",3]", name, {}};
       }
-      q.params = std::move(v.as_array());
+      q.params = std::move(v->as_array());
     } else if (name == "limit") {
       if (seen_limit) return twice(name);
       seen_limit = true;

@@ -208,6 +208,8 @@ class fanout_hub::task {
           *bounds ? storage::check_cursor(**bounds, *from) : storage::cursor_verdict::no_log;
       if (verdict == storage::cursor_verdict::no_log)
         co_return fail("unavailable", "the change log does not exist yet");
+      if (verdict == storage::cursor_verdict::failed)
+        co_return fail("collection_failed", failed_message(name));
       if (verdict == storage::cursor_verdict::not_loaded)
         co_return fail("unavailable", "collection " + name +
                                           " is not in the change log yet (its copy is running): retry");
@@ -229,6 +231,12 @@ class fanout_hub::task {
   bool alive() const {
     return !hub_->stopped_ && s_->generation == generation_ &&
            s_->state != live_subscription::phase::ended;
+  }
+
+  static std::string failed_message(const std::string& collection) {
+    return "collection " + collection +
+           " could not be copied into the change log (the server's log says why): it is "
+           "unavailable until an operator fixes it";
   }
 
   static std::string reset_message(storage::cursor_verdict v) {
@@ -349,8 +357,12 @@ class fanout_hub::task {
       }
       if (!bounds.loaded) {
         co_await reader.async_end();
-        fail("unavailable", "collection " + c.schema.name +
-                                " is not in the change log yet (its copy is running): retry");
+        if (!bounds.failure.empty()) {
+          fail("collection_failed", failed_message(c.schema.name));
+        } else {
+          fail("unavailable", "collection " + c.schema.name +
+                                  " is not in the change log yet (its copy is running): retry");
+        }
         co_return false;
       }
       const cursor watermark{bounds.epoch, storage::snapshot_position(bounds),

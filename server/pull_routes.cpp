@@ -2,6 +2,7 @@
 // GET /v1/collections/{name}/rows/{key}/history (docs/protocol.md, "Delta pulls").
 
 #include "server/pull_routes.hpp"
+#include "protocol/json_parse.hpp"
 #include "server/app.hpp"
 #include "server/changes_query.hpp"
 #include "server/http_body.hpp"
@@ -26,10 +27,10 @@ bool wants_ndjson(const http_request& req) {
   return it != req.end() && it->value().find("application/x-ndjson") != std::string_view::npos;
 }
 
+// A row the change log stored, read exactly (Boost.JSON's own parser rounds some doubles).
 json::value parse_or_null(std::string_view text) {
-  boost::system::error_code ec;
-  auto v = json::parse(text, ec);
-  return ec ? json::value() : v;
+  auto v = protocol::parse_json_exact(text, protocol::max_stored_row_depth);
+  return v ? std::move(*v) : json::value();
 }
 
 std::string cache_key(std::string_view route, const pull_filter& f, const changes_query& q,
@@ -66,7 +67,9 @@ awaitable<http_response> stream_snapshot(pull_service& svc, request_context& ctx
   if (!*bounds || !(*bounds)->loaded) {
     co_await reader.async_end();
     co_return pull_service::reset_response(
-        req, *bounds ? storage::cursor_verdict::not_loaded : storage::cursor_verdict::no_log);
+        req, !*bounds                          ? storage::cursor_verdict::no_log
+             : (*bounds)->failure.empty() ? storage::cursor_verdict::not_loaded
+                                          : storage::cursor_verdict::failed);
   }
   bool gz = accepts_gzip(req);
   http::response_header<> header;

@@ -183,6 +183,14 @@ http_response pull_service::database_error(const http_request& req, const storag
 }
 
 http_response pull_service::reset_response(const http_request& req, cursor_verdict v) {
+  if (v == cursor_verdict::failed) {
+    // Not the client's doing and not over by itself: the operator has it in the log.
+    auto res = error_response(req, http::status::service_unavailable, "collection_failed",
+                              "the collection could not be copied into the change log (the "
+                              "server's log says why); it is unavailable until that is fixed");
+    res.set(http::field::retry_after, "60");
+    return res;
+  }
   if (v == cursor_verdict::no_log || v == cursor_verdict::not_loaded) {
     auto res = v == cursor_verdict::no_log
                    ? error_response(req, http::status::service_unavailable, "log_not_ready",
@@ -323,8 +331,9 @@ asio::awaitable<pg_outcome<pull_page>> pull_service::async_snapshot_page(
   std::int64_t epoch = page.bounds.epoch;
   req.as_of = storage::snapshot_position(page.bounds);
   if (!from && !page.bounds.loaded) {
-    // The collection is still being copied into the log: an empty snapshot would be wrong.
-    page.verdict = cursor_verdict::not_loaded;
+    // The collection is still being copied into the log (or its copy failed): an empty
+    // snapshot would be wrong.
+    page.verdict = page.bounds.failure.empty() ? cursor_verdict::not_loaded : cursor_verdict::failed;
     co_await storage::async_end_read(**conn, true);
     co_return page;
   }

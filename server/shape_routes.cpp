@@ -3,6 +3,7 @@
 // "Shape API", lists what is supported; server/shape_offset.hpp how offsets and handles map
 // onto snapshots and cursors.
 
+#include "protocol/json_parse.hpp"
 #include "protocol/pg_array_text.hpp"
 #include "protocol/value_json.hpp"
 #include "server/app.hpp"
@@ -261,9 +262,8 @@ std::string message_key(const shape_request& s, const json::object& row) {
 }
 
 std::string message_json(const shape_request& s, const pull_item& item, bool snapshot) {
-  boost::system::error_code ec;
-  auto parsed = json::parse(item.row_json, ec);
-  json::object row = !ec && parsed.is_object() ? std::move(parsed.as_object()) : json::object{};
+  auto parsed = protocol::parse_json_exact(item.row_json, protocol::max_stored_row_depth);
+  json::object row = parsed && parsed->is_object() ? std::move(parsed->as_object()) : json::object{};
   json::object value;
   for (const auto* c : s.columns) {
     if (!item.upsert) {
@@ -443,7 +443,8 @@ awaitable<http_response> shape(pull_service& svc, request_context& ctx) {
   auto refusal = [&](const storage::pg_outcome<pull_page>& p) -> std::optional<http_response> {
     if (!p) return with_cors(pull_service::database_error(req, p.error()));
     if (p->verdict == storage::cursor_verdict::no_log ||
-        p->verdict == storage::cursor_verdict::not_loaded) {
+        p->verdict == storage::cursor_verdict::not_loaded ||
+        p->verdict == storage::cursor_verdict::failed) {
       return with_cors(pull_service::reset_response(req, p->verdict));
     }
     if (p->verdict != storage::cursor_verdict::ok) {

@@ -1,6 +1,7 @@
 #include "server/ws_protocol.hpp"
 
-#include <boost/json/parse.hpp>
+#include "protocol/json_parse.hpp"
+
 #include <boost/json/serialize.hpp>
 
 namespace fieldsync::server {
@@ -57,14 +58,13 @@ std::string ws_protocol::error_message(std::string_view code, std::string_view m
 }
 
 void ws_protocol::on_message(ws_session& session, std::string_view text) {
-  json::parse_options opts;
-  opts.max_depth = max_json_depth;
-  boost::system::error_code ec;
-  json::value v = json::parse(text, ec, {}, opts);
-  if (ec) {
-    session.send(error_message("bad_json", "message is not valid JSON: " + ec.message()));
+  // Exactly: a pushed float must reach PostgreSQL as the client wrote it.
+  auto parsed = protocol::parse_json_exact(text, max_json_depth);
+  if (!parsed) {
+    session.send(error_message("bad_json", "message is not valid JSON: " + parsed.error().message()));
     return;
   }
+  json::value& v = *parsed;
   const auto* msg = v.if_object();
   const json::value* type = msg ? msg->if_contains("type") : nullptr;
   if (!type || !type->is_string()) {

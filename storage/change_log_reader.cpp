@@ -1,6 +1,6 @@
 #include "storage/change_log_reader.hpp"
 
-#include <boost/json/parse.hpp>
+#include "protocol/json_parse.hpp"
 
 #include <charconv>
 
@@ -12,11 +12,11 @@ using protocol::lsn;
 
 namespace {
 
+// Rows as the writer stored them; exactly (Boost.JSON's own parser rounds some doubles).
 json::object parse_object(std::string_view text) {
-  boost::system::error_code ec;
-  auto v = json::parse(text, ec);
-  if (ec || !v.is_object()) return {};
-  return std::move(v.as_object());
+  auto v = protocol::parse_json_exact(text, protocol::max_stored_row_depth);
+  if (!v || !v->is_object()) return {};
+  return std::move(v->as_object());
 }
 
 // {a,b,"c d"} as PostgreSQL prints text[] (the writer stores column names: identifiers,
@@ -66,6 +66,7 @@ std::string_view to_string(cursor_verdict v) noexcept {
     case cursor_verdict::ahead: return "ahead";
     case cursor_verdict::no_log: return "no_log";
     case cursor_verdict::not_loaded: return "not_loaded";
+    case cursor_verdict::failed: return "failed";
   }
   return "unknown";
 }
@@ -73,10 +74,9 @@ std::string_view to_string(cursor_verdict v) noexcept {
 asio::awaitable<pg_outcome<std::optional<log_bounds>>> async_log_bounds(pg_connection& conn,
                                                                        const std::string& collection) {
   auto r = co_await conn.async_query(
-      "SELECT s.epoch, s.high_lsn::text, s.horizon_lsn::text, "
-      "(SELECT c.loaded_lsn::text FROM fieldsync.collections c "
-      "  WHERE c.name = $1 AND c.epoch = s.epoch) "
-      "FROM fieldsync.state s",
+      "SELECT s.epoch, s.high_lsn::text, s.horizon_lsn::text, c.loaded_lsn::text, c.failure "
+      "FROM fieldsync.state s LEFT JOIN fieldsync.collections c "
+      "  ON c.name = $1 AND c.epoch = s.epoch",
       pg_params(collection));
   if (!r) {
     if (r.error().sqlstate == "42P01") co_return std::optional<log_bounds>();  // no log yet
@@ -87,13 +87,15 @@ asio::awaitable<pg_outcome<std::optional<log_bounds>>> async_log_bounds(pg_conne
   b.epoch = std::stoll(std::string(r->value(0, 0)));
   b.high = lsn::parse(r->value(0, 1)).value_or(lsn());
   b.horizon = lsn::parse(r->value(0, 2)).value_or(lsn());
-  b.loaded = !r->is_null(0, 3);
+  if (!r->is_null(0, 4)) b.failure = std::string(r->value(0, 4));
+  b.loaded = !r->is_null(0, 3) && b.failure.empty();
   if (b.loaded) b.loaded_lsn = lsn::parse(r->value(0, 3)).value_or(lsn());
   co_return std::optional<log_bounds>(b);
 }
 
 cursor_verdict check_cursor(const log_bounds& b, const protocol::cursor& c) noexcept {
   if (c.epoch != b.epoch) return cursor_verdict::other_epoch;
+  if (!b.failure.empty()) return cursor_verdict::failed;
   if (!b.loaded) return cursor_verdict::not_loaded;
   if (c.position > snapshot_position(b)) return cursor_verdict::ahead;
   // Changes after the horizon are all present; the cursor must not need older ones.

@@ -26,6 +26,7 @@ enum class cursor_verdict {
   ahead,           // beyond the log's high-water mark: not a cursor this log gave out
   no_log,          // the log does not exist yet
   not_loaded,      // the collection is still being copied: retry shortly
+  failed,          // the collection could not be copied (log_bounds::failure says why)
 };
 
 std::string_view to_string(cursor_verdict v) noexcept;
@@ -39,6 +40,10 @@ struct log_bounds {
   // nothing and ask the client to retry (cursor_verdict::not_loaded).
   bool loaded = false;
   protocol::lsn loaded_lsn;
+  // Set when the collection could not be copied (or a value of it read): it is not
+  // served until fieldsync restarts and copies it again. For the operator; names the
+  // table and the column.
+  std::string failure;
 };
 
 // Where a snapshot of the collection, read now, continues from: the high-water mark, or

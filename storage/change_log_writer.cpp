@@ -1,9 +1,8 @@
 #include "storage/change_log_writer.hpp"
 
+#include "protocol/json_parse.hpp"
 #include "storage/civil_time.hpp"
 #include "storage/copy_text.hpp"
-
-#include <boost/json/parse.hpp>
 
 #include <cstdio>
 
@@ -107,12 +106,11 @@ asio::awaitable<pg_outcome<void>> change_log_writer::fill_missing(protocol::row_
       pg_params(change.collection, change.key, high_.to_string()));
   if (!r) co_return r.error();
   if (r->rows() == 1) {
-    boost::system::error_code ec;
-    auto previous = json::parse(r->value(0, 0), ec);
-    if (!ec && previous.is_object()) {
+    auto previous = protocol::parse_json_exact(r->value(0, 0), protocol::max_stored_row_depth);
+    if (previous && previous->is_object()) {
       std::vector<std::string> still_missing;
       for (const auto& column : change.missing) {
-        if (const auto* v = previous.get_object().if_contains(column)) {
+        if (const auto* v = previous->get_object().if_contains(column)) {
           change.row[column] = *v;
         } else {
           still_missing.push_back(column);

@@ -80,6 +80,9 @@ struct ingest::impl : std::enable_shared_from_this<impl> {
   asio::awaitable<void> sleep(std::chrono::milliseconds d);
   std::chrono::milliseconds jittered(std::chrono::milliseconds d);
   void record_error(const std::string& what, const pg_error& e);
+  void fail_collection(const std::string& name, const std::string& message);
+  // The configured collections, but the failed ones.
+  std::vector<protocol::collection_schema> active_collections() const;
   void count(std::uint64_t transactions, std::uint64_t changes);
   std::string lock_name() const { return "fieldsync.ingest." + opts.slot; }
 };
@@ -99,7 +102,7 @@ class stream_session {
                  const log_state& state, std::vector<load_filter> filters)
       : ing_(ing),
         stream_(stream),
-        assembler_(ing.opts.collections, ing.opts.max_transaction_bytes),
+        assembler_(ing.active_collections(), ing.opts.max_transaction_bytes),
         writer_(storage, state.epoch, state.resume, state.high),
         filters_(std::move(filters)),
         queue_(ing.ex, 2 * ing.opts.batch_max_bytes),
@@ -211,7 +214,15 @@ class stream_session {
       co_return true;
     }
     auto ev = assembler_.feed(m);
-    if (!ev) co_return ingest_error("pgoutput stream: " + ev.error().message());
+    if (!ev) {
+      if (ev.error() == assembler_errc::bad_value && assembler_.last_failure()) {
+        // One collection's value: that collection stops, the stream restarts without it
+        // (the slot re-sends this transaction) and the others go on.
+        const auto& f = *assembler_.last_failure();
+        ing_.fail_collection(f.collection, "a change could not be read: " + f.message);
+      }
+      co_return ingest_error("pgoutput stream: " + ev.error().message());
+    }
     for (const auto& rel : assembler_.take_identity_warnings()) {
       spdlog::warn("ingest: table {} does not have REPLICA IDENTITY FULL: deletes and updates "
                    "lack the old row (fieldsync sets it at start; was it changed?)", rel);
@@ -383,6 +394,21 @@ class stream_session {
   std::uint64_t spilled_changes_ = 0;
   steady::duration idle_{};  // waiting for the reader since the last batch
 };
+
+void ingest::impl::fail_collection(const std::string& name, const std::string& message) {
+  if (!status.failed_collections.emplace(name, message).second) return;
+  spdlog::error("ingest: collection {} FAILED and is not synced until fieldsync restarts: {}",
+                name, message);
+  if (opts.on_collection_failed) opts.on_collection_failed(name, message);
+}
+
+std::vector<protocol::collection_schema> ingest::impl::active_collections() const {
+  std::vector<protocol::collection_schema> out;
+  for (const auto& c : opts.collections) {
+    if (!status.failed_collections.contains(c.name)) out.push_back(c);
+  }
+  return out;
+}
 
 void ingest::impl::record_error(const std::string& what, const pg_error& e) {
   status.last_error = what + ": " + e.to_string();
@@ -581,17 +607,31 @@ asio::awaitable<pg_outcome<std::vector<load_filter>>> ingest::impl::prepare_coll
   std::vector<const protocol::collection_schema*> todo;
   std::vector<std::string> names;
   for (const auto& c : opts.collections) {
+    names.push_back(c.name);
+    if (auto failed = status.failed_collections.find(c.name);
+        failed != status.failed_collections.end()) {
+      // Readers on every node refuse it with the reason; its stale rows go.
+      auto marked = co_await storage.async_query(
+          "WITH f AS (UPDATE fieldsync.collections SET failure = $2, snapshot = NULL, "
+          "snapshot_until = NULL WHERE name = $1 RETURNING name) "
+          "DELETE FROM fieldsync.rows WHERE collection IN (SELECT name FROM f)",
+          pg_params(c.name, failed->second));
+      if (!marked) co_return marked.error();
+      continue;
+    }
     std::vector<std::string_view> columns;
     for (const auto& col : c.columns) columns.push_back(col.name);
     std::vector<std::string_view> key(c.primary_key.begin(), c.primary_key.end());
+    // Copied again unless its copy is of this table, these columns and key, this epoch and
+    // the current value format, and did not fail (a failure of an earlier run is retried).
     auto same = co_await storage.async_query(
         "SELECT 1 FROM fieldsync.collections WHERE name = $1 AND relation = $2 AND "
-        "columns = $3::text[] AND primary_key = $4::text[] AND epoch = $5::bigint",
+        "columns = $3::text[] AND primary_key = $4::text[] AND epoch = $5::bigint "
+        "AND format = $6::integer AND failure IS NULL",
         pg_params(c.name, quoted_relation(c), text_array_literal(columns), text_array_literal(key),
-                  state.epoch));
+                  state.epoch, log_value_format));
     if (!same) co_return same.error();
     if (same->rows() == 0) todo.push_back(&c);
-    names.push_back(c.name);
   }
   // Collections no longer configured: their rows go; their changes age out with the log.
   std::vector<std::string_view> name_views(names.begin(), names.end());
@@ -606,8 +646,11 @@ asio::awaitable<pg_outcome<std::vector<load_filter>>> ingest::impl::prepare_coll
     auto started = steady::now();
     auto report = co_await async_load_collections(source, storage, todo, state.epoch);
     if (!report) co_return report.error();
+    for (const auto& f : report->failures) fail_collection(f.collection, f.message);
     std::string list;
-    for (const auto* c : todo) list += (list.empty() ? "" : ", ") + c->name;
+    for (const auto* c : todo) {
+      if (!status.failed_collections.contains(c->name)) list += (list.empty() ? "" : ", ") + c->name;
+    }
     spdlog::info("ingest: copied {} rows of {} into the log at {} in {:.1f} s", report->rows, list,
                  report->version.to_string(),
                  std::chrono::duration<double>(steady::now() - started).count());
@@ -616,7 +659,7 @@ asio::awaitable<pg_outcome<std::vector<load_filter>>> ingest::impl::prepare_coll
 
   auto pending = co_await storage.async_query(
       "SELECT name, snapshot, snapshot_until::text FROM fieldsync.collections "
-      "WHERE snapshot IS NOT NULL");
+      "WHERE snapshot IS NOT NULL AND failure IS NULL");
   if (!pending) co_return pending.error();
   std::vector<load_filter> filters;
   for (int i = 0; i < pending->rows(); ++i) {

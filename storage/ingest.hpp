@@ -11,6 +11,11 @@
 // backoff and jitter and resumes from the stored position. Re-sent transactions (commit
 // LSN below the stored resume position) are dropped.
 //
+// One collection never holds up the others: a collection whose copy fails, or whose
+// values the stream cannot convert, is marked failed in the log (readers refuse it with
+// that reason, loudly logged at error level) and skipped, and the rest keep flowing. It is
+// copied again when fieldsync restarts.
+//
 // Slot hygiene: every heartbeat_interval the leader emits a non-transactional logical
 // message; when it arrives and nothing is pending, the resume position moves to it, so
 // the slot advances (and releases WAL) even when no published table changes.
@@ -27,6 +32,8 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -48,6 +55,10 @@ struct ingest_options {
   std::size_t max_transaction_bytes = 64u << 20;
   std::size_t batch_max_changes = 20'000;
   std::size_t batch_max_bytes = 16u << 20;
+  // Called (on the ingest's executor) when a collection cannot be copied or one of its
+  // values cannot be read: the operator's alarm (a metric). Optional.
+  std::function<void(const std::string& collection, const std::string& message)>
+      on_collection_failed;
 };
 
 struct ingest_status {
@@ -64,6 +75,10 @@ struct ingest_status {
   std::string last_error;
   std::chrono::system_clock::time_point last_error_at{};
   std::chrono::system_clock::time_point leader_since{};
+  // Collections this process could not copy, or met a value of it could not read: they
+  // are skipped (every reader refuses them with the reason) until fieldsync restarts.
+  // Name -> the reason, which names the table and the column.
+  std::map<std::string, std::string> failed_collections;
 };
 
 class ingest : public std::enable_shared_from_this<ingest> {

@@ -3,10 +3,14 @@
 #include "protocol/row_key.hpp"
 #include "protocol/value_json.hpp"
 #include "storage/copy_text.hpp"
+#include "storage/log_schema.hpp"
 #include "storage/source_catalog.hpp"
 
 #include <boost/json/serialize.hpp>
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <optional>
 
 namespace fieldsync::storage {
 
@@ -20,7 +24,14 @@ constexpr int fetch_rows = 5000;
 
 pg_error load_error(const protocol::collection_schema& c, std::string what) {
   return pg_error{make_error_code(pg_errc::unexpected_result), {},
-                  "loading collection " + c.name + ": " + std::move(what)};
+                  "loading collection " + c.name + " (table " + quoted_relation(c) +
+                      "): " + std::move(what)};
+}
+
+// A failure of this collection alone (a value, a table the role may not read), after which
+// the connections are still usable; anything else ends the whole load.
+bool collection_only(const pg_error& e) noexcept {
+  return e.code == pg_errc::unexpected_result || e.code == pg_errc::query_failed;
 }
 
 std::string text_array(const std::vector<std::string>& items) {
@@ -36,7 +47,9 @@ asio::awaitable<pg_outcome<std::uint64_t>> copy_collection(pg_connection& source
   std::string select = "DECLARE fieldsync_load NO SCROLL CURSOR FOR SELECT ";
   for (std::size_t i = 0; i < c.columns.size(); ++i) {
     if (i) select += ", ";
-    select += quote_identifier(c.columns[i].name) + "::text";
+    // Text results are each type's output function, as in pgoutput: a cast to text would
+    // not always be (a boolean casts to "true", its output is "t").
+    select += quote_identifier(c.columns[i].name);
   }
   select += " FROM " + quoted_relation(c);
   auto declared = co_await source.async_exec(select);
@@ -64,7 +77,11 @@ asio::awaitable<pg_outcome<std::uint64_t>> copy_collection(pg_connection& source
           continue;
         }
         auto v = protocol::text_to_json(c.columns[i].type, page->value(r, col));
-        if (!v) co_return load_error(c, "column " + c.columns[i].name + ": " + v.error().message());
+        if (!v) {
+          co_return load_error(c, "column " + c.columns[i].name + " (" +
+                                      std::string(c.columns[i].type.name) +
+                                      "): " + v.error().message());
+        }
         row.emplace(c.columns[i].name, std::move(*v));
       }
       auto key = protocol::row_key(row, c.primary_key);
@@ -124,10 +141,28 @@ asio::awaitable<pg_outcome<load_report>> load_in_transactions(
 
   load_report report;
   report.version = lsn::parse(version).value_or(lsn());
+  // A savepoint per collection on both sides: a failed copy rolls back alone, and the
+  // source's snapshot (taken by its first statement) stays the one every copy reads.
+  constexpr std::string_view savepoint = "SAVEPOINT fieldsync_load";
+  constexpr std::string_view rollback = "ROLLBACK TO SAVEPOINT fieldsync_load";
+  constexpr std::string_view release = "RELEASE SAVEPOINT fieldsync_load";
+  std::vector<const protocol::collection_schema*> copied;
   for (const auto* c : collections) {
+    auto marked = co_await source.async_exec(savepoint);
+    if (marked) marked = co_await storage.async_exec(savepoint);
+    if (!marked) co_return marked.error();
     auto n = co_await copy_collection(source, storage, *c, version);
-    if (!n) co_return n.error();
-    report.rows += *n;
+    if (!n && !collection_only(n.error())) co_return n.error();
+    const bool ok = n.has_value();
+    auto ended = co_await source.async_exec(ok ? release : rollback);
+    if (ended) ended = co_await storage.async_exec(ok ? release : rollback);
+    if (!ended) co_return ended.error();
+    if (ok) {
+      report.rows += *n;
+      copied.push_back(c);
+    } else {
+      report.failures.push_back({c->name, n.error().message});
+    }
   }
   // After the copy: no transaction the snapshot saw can commit later than this.
   auto until = co_await source.async_query("SELECT pg_current_wal_lsn()::text");
@@ -137,18 +172,27 @@ asio::awaitable<pg_outcome<load_report>> load_in_transactions(
   if (!ended) co_return ended.error();
 
   for (const auto* c : collections) {
+    const bool ok = std::find(copied.begin(), copied.end(), c) != copied.end();
+    std::optional<std::string> failure;
+    for (const auto& f : report.failures) {
+      if (f.collection == c->name) failure = f.message;
+    }
     std::vector<std::string> columns;
     for (const auto& col : c->columns) columns.push_back(col.name);
     auto saved = co_await storage.async_query(
         "INSERT INTO fieldsync.collections (name, relation, columns, primary_key, epoch, "
-        "loaded_lsn, snapshot, snapshot_until) "
-        "VALUES ($1, $2, $3::text[], $4::text[], $5::bigint, $6::pg_lsn, $7, $8::pg_lsn) "
+        "loaded_lsn, snapshot, snapshot_until, format, failure) "
+        "VALUES ($1, $2, $3::text[], $4::text[], $5::bigint, $6::pg_lsn, $7, $8::pg_lsn, "
+        "$9::integer, $10) "
         "ON CONFLICT (name) DO UPDATE SET relation = excluded.relation, "
         "columns = excluded.columns, primary_key = excluded.primary_key, "
         "epoch = excluded.epoch, loaded_lsn = excluded.loaded_lsn, "
-        "snapshot = excluded.snapshot, snapshot_until = excluded.snapshot_until",
+        "snapshot = excluded.snapshot, snapshot_until = excluded.snapshot_until, "
+        "format = excluded.format, failure = excluded.failure",
         pg_params(c->name, quoted_relation(*c), text_array(columns), text_array(c->primary_key),
-                  epoch, version, snapshot, snapshot_until));
+                  epoch, version, ok ? std::optional<std::string>(snapshot) : std::nullopt,
+                  ok ? std::optional<std::string>(snapshot_until) : std::nullopt,
+                  log_value_format, failure));
     if (!saved) co_return saved.error();
   }
   auto committed = co_await storage.async_exec("COMMIT");

@@ -14,7 +14,11 @@
 // version above L0. No row is missed and none is applied twice.
 //
 // The load commits in one storage transaction (rows + the collection's bookkeeping): a
-// crash in the middle loads again from scratch.
+// crash in the middle loads again from scratch. A collection that cannot be copied (a
+// value that does not convert, a table the role may not read) fails alone: its part is
+// rolled back to a savepoint on both sides, the others are copied, and the failure is
+// stored with the collection (fieldsync.collections.failure) so that every reader refuses
+// it clearly instead of waiting for a copy that will not come.
 
 #include "protocol/collection_schema.hpp"
 #include "protocol/lsn.hpp"
@@ -23,13 +27,20 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace fieldsync::storage {
 
+struct load_failure {
+  std::string collection;
+  std::string message;  // names the table, and the column when a value was at fault
+};
+
 struct load_report {
   std::uint64_t rows = 0;
   protocol::lsn version;  // L0
+  std::vector<load_failure> failures;
 };
 
 // `source` and `storage` may be connections to the same database, never the same

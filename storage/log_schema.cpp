@@ -81,8 +81,19 @@ CREATE INDEX rows_live_idx ON fieldsync.rows (collection) WHERE NOT deleted;
 CREATE INDEX rows_tombstone_idx ON fieldsync.rows (changed_at) WHERE deleted;
 )sql";
 
+// Values in the log are in protocol/value_json.hpp's form; `format` says which version of
+// it a collection's rows were copied in (1: before json/jsonb travelled as text and int8
+// beyond 2^53 as decimal text). A collection of another format is copied again, so a
+// client never sees two spellings of one value. `failure` says why a collection could not
+// be copied (readers refuse it, every node alike); the leader tries again when it starts.
+constexpr std::string_view migration_2 = R"sql(
+ALTER TABLE fieldsync.collections ADD COLUMN format integer NOT NULL DEFAULT 1;
+ALTER TABLE fieldsync.collections ADD COLUMN failure text;
+)sql";
+
 constexpr migration migrations[] = {
     {1, "change log, current rows, ingest state", migration_1},
+    {2, "value format and load failures of collections", migration_2},
 };
 
 // Serialises migrations of concurrent nodes; any constant shared by all fieldsync builds.

@@ -15,6 +15,10 @@
 
 namespace fieldsync::storage {
 
+// The version of protocol/value_json.hpp's value forms that rows are stored in
+// (fieldsync.collections.format): a collection copied in another one is copied again.
+inline constexpr int log_value_format = 2;
+
 struct migration {
   int version;
   std::string_view description;

@@ -39,6 +39,16 @@ std::string quoted_relation(const protocol::collection_schema& c) {
 
 asio::awaitable<pg_outcome<std::vector<protocol::collection_schema>>> async_describe_collections(
     pg_connection& conn, const std::vector<collection_spec>& specs) {
+  // Values travel as UTF-8 JSON, and the change log keeps them in jsonb: text in another
+  // encoding (SQL_ASCII takes any bytes) could not be carried unchanged.
+  auto encoding = co_await conn.async_query("SELECT current_setting('server_encoding')");
+  if (!encoding) co_return encoding.error();
+  if (encoding->value(0, 0) != "UTF8") {
+    co_return pg_error{make_error_code(pg_errc::unexpected_result), {},
+                       "the source database's encoding is " + std::string(encoding->value(0, 0)) +
+                           ": fieldsync syncs UTF8 databases only (values must reach clients "
+                           "unchanged)"};
+  }
   std::vector<protocol::collection_schema> out;
   for (const auto& spec : specs) {
     protocol::collection_schema c;
@@ -49,7 +59,14 @@ asio::awaitable<pg_outcome<std::vector<protocol::collection_schema>>> async_desc
     c.table_name = dot == std::string::npos ? table : table.substr(dot + 1);
 
     auto cols = co_await conn.async_query(
-        "SELECT a.attname, a.atttypid, a.attnotnull, "
+        // A domain is described by its base type (what its values are printed as), through
+        // domains of domains.
+        "SELECT a.attname, "
+        "       (WITH RECURSIVE d(oid, base) AS ("
+        "          SELECT t.oid, t.typbasetype FROM pg_type t WHERE t.oid = a.atttypid "
+        "          UNION ALL SELECT t.oid, t.typbasetype FROM pg_type t JOIN d ON t.oid = d.base"
+        "        ) SELECT oid FROM d WHERE base = 0), "
+        "       a.attnotnull, "
         "       a.atthasdef OR a.attidentity <> '' OR a.attgenerated <> '', "
         "       c.relkind, "
         "       (SELECT array_agg(k.attname ORDER BY k.attname) FROM pg_index i "

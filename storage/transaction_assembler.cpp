@@ -6,6 +6,7 @@
 #include <boost/json/parse.hpp>
 
 #include <algorithm>
+#include <utility>
 
 namespace fieldsync::storage {
 
@@ -135,7 +136,10 @@ boost::system::result<transaction_assembler::event> transaction_assembler::on_re
         if (r.collection->columns[i].name == col.name) slot = static_cast<int>(i);
       }
       r.column_slot.push_back(slot);
-      r.types.push_back(protocol::describe_type(col.type));
+      // The collection's type (read from the catalog, domains by their base type), not
+      // the message's: the copy used it too, and a value must read the same on both paths.
+      r.types.push_back(slot >= 0 ? r.collection->columns[static_cast<std::size_t>(slot)].type
+                                  : protocol::describe_type(col.type));
     }
     if (m.replica_identity != 'f') {
       auto name = m.nspname + "." + m.relname;
@@ -198,7 +202,13 @@ boost::system::result<transaction_assembler::event> transaction_assembler::on_ch
           return assembler_errc::binary_value;
         case tuple_value::kind::text: {
           auto j = protocol::text_to_json(r.types[i], v->data);
-          if (!j) return assembler_errc::bad_value;
+          if (!j) {
+            failure_ = value_failure{
+                r.collection->name,
+                "table " + rel->nspname + "." + rel->relname + ", column " + rel->columns[i].name +
+                    " (" + std::string(r.types[i].name) + "): " + j.error().message()};
+            return assembler_errc::bad_value;
+          }
           out.emplace(name, std::move(*j));
           break;
         }
@@ -207,29 +217,53 @@ boost::system::result<transaction_assembler::event> transaction_assembler::on_ch
     return {};
   };
 
+  const auto& primary_key = r.collection->primary_key;
+  auto every_column = [&] {
+    for (const auto& col : r.collection->columns) {
+      if (change.row.contains(col.name)) change.changed.push_back(col.name);
+    }
+  };
   if (op == change_op::remove) {
     if (auto ec = convert(*old_tuple, nullptr, old_is_key_only, change.row)) return ec;
   } else {
     const protocol::tuple_data* full_old = (old_tuple && !old_is_key_only) ? old_tuple : nullptr;
     if (auto ec = convert(*new_tuple, full_old, false, change.row)) return ec;
-    if (op == change_op::update && full_old) {
+    if (op == change_op::update && old_tuple) {
       json::object before;
-      auto saved_missing = change.missing;
-      if (auto ec = convert(*full_old, nullptr, false, before)) return ec;
-      change.missing = std::move(saved_missing);
-      for (const auto& col : r.collection->columns) {
-        const auto* a = before.if_contains(col.name);
-        const auto* b = change.row.if_contains(col.name);
-        if (b && (!a || *a != *b)) change.changed.push_back(col.name);
+      auto new_missing = std::exchange(change.missing, {});
+      if (auto ec = convert(*old_tuple, nullptr, old_is_key_only, before)) return ec;
+      auto old_missing = std::exchange(change.missing, std::move(new_missing));
+      auto old_key = protocol::row_key(before, primary_key);
+      auto new_key = protocol::row_key(change.row, primary_key);
+      if (old_key && new_key && *old_key != *new_key) {
+        // The primary key changed: for every reader the old key's row is gone and the new
+        // key's row is new (a client would otherwise keep the old key alive). The delete
+        // goes first, so a reader never holds both.
+        protocol::row_change gone;
+        gone.collection = change.collection;
+        gone.op = change_op::remove;
+        gone.key = std::move(*old_key);
+        gone.row = std::move(before);
+        gone.missing = std::move(old_missing);
+        gone.origin = origin_;
+        txn_.changes.push_back(std::move(gone));
+        change.op = change_op::insert;
+        every_column();
+      } else if (full_old) {
+        for (const auto& col : r.collection->columns) {
+          const auto* a = before.if_contains(col.name);
+          const auto* b = change.row.if_contains(col.name);
+          if (b && (!a || *a != *b)) change.changed.push_back(col.name);
+        }
+        change.old_row = std::move(before);
+      } else {
+        every_column();
       }
-      change.old_row = std::move(before);
     } else {
-      for (const auto& col : r.collection->columns) {
-        if (change.row.contains(col.name)) change.changed.push_back(col.name);
-      }
+      every_column();
     }
   }
-  auto key = protocol::row_key(change.row, r.collection->primary_key);
+  auto key = protocol::row_key(change.row, primary_key);
   if (!key) return assembler_errc::missing_key;
   change.key = std::move(*key);
   txn_.changes.push_back(std::move(change));

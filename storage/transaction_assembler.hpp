@@ -75,6 +75,13 @@ class transaction_assembler {
   std::vector<protocol::row_change> take_changes();
   const protocol::transaction& open_transaction() const noexcept { return txn_; }
   bool in_transaction() const noexcept { return open_; }
+  // After a bad_value error: the collection, the column and why (a message that names
+  // the table and the column, for the operator).
+  struct value_failure {
+    std::string collection;
+    std::string message;
+  };
+  const std::optional<value_failure>& last_failure() const noexcept { return failure_; }
   // The position of the last heartbeat.
   protocol::lsn heartbeat_lsn() const noexcept { return heartbeat_lsn_; }
   // Changes taken early (take_changes) for the open transaction.
@@ -113,6 +120,7 @@ class transaction_assembler {
   std::size_t txn_bytes_ = 0;
   std::size_t last_bytes_ = 0;
   std::vector<std::string> excluded_;
+  std::optional<value_failure> failure_;
   std::optional<protocol::change_origin> origin_;
   protocol::lsn heartbeat_lsn_;
   std::vector<std::string> identity_warnings_;

@@ -1,5 +1,7 @@
 #include "tests/support/http_client.hpp"
 
+#include "protocol/json_parse.hpp"
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
@@ -44,10 +46,10 @@ std::string http_reply::header(std::string_view name) const {
 }
 
 boost::json::value http_reply::json() const {
-  boost::system::error_code ec;
-  auto v = boost::json::parse(body, ec);
-  if (ec) throw std::runtime_error("response body is not JSON: " + body);
-  return v;
+  // Exactly: tests compare values with PostgreSQL's (Boost.JSON's parser rounds doubles).
+  auto v = protocol::parse_json_exact(body, 256);
+  if (!v) throw std::runtime_error("response body is not JSON: " + body);
+  return std::move(*v);
 }
 
 http_reply http_call(std::uint16_t port, http::verb method, std::string target,
@@ -173,7 +175,9 @@ std::optional<std::string> ws_client::receive(std::chrono::milliseconds timeout)
   std::string text = beast::buffers_to_string(buffer_.data());
   if (!text.starts_with(R"({"type":"batch")")) return text;
   // A batch is its messages, in order (docs/protocol.md, "Batches").
-  const auto batch = boost::json::parse(text).as_object();
+  auto parsed = protocol::parse_json_exact(text, 256);
+  if (!parsed || !parsed->is_object()) throw std::runtime_error("malformed batch: " + text.substr(0, 200));
+  const auto batch = std::move(parsed->as_object());
   const auto& messages = batch.at("messages").as_array();
   if (batch.size() != 2 || messages.size() < 2) {
     throw std::runtime_error("malformed batch: " + text.substr(0, 200));

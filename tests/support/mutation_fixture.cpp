@@ -1,5 +1,6 @@
 #include "tests/support/mutation_fixture.hpp"
 
+#include "protocol/json_parse.hpp"
 #include "tests/support/feed_workload.hpp"
 #include "tests/support/test_token.hpp"
 
@@ -72,7 +73,7 @@ void wait_until(const std::function<bool()>& done, std::chrono::milliseconds tim
 }
 
 boost::json::value query_json(const std::string& dsn, const std::string& sql) {
-  return boost::json::parse(query_value(dsn, sql));
+  return protocol::parse_json_exact(query_value(dsn, sql), 256).value();
 }
 
 }  // namespace fieldsync::test

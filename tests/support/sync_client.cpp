@@ -1,6 +1,7 @@
 #include "tests/support/sync_client.hpp"
 
 #include "protocol/cursor.hpp"
+#include "protocol/json_parse.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -87,9 +88,9 @@ std::optional<json::object> sync_client::next(std::chrono::milliseconds timeout)
     if (ws_->close_code() != 4008 || !reconnect_on_overflow || token_.empty() || !reconnect())
       return std::nullopt;
   }
-  boost::system::error_code ec;
-  auto v = json::parse(*text, ec);
-  if (ec || !v.is_object()) {
+  auto parsed = protocol::parse_json_exact(*text, 256);
+  json::value v = parsed ? std::move(*parsed) : json::value();
+  if (!v.is_object()) {
     error("not a JSON object: " + text->substr(0, 200));
     return std::nullopt;
   }

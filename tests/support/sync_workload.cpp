@@ -133,7 +133,7 @@ void wait_for_collection(const std::string& conninfo, const std::string& name, i
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
   while (query_text(conninfo,
                     "SELECT loaded_lsn::text FROM fieldsync.collections WHERE name = '" +
-                        name + "' AND loaded_lsn IS NOT NULL")
+                        name + "' AND failure IS NULL")
              .empty()) {
     if (std::chrono::steady_clock::now() > deadline) {
       throw std::runtime_error("collection " + name +
