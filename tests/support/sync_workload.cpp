@@ -136,10 +136,28 @@ void wait_for_collection(const std::string& conninfo, const std::string& name, i
                         name + "' AND failure IS NULL")
              .empty()) {
     if (std::chrono::steady_clock::now() > deadline) {
-      throw std::runtime_error("collection " + name +
-                               " was not loaded into the change log in time");
+      std::string failure;
+      try {
+        failure = query_text(conninfo, "SELECT failure FROM fieldsync.collections WHERE name = '" +
+                                           name + "'");
+      } catch (const std::exception& e) {
+        failure = e.what();
+      }
+      throw std::runtime_error("collection " + name + " was not loaded into the change log in time" +
+                               (failure.empty() ? "" : ": " + failure));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+void wait_for_collection(server_process& server, const std::string& conninfo,
+                         const std::string& name, int timeout_s) {
+  try {
+    wait_for_collection(conninfo, name, timeout_s);
+  } catch (const std::exception& e) {
+    auto log = server.process().transcript();
+    if (log.size() > 4000) log = "..." + log.substr(log.size() - 4000);
+    throw std::runtime_error(std::string(e.what()) + "\nthe server's log:\n" + log);
   }
 }
 

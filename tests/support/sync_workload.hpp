@@ -10,6 +10,7 @@
 // Test set-up code: blocking libpq on threads of its own, never on a reactor.
 
 #include "tests/support/pg_test_db.hpp"
+#include "tests/support/server_process.hpp"
 
 #include <atomic>
 #include <cstdint>
@@ -57,6 +58,9 @@ std::uint64_t run_items_workload(const std::string& conninfo, const items_worklo
 // Waits until the change log holds the collection's initial copy (fails the test after
 // `timeout_s`): subscriptions are served from then on.
 void wait_for_collection(const std::string& conninfo, const std::string& name, int timeout_s = 60);
+// The same, with the end of the server's log in the failure.
+void wait_for_collection(server_process& server, const std::string& conninfo,
+                         const std::string& name, int timeout_s = 60);
 
 // One value of a one-row, one-column query, or "" when there is no row.
 std::string query_text(const std::string& conninfo, const std::string& sql);

@@ -56,6 +56,8 @@ TEST_CASE("a collection that cannot be copied fails alone and loudly", "[e2e][lo
                      "SET ROLE \"" + role.name() + "\";"
                      "CREATE TABLE good (id bigint PRIMARY KEY, v text);"
                      "CREATE TABLE locked (id bigint PRIMARY KEY, v text);"
+                     "CREATE TABLE items (id bigint PRIMARY KEY, territory_id bigint NOT NULL, "
+                     "  seq bigint NOT NULL DEFAULT 0, payload text NOT NULL DEFAULT '');"
                      "INSERT INTO good SELECT g, 'g' || g FROM generate_series(1, 50) g;"
                      "INSERT INTO locked SELECT g, 'l' || g FROM generate_series(1, 50) g;"
                      "REVOKE SELECT ON locked FROM \"" + role.name() + "\";"
@@ -65,7 +67,7 @@ TEST_CASE("a collection that cannot be copied fails alone and loudly", "[e2e][lo
       "[collections.good]\nprimary_key = [\"id\"]\npublic = true\n"
       "[collections.locked]\nprimary_key = [\"id\"]\npublic = true\n";
   server_process server(dsn + " user=" + role.name(), live_sync_sections(db, sections));
-  wait_for_collection(dsn, "good");
+  wait_for_collection(server, dsn, "good");
 
   const auto token = test_token("reader", {1});
   const headers auth{{"Authorization", "Bearer " + token}};

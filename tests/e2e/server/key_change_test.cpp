@@ -160,12 +160,13 @@ TEST_CASE("key changes: the old key's row is gone on every path, scope moves inc
     auto c = pg_connect(dsn);
     pg_exec(c.get(), schema_sql);
   }
+  create_items_schema(dsn);  // live_sync_sections' collection
   server_process server(dsn, live_sync_sections(db, sections));
-  wait_for_collection(dsn, "one_key");
-  wait_for_collection(dsn, "two_keys");
+  wait_for_collection(server, dsn, "one_key");
+  wait_for_collection(server, dsn, "two_keys");
 
   struct reader {
-    std::int64_t territory;
+    std::int64_t territory = 0;
     std::unique_ptr<sync_client> ws;
     std::map<std::string, std::map<std::string, json::object>> pulled;
     std::map<std::string, std::string> cursors;
@@ -173,9 +174,11 @@ TEST_CASE("key changes: the old key's row is gone on every path, scope moves inc
   };
   std::vector<reader> readers;
   for (std::int64_t t : {1, 2}) {
-    reader r{t, std::make_unique<sync_client>(server.public_port(),
-                                              test_token("user" + std::to_string(t), {t}),
-                                              "keys-" + std::to_string(t))};
+    reader r;
+    r.territory = t;
+    r.ws = std::make_unique<sync_client>(server.public_port(),
+                                         test_token("user" + std::to_string(t), {t}),
+                                         "keys-" + std::to_string(t));
     r.ws->seq_column = "";
     const headers auth{{"Authorization", "Bearer " + test_token("user" + std::to_string(t), {t})}};
     for (const std::string table : {"one_key", "two_keys"}) {

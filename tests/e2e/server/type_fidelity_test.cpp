@@ -418,13 +418,14 @@ TEST_CASE("type fidelity: every value on every path is what PostgreSQL holds",
     auto c = pg_connect(dsn);
     pg_exec(c.get(), create_schema_sql());
   }
+  create_items_schema(dsn);  // live_sync_sections' collection
   // Before the first start: the initial load's path.
   insert_rows(dsn, 1, 40, rng);
 
   server_process server(dsn, live_sync_sections(db, "[collections.fidelity]\n"
                                                     "primary_key = [\"id\"]\n"
                                                     "public = true\n"));
-  wait_for_collection(dsn, "fidelity");
+  wait_for_collection(server, dsn, "fidelity");
   const headers auth{{"Authorization", "Bearer " + bearer_token()}};
   const auto types = declared_types(server.public_port(), auth);
   REQUIRE(types.size() == columns().size() + 1);
