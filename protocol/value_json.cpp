@@ -169,8 +169,10 @@ json_result integer_to_json(type_oid oid, std::string_view text) {
   return json::value(v);
 }
 
+// Negative zero is one of them: a JSON number -0 does not survive jsonb (the change log's
+// row format), whose numbers are numerics and have no negative zero.
 bool is_float_special(std::string_view text) noexcept {
-  return text == "NaN" || text == "Infinity" || text == "-Infinity";
+  return text == "NaN" || text == "Infinity" || text == "-Infinity" || text == "-0";
 }
 
 // float4in refuses what overflows to infinity or underflows to zero. Halfway between

@@ -397,8 +397,14 @@ class stream_session {
 
 void ingest::impl::fail_collection(const std::string& name, const std::string& message) {
   if (!status.failed_collections.emplace(name, message).second) return;
-  spdlog::error("ingest: collection {} FAILED and is not synced until fieldsync restarts: {}",
-                name, message);
+  // The table too: the operator fixes the table, and the message may name only its column.
+  std::string relation = "?";
+  for (const auto& c : opts.collections) {
+    if (c.name == name) relation = quoted_relation(c);
+  }
+  spdlog::error(
+      "ingest: collection {} FAILED (table {}) and is not synced until fieldsync restarts: {}",
+      name, relation, message);
   if (opts.on_collection_failed) opts.on_collection_failed(name, message);
 }
 

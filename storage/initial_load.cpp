@@ -179,6 +179,15 @@ asio::awaitable<pg_outcome<load_report>> load_in_transactions(
     }
     std::vector<std::string> columns;
     for (const auto& col : c->columns) columns.push_back(col.name);
+    // Named, not written as `ok ? optional(...) : nullopt` inside the co_await: GCC
+    // destroys such conditional temporaries of a coroutine twice (ASan: bad-free).
+    std::optional<std::string> loaded_snapshot, loaded_until;
+    if (ok) {
+      loaded_snapshot = snapshot;
+      loaded_until = snapshot_until;
+    }
+    pg_params params(c->name, quoted_relation(*c), text_array(columns), text_array(c->primary_key),
+                     epoch, version, loaded_snapshot, loaded_until, log_value_format, failure);
     auto saved = co_await storage.async_query(
         "INSERT INTO fieldsync.collections (name, relation, columns, primary_key, epoch, "
         "loaded_lsn, snapshot, snapshot_until, format, failure) "
@@ -189,10 +198,7 @@ asio::awaitable<pg_outcome<load_report>> load_in_transactions(
         "epoch = excluded.epoch, loaded_lsn = excluded.loaded_lsn, "
         "snapshot = excluded.snapshot, snapshot_until = excluded.snapshot_until, "
         "format = excluded.format, failure = excluded.failure",
-        pg_params(c->name, quoted_relation(*c), text_array(columns), text_array(c->primary_key),
-                  epoch, version, ok ? std::optional<std::string>(snapshot) : std::nullopt,
-                  ok ? std::optional<std::string>(snapshot_until) : std::nullopt,
-                  log_value_format, failure));
+        params);
     if (!saved) co_return saved.error();
   }
   auto committed = co_await storage.async_exec("COMMIT");

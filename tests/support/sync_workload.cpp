@@ -156,7 +156,7 @@ void wait_for_collection(server_process& server, const std::string& conninfo,
     wait_for_collection(conninfo, name, timeout_s);
   } catch (const std::exception& e) {
     auto log = server.process().transcript();
-    if (log.size() > 4000) log = "..." + log.substr(log.size() - 4000);
+    if (log.size() > 40000) log = "..." + log.substr(log.size() - 40000);
     throw std::runtime_error(std::string(e.what()) + "\nthe server's log:\n" + log);
   }
 }

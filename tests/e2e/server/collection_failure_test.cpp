@@ -78,7 +78,8 @@ TEST_CASE("a collection that cannot be copied fails alone and loudly", "[e2e][lo
   for (int i = 0; i < 200 && locked_status.empty(); ++i) {
     auto status = http_call(server.admin_port(), http::verb::get, "/admin/v1/status", {}, admin);
     REQUIRE(status.status == 200);
-    const auto& collections = status.json().at("replication").at("collections");
+    const auto body = status.json();  // kept alive: `collections` refers into it
+    const auto& collections = body.at("replication").at("collections");
     if (collections.is_array()) {
       for (const auto& c : collections.as_array()) {
         if (c.at("name") == "locked" && c.at("state") == "failed") locked_status = c.as_object();

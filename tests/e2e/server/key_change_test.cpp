@@ -114,7 +114,8 @@ struct shape_client {
       handle = reply.header("electric-handle");
       offset = reply.header("electric-offset");
       bool done = false;
-      for (const auto& m : reply.json().as_array()) {
+      const auto messages = reply.json();  // kept alive for the loop below
+      for (const auto& m : messages.as_array()) {
         const auto& h = m.at("headers").as_object();
         if (h.contains("control")) {
           done = done || h.at("control") == "up-to-date";

@@ -164,9 +164,18 @@ void insert_rows(const std::string& dsn, std::int64_t first, std::size_t n, std:
 
 using text_row = std::map<std::string, std::optional<std::string>>;
 
+// A connection with the settings docs/protocol.md names for the Shape API's text.
+pg_conn_ptr documented_session(const std::string& dsn) {
+  auto c = pg_connect(dsn);
+  pg_exec(c.get(),
+          "SET DateStyle = ISO; SET TimeZone = UTC; SET IntervalStyle = iso_8601; "
+          "SET extra_float_digits = 3; SET bytea_output = hex");
+  return c;
+}
+
 // PostgreSQL's own text of every stored value (text-format results: output functions).
 std::map<std::string, text_row> truth(const std::string& dsn) {
-  auto c = pg_connect(dsn);
+  auto c = documented_session(dsn);
   std::string sql = "SELECT id";
   for (const auto& col : columns()) sql += ", " + col.name;
   auto r = pg_exec(c.get(), sql + " FROM fidelity");
@@ -189,7 +198,8 @@ std::map<std::string, fieldsync::protocol::column_type> declared_types(std::uint
   auto reply = http_call(port, http::verb::get, "/v1/collections", {}, auth);
   REQUIRE(reply.status == 200);
   std::map<std::string, fieldsync::protocol::column_type> out;
-  for (const auto& c : reply.json().at("collections").as_array()) {
+  const auto body = reply.json();  // kept alive for the loop below
+  for (const auto& c : body.at("collections").as_array()) {
     if (c.at("name") != "fidelity") continue;
     for (const auto& col : c.at("columns").as_array()) {
       const std::string_view type = col.at("type").as_string();
@@ -229,7 +239,7 @@ void check_json_rows(const std::string& path, const json_rows& got,
                      const std::string& dsn) {
   INFO("path: " << path);
   CHECK(got.size() == want.size());
-  auto c = pg_connect(dsn);
+  auto c = documented_session(dsn);
   std::string sql = "SELECT ";
   for (std::size_t i = 0; i < columns().size(); ++i) {
     sql += (i ? ", $" : "$") + std::to_string(i + 1) + "::" + columns()[i].sql_type;
@@ -332,7 +342,8 @@ void shape_sync(std::uint16_t port, const headers& auth, shape_state& s) {
     s.handle = reply.header("electric-handle");
     s.offset = reply.header("electric-offset");
     bool up_to_date = false;
-    for (const auto& m : reply.json().as_array()) {
+    const auto messages = reply.json();  // kept alive for the loop below
+    for (const auto& m : messages.as_array()) {
       const auto& msg = m.as_object();
       const auto& headers = msg.at("headers").as_object();
       if (headers.contains("control")) {
