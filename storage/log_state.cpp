@@ -50,21 +50,38 @@ asio::awaitable<pg_outcome<log_state>> async_start_epoch(pg_connection& storage,
                                                         const epoch_reset_options& options) {
   const std::string point = consistent_point.to_string();
   auto wait = std::max(options.lock_wait, std::chrono::milliseconds(1));
+  auto pause = [](std::chrono::milliseconds d) -> asio::awaitable<void> {
+    asio::steady_timer t(co_await asio::this_coro::executor, d);
+    (void)co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+  };
   for (int attempt = 1;; ++attempt) {
     // One transaction, the only step readers see. fieldsync.state first, waiting for the
-    // readers in flight (they all take it first, so the reset holds nothing meanwhile);
-    // then the other tables without waiting: a session that holds one of them without
-    // the state (a single statement, or a reader that does not follow the lock order)
-    // could be waiting for the state, which the reset now holds, and the two would
-    // deadlock. TRUNCATE, not DELETE, for the state too: a snapshot older than the reset
-    // then finds no state, never the old epoch's.
+    // readers in flight (they all take it first, so the reset holds nothing meanwhile).
     auto r = co_await storage.async_exec(
         "BEGIN;"
         "SET LOCAL lock_timeout = '" + std::to_string(wait.count()) + "ms';"
-        "LOCK TABLE fieldsync.state IN ACCESS EXCLUSIVE MODE;"
-        "LOCK TABLE fieldsync.collections, fieldsync.rows, fieldsync.changes "
-        "IN ACCESS EXCLUSIVE MODE NOWAIT;"
-        "TRUNCATE fieldsync.state, fieldsync.collections, fieldsync.rows, fieldsync.changes");
+        "LOCK TABLE fieldsync.state IN ACCESS EXCLUSIVE MODE");
+    // Then the other tables, never waiting for them in the lock manager while holding the
+    // state: a session that holds one of them without the state (a single statement, or
+    // a reader that does not follow the lock order) could be waiting for the state, and
+    // the two would deadlock. NOWAIT, repeated for a moment under a savepoint (a reader
+    // that just committed releases its locks one by one, the state's first), then
+    // everything is given back and the attempt repeated.
+    for (int poll = 0; r; ++poll) {
+      r = co_await storage.async_exec(
+          "SAVEPOINT fieldsync_reset;"
+          "LOCK TABLE fieldsync.collections, fieldsync.rows, fieldsync.changes "
+          "IN ACCESS EXCLUSIVE MODE NOWAIT");
+      if (r || r.error().sqlstate != "55P03" || poll >= 50) break;
+      r = co_await storage.async_exec("ROLLBACK TO SAVEPOINT fieldsync_reset");
+      co_await pause(std::chrono::milliseconds(10));
+    }
+    // TRUNCATE, not DELETE, for the state too: a snapshot older than the reset then finds
+    // no state, never the old epoch's.
+    if (r) {
+      r = co_await storage.async_exec(
+          "TRUNCATE fieldsync.state, fieldsync.collections, fieldsync.rows, fieldsync.changes");
+    }
     if (r) {
       r = co_await storage.async_query(
           "INSERT INTO fieldsync.state (epoch, slot_name, resume_lsn, high_lsn, horizon_lsn) "
@@ -83,10 +100,8 @@ asio::awaitable<pg_outcome<log_state>> async_start_epoch(pg_connection& storage,
     if (!lock_conflict(r.error()) || attempt >= options.attempts) co_return r.error();
     spdlog::warn("ingest: the epoch reset waits for readers of the change log (attempt {}: {})",
                  attempt, r.error().message);
-    asio::steady_timer pause(co_await asio::this_coro::executor,
-                             std::min(std::chrono::milliseconds(100) * attempt,
-                                      std::chrono::milliseconds(1000)));
-    (void)co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+    co_await pause(std::min(std::chrono::milliseconds(100) * attempt,
+                            std::chrono::milliseconds(1000)));
     wait = std::min(wait * 2, std::max(options.max_lock_wait, wait));
   }
   auto state = co_await async_read_log_state(storage);

@@ -5,10 +5,10 @@
 // Lock order. Every reader of the log that reads more than one of its tables in one
 // transaction locks fieldsync.state first (async_begin_read: LOCK TABLE ... IN ACCESS
 // SHARE MODE before its snapshot is taken). The reset takes fieldsync.state first too, and
-// the other tables without waiting (NOWAIT): while it waits, it holds nothing, and while it
-// holds something, it never waits. So no reader, whatever order it takes its locks in, can
-// deadlock with the reset; a reset that cannot have every lock gives them all back and
-// tries again a moment later.
+// the other tables without waiting in the lock manager (NOWAIT, polled for a moment): while
+// it waits, it holds nothing, and while it holds something, it never waits. So no reader,
+// whatever order it takes its locks in, can deadlock with the reset; a reset that cannot
+// have every lock gives them all back and tries again a moment later.
 
 #include "protocol/lsn.hpp"
 #include "storage/pg_connection.hpp"
