@@ -431,7 +431,7 @@ class fanout_hub::task {
           co_return false;
         }
         auto read = co_await storage::async_read_changes_in_epoch(**conn, s_->position,
-                                                                   goal.position, limit, &name);
+                                                                  goal.position, limit, &name);
         if (!alive()) co_return false;
         if (!read) {
           fail("unavailable", "reading the change log failed: " + read.error().to_string());

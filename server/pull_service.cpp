@@ -304,8 +304,7 @@ asio::awaitable<pg_outcome<pull_page>> pull_service::async_long_poll(
     if (std::chrono::steady_clock::now() >= deadline) break;
     if (moved.epoch == seen.epoch && moved.high == seen.high) break;  // stopping
     seen = moved;
-    auto again =
-        co_await async_changes_page(filter, std::get<protocol::cursor>(page.next), limit);
+    auto again = co_await async_changes_page(filter, std::get<protocol::cursor>(page.next), limit);
     if (!again) co_return again.error();
     if (again->verdict != cursor_verdict::ok) co_return again;
     page = std::move(*again);

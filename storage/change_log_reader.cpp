@@ -189,8 +189,8 @@ asio::awaitable<pg_outcome<std::optional<std::vector<log_change>>>> async_read_c
   const std::string epoch_param = collection ? "$5" : "$4";
   const std::string sql = "SELECT s.epoch, " + std::string(change_columns) +
                           " FROM fieldsync.state s LEFT JOIN LATERAL (" +
-                          changes_select(collection != nullptr, limit) + ") x ON s.epoch = " +
-                          epoch_param + "::bigint ORDER BY x.lsn, x.idx";
+                          changes_select(collection != nullptr, limit) +
+                          ") x ON s.epoch = " + epoch_param + "::bigint ORDER BY x.lsn, x.idx";
   auto r = co_await conn.async_query(sql, params);
   if (!r) {
     if (r.error().sqlstate == "42P01") co_return std::optional<std::vector<log_change>>();

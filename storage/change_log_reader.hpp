@@ -75,8 +75,7 @@ boost::asio::awaitable<pg_outcome<std::vector<log_change>>> async_read_changes(
 // since (the fan-out hub follows the log with such reads): a position of an epoch that is
 // no longer current must not be paired with what the log holds now.
 boost::asio::awaitable<pg_outcome<std::optional<std::vector<log_change>>>>
-async_read_changes_in_epoch(pg_connection& conn, const protocol::cursor& after,
-                            protocol::lsn upto, std::size_t limit,
-                            const std::string* collection = nullptr);
+async_read_changes_in_epoch(pg_connection& conn, const protocol::cursor& after, protocol::lsn upto,
+                            std::size_t limit, const std::string* collection = nullptr);
 
 }  // namespace fieldsync::storage

@@ -26,16 +26,15 @@ epoch_decision decide_epoch(const std::optional<log_state>& stored,
     return {epoch_action::new_epoch, "replication slot " + name + " does not exist any more"};
   }
   if (slot->lost) {
-    return {epoch_action::new_epoch,
-            "replication slot " + name +
-                " was invalidated: PostgreSQL removed WAL it still needed "
-                "(max_slot_wal_keep_size)"};
+    return {epoch_action::new_epoch, "replication slot " + name +
+                                         " was invalidated: PostgreSQL removed WAL it still needed "
+                                         "(max_slot_wal_keep_size)"};
   }
   if (slot->confirmed_flush > stored->resume) {
-    return {epoch_action::new_epoch,
-            "the change log ends at " + stored->resume.to_string() +
-                " but the slot was confirmed up to " + slot->confirmed_flush.to_string() +
-                " (was the storage database restored from a backup?)"};
+    return {epoch_action::new_epoch, "the change log ends at " + stored->resume.to_string() +
+                                         " but the slot was confirmed up to " +
+                                         slot->confirmed_flush.to_string() +
+                                         " (was the storage database restored from a backup?)"};
   }
   return {epoch_action::keep, {}};
 }

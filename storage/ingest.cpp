@@ -552,8 +552,10 @@ asio::awaitable<pg_outcome<log_state>> ingest::impl::prepare_state(pg_connection
       spdlog::warn("ingest: {}; replacing it", decision.reason);
       break;
     case epoch_action::new_epoch:
-      spdlog::error("ingest: HISTORY LOST: {}. Starting a new epoch: every client gets \"reset\" "
-                    "and re-snapshots; the collections are copied again.", decision.reason);
+      spdlog::error(
+          "ingest: HISTORY LOST: {}. Starting a new epoch: every client gets \"reset\" "
+          "and re-snapshots; the collections are copied again.",
+          decision.reason);
       // Recorded before the slot is touched: if anything fails from here on, the next
       // attempt finishes this reset rather than taking the new slot for a restored backup.
       if (auto m = co_await async_mark_epoch_reset(storage); !m) co_return m.error();

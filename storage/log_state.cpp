@@ -1,10 +1,10 @@
 #include "storage/log_state.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 
@@ -29,9 +29,9 @@ asio::awaitable<pg_outcome<std::optional<log_state>>> async_read_log_state(pg_co
 }
 
 asio::awaitable<pg_outcome<void>> async_mark_epoch_reset(pg_connection& storage) {
-  auto r = co_await storage.async_query(
-      "UPDATE fieldsync.state SET slot_name = $1, updated_at = now()",
-      pg_params(std::string(epoch_reset_marker)));
+  auto r =
+      co_await storage.async_query("UPDATE fieldsync.state SET slot_name = $1, updated_at = now()",
+                                   pg_params(std::string(epoch_reset_marker)));
   if (!r) co_return r.error();
   co_return pg_outcome<void>{};
 }
@@ -40,14 +40,16 @@ namespace {
 
 // lock_not_available (lock_timeout, NOWAIT) and deadlock_detected: another session holds
 // what the reset needs; it gave everything back and may try again.
-bool lock_conflict(const pg_error& e) { return e.sqlstate == "55P03" || e.sqlstate == "40P01"; }
+bool lock_conflict(const pg_error& e) {
+  return e.sqlstate == "55P03" || e.sqlstate == "40P01";
+}
 
 }  // namespace
 
 asio::awaitable<pg_outcome<log_state>> async_start_epoch(pg_connection& storage,
-                                                        const std::string& slot,
-                                                        lsn consistent_point,
-                                                        const epoch_reset_options& options) {
+                                                         const std::string& slot,
+                                                         lsn consistent_point,
+                                                         const epoch_reset_options& options) {
   const std::string point = consistent_point.to_string();
   auto wait = std::max(options.lock_wait, std::chrono::milliseconds(1));
   auto pause = [](std::chrono::milliseconds d) -> asio::awaitable<void> {
@@ -59,7 +61,9 @@ asio::awaitable<pg_outcome<log_state>> async_start_epoch(pg_connection& storage,
     // readers in flight (they all take it first, so the reset holds nothing meanwhile).
     auto r = co_await storage.async_exec(
         "BEGIN;"
-        "SET LOCAL lock_timeout = '" + std::to_string(wait.count()) + "ms';"
+        "SET LOCAL lock_timeout = '" +
+        std::to_string(wait.count()) +
+        "ms';"
         "LOCK TABLE fieldsync.state IN ACCESS EXCLUSIVE MODE");
     // Then the other tables, never waiting for them in the lock manager while holding the
     // state: a session that holds one of them without the state (a single statement, or
@@ -100,14 +104,15 @@ asio::awaitable<pg_outcome<log_state>> async_start_epoch(pg_connection& storage,
     if (!lock_conflict(r.error()) || attempt >= options.attempts) co_return r.error();
     spdlog::warn("ingest: the epoch reset waits for readers of the change log (attempt {}: {})",
                  attempt, r.error().message);
-    co_await pause(std::min(std::chrono::milliseconds(100) * attempt,
-                            std::chrono::milliseconds(1000)));
+    co_await pause(
+        std::min(std::chrono::milliseconds(100) * attempt, std::chrono::milliseconds(1000)));
     wait = std::min(wait * 2, std::max(options.max_lock_wait, wait));
   }
   auto state = co_await async_read_log_state(storage);
   if (!state) co_return state.error();
   if (!*state) {
-    co_return pg_error{make_error_code(pg_errc::unexpected_result), {},
+    co_return pg_error{make_error_code(pg_errc::unexpected_result),
+                       {},
                        "the change log's state is gone right after the epoch reset"};
   }
   co_return **state;

@@ -38,7 +38,9 @@ struct log_state {
 // finishes that reset instead of deciding anew (storage/epoch_decision.hpp).
 inline constexpr std::string_view epoch_reset_marker = "(epoch reset under way)";
 
-inline bool reset_pending(const log_state& s) noexcept { return s.slot == epoch_reset_marker; }
+inline bool reset_pending(const log_state& s) noexcept {
+  return s.slot == epoch_reset_marker;
+}
 
 // nullopt before the first start.
 boost::asio::awaitable<pg_outcome<std::optional<log_state>>> async_read_log_state(

@@ -41,7 +41,9 @@ void sync_client::subscribe(const std::string& id, const std::string& collection
   ws_->send(json::serialize(m));
 }
 
-void sync_client::resubscribe(const std::string& id) { send_subscribe(id); }
+void sync_client::resubscribe(const std::string& id) {
+  send_subscribe(id);
+}
 
 bool sync_client::reconnect_to(std::uint16_t port) {
   port_ = port;

@@ -25,13 +25,13 @@
 #include "protocol/cursor.hpp"
 #include "server/shape_offset.hpp"
 #include "storage/log_state.hpp"
+#include "tests/support/feed_workload.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/libpq_handle.hpp"
 #include "tests/support/pg_test_db.hpp"
 #include "tests/support/pull_fixture.hpp"
 #include "tests/support/server_process.hpp"
 #include "tests/support/sync_client.hpp"
-#include "tests/support/feed_workload.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -78,14 +78,17 @@ std::string url_encode(std::string_view s) {
   return out;
 }
 
-headers bearer(const std::string& token) { return {{"Authorization", "Bearer " + token}}; }
+headers bearer(const std::string& token) {
+  return {{"Authorization", "Bearer " + token}};
+}
 
 template <typename F>
 void wait_until(F done, std::chrono::seconds timeout, const char* what,
                 const std::function<std::string()>& state = {}) {
   auto deadline = steady::now() + timeout;
   while (!done()) {
-    if (steady::now() > deadline) FAIL("timed out waiting: " << what << "\n" << (state ? state() : ""));
+    if (steady::now() > deadline)
+      FAIL("timed out waiting: " << what << "\n" << (state ? state() : ""));
     std::this_thread::sleep_for(20ms);
   }
 }
@@ -217,8 +220,8 @@ struct client_state {
 
   // Every position an answer carries: `sent_after_end` when the request went out after the
   // new epoch was committed.
-  void answered(const shared_state& sh, std::int64_t epoch, bool sent_after_end,
-                std::uint16_t port, const std::string& what) {
+  void answered(const shared_state& sh, std::int64_t epoch, bool sent_after_end, std::uint16_t port,
+                const std::string& what) {
     epochs.insert(epoch);
     ++answers;
     if (epoch == sh.old_epoch) {
@@ -237,7 +240,7 @@ struct client_state {
 // GET /v1/collections/accounts/changes: snapshot, deltas, long-polls; a reset starts over.
 void changes_client(shared_state& sh, client_state& c, const std::string& token) {
   const auto deadline = steady::now() + client_deadline;
-  std::string position;    // the cursor (or snapshot token) to continue from
+  std::string position;     // the cursor (or snapshot token) to continue from
   bool catching_up = true;  // not live: after a (re)connect or a reset
   std::uint16_t last_port = 0;
   while (steady::now() < deadline && !sh.quit) {
@@ -260,7 +263,8 @@ void changes_client(shared_state& sh, client_state& c, const std::string& token)
     try {
       r = http_call(port, http::verb::get, target, {}, bearer(token), answer_deadline);
     } catch (const std::exception& e) {
-      if (steady::now() - sent >= answer_deadline - 5s) c.error(target + ": not answered: " + e.what());
+      if (steady::now() - sent >= answer_deadline - 5s)
+        c.error(target + ": not answered: " + e.what());
       std::this_thread::sleep_for(20ms);  // the server went away: wait for the next one
       continue;
     }
@@ -339,7 +343,8 @@ void shape_client(shared_state& sh, client_state& c, const std::string& token) {
     try {
       r = http_call(port, http::verb::get, target, {}, bearer(token), answer_deadline);
     } catch (const std::exception& e) {
-      if (steady::now() - sent >= answer_deadline - 5s) c.error(target + ": not answered: " + e.what());
+      if (steady::now() - sent >= answer_deadline - 5s)
+        c.error(target + ": not answered: " + e.what());
       std::this_thread::sleep_for(20ms);
       continue;
     }
@@ -518,8 +523,9 @@ void epoch_change_scenario(bool quiet_reset) {
   fresh_database db;
   const auto dsn = db.conninfo();
   create_pull_schema(dsn);
-  exec_sql(dsn, "INSERT INTO pull_accounts (id, territory_id, stage) "
-                "SELECT g, 1 + g % 4, 'lead' FROM generate_series(1, 300) g");
+  exec_sql(dsn,
+           "INSERT INTO pull_accounts (id, territory_id, stage) "
+           "SELECT g, 1 + g % 4, 'lead' FROM generate_series(1, 300) g");
   // Long-polls that nothing ends but a new epoch: ten minutes.
   const auto sections = pull_sections(db.name(), "long_poll_timeout_ms = 600000");
   const std::string slot = "fs_" + db.name();
@@ -566,9 +572,7 @@ void epoch_change_scenario(bool quiet_reset) {
   start("late-pull", true, changes_client);
   start("late-shape", true, shape_client);
   for (int i = 0; i < 2; ++i) start("late-ws-" + std::to_string(i), true, ws_subscriber);
-  auto all = [&](auto pred) {
-    return std::all_of(clients.begin(), clients.end(), pred);
-  };
+  auto all = [&](auto pred) { return std::all_of(clients.begin(), clients.end(), pred); };
   wait_until([&] { return all([](const client_state& c) { return c.synced.load(); }); }, 120s,
              "every client synced with the first server", progress);
 
@@ -607,9 +611,7 @@ void epoch_change_scenario(bool quiet_reset) {
       },
       60s, "the second server to begin the epoch reset");
   wait_until(
-      [&] {
-        return all([](const client_state& c) { return c.late || c.waiting_at_b.load(); });
-      },
+      [&] { return all([](const client_state& c) { return c.late || c.waiting_at_b.load(); }); },
       120s, "the clients to wait at the restarted server in the old epoch", progress);
 
   auto seen = pg_exec(reader.get(), "SELECT epoch FROM fieldsync.state");
@@ -630,18 +632,21 @@ void epoch_change_scenario(bool quiet_reset) {
 
   // Every client gets to the new epoch (with nothing but the reset to tell it, when the
   // writers pause), then a while of load in it, then the last word.
-  wait_until([&] { return all([](const client_state& c) { return c.in_new_epoch.load(); }); },
-             120s, "every client in the new epoch", progress);
+  wait_until([&] { return all([](const client_state& c) { return c.in_new_epoch.load(); }); }, 120s,
+             "every client in the new epoch", progress);
   if (quiet_reset) writers.start(3);
-  wait_until([&] { return std::stoll(query_value(dsn, "SELECT count(*) FROM fieldsync.changes")) >= 300; },
-             120s, "changes in the new epoch", progress);
+  wait_until(
+      [&] { return std::stoll(query_value(dsn, "SELECT count(*) FROM fieldsync.changes")) >= 300; },
+      120s, "changes in the new epoch", progress);
   writers.stop();
   sh.writers_stopped = true;
   exec_sql(dsn, "INSERT INTO pull_accounts (id, territory_id, stage) VALUES (" +
                     std::to_string(wake_id) + ", 1, 'wake')");
   wait_for_pull_log(dsn);
-  auto wake = query_value(dsn, "SELECT lsn::text FROM fieldsync.rows WHERE collection = "
-                               "'accounts' AND key = '" + std::to_string(wake_id) + "'");
+  auto wake = query_value(dsn,
+                          "SELECT lsn::text FROM fieldsync.rows WHERE collection = "
+                          "'accounts' AND key = '" +
+                              std::to_string(wake_id) + "'");
   sh.set_final(cursor{new_epoch, *fieldsync::protocol::lsn::parse(wake)});
   for (auto& t : threads) t.join();
 
@@ -656,8 +661,10 @@ void epoch_change_scenario(bool quiet_reset) {
     std::size_t missing = 0, extra = 0, different = 0;
     for (const auto& [id, sig] : expected) {
       auto it = c.rows.find(id);
-      if (it == c.rows.end()) ++missing;
-      else if (it->second != sig) ++different;
+      if (it == c.rows.end())
+        ++missing;
+      else if (it->second != sig)
+        ++different;
     }
     for (const auto& [id, sig] : c.rows) extra += expected.contains(id) ? 0 : 1;
     INFO("missing " << missing << ", extra " << extra << ", different " << different);
@@ -675,14 +682,16 @@ void epoch_change_scenario(bool quiet_reset) {
 
 }  // namespace
 
-TEST_CASE("epoch change under load: clients mid long-poll and mid WebSocket resume while the "
-          "slot is lost and the server restarts",
-          "[e2e][epoch][fault]") {
+TEST_CASE(
+    "epoch change under load: clients mid long-poll and mid WebSocket resume while the "
+    "slot is lost and the server restarts",
+    "[e2e][epoch][fault]") {
   epoch_change_scenario(false);
 }
 
-TEST_CASE("epoch change: clients mid long-poll and mid WebSocket resume learn of it from the "
-          "reset alone",
-          "[e2e][epoch][fault]") {
+TEST_CASE(
+    "epoch change: clients mid long-poll and mid WebSocket resume learn of it from the "
+    "reset alone",
+    "[e2e][epoch][fault]") {
   epoch_change_scenario(true);
 }

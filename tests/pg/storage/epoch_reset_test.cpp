@@ -61,9 +61,8 @@ asio::awaitable<void> pause(std::chrono::milliseconds d) {
 asio::awaitable<void> until_waiting_on_state(pg_connection& observer, int n) {
   const auto deadline = std::chrono::steady_clock::now() + 30s;
   for (;;) {
-    auto r = must(co_await observer.async_query(
-                      "SELECT count(*) FROM pg_locks WHERE NOT granted "
-                      "AND relation = 'fieldsync.state'::regclass"),
+    auto r = must(co_await observer.async_query("SELECT count(*) FROM pg_locks WHERE NOT granted "
+                                                "AND relation = 'fieldsync.state'::regclass"),
                   "pg_locks");
     if (std::stoi(std::string(r.value(0, 0))) >= n) co_return;
     if (std::chrono::steady_clock::now() > deadline)
@@ -121,9 +120,10 @@ asio::awaitable<void> until_done(const std::optional<pg_outcome<log_state>>& out
 
 }  // namespace
 
-TEST_CASE("epoch reset: a reader holding state and collections, then reading changes, "
-          "finishes first, without a deadlock",
-          "[pg][epoch]") {
+TEST_CASE(
+    "epoch reset: a reader holding state and collections, then reading changes, "
+    "finishes first, without a deadlock",
+    "[pg][epoch]") {
   // The deadlock of issue 11: a pull read the bounds (state, collections) in its
   // REPEATABLE READ transaction, the reset truncated changes and rows and waited for
   // collections, the pull then read changes.
@@ -147,9 +147,10 @@ TEST_CASE("epoch reset: a reader holding state and collections, then reading cha
     co_await until_waiting_on_state(*admin, 1);
 
     // The reader goes on with the other tables while the reset waits (and retries).
-    auto changes = must(co_await async_read_changes(*reader, protocol::cursor{old_epoch, first_point},
-                                                    bounds->high, 100, &collection),
-                        "read changes");
+    auto changes =
+        must(co_await async_read_changes(*reader, protocol::cursor{old_epoch, first_point},
+                                         bounds->high, 100, &collection),
+             "read changes");
     CHECK(changes.size() == 2);
     co_await pause(500ms);
     auto rows = must(co_await reader->async_query("SELECT count(*) FROM fieldsync.rows"), "rows");
@@ -190,22 +191,20 @@ TEST_CASE("epoch reset: a reader that locks changes before state does not deadlo
     auto reader = co_await connect(dsn);
     auto resetter = co_await connect(dsn);
 
-    auto first = must(co_await reader->async_exec(
-                          "BEGIN ISOLATION LEVEL REPEATABLE READ;"
-                          "SELECT count(*) FROM fieldsync.changes"),
+    auto first = must(co_await reader->async_exec("BEGIN ISOLATION LEVEL REPEATABLE READ;"
+                                                  "SELECT count(*) FROM fieldsync.changes"),
                       "changes first");
     CHECK(first.value(0, 0) == "2");
     std::optional<pg_outcome<log_state>> reset;
-    spawn_reset(*resetter, {.lock_wait = 5000ms, .max_lock_wait = 5000ms, .attempts = 1000},
-                reset);
+    spawn_reset(*resetter, {.lock_wait = 5000ms, .max_lock_wait = 5000ms, .attempts = 1000}, reset);
     co_await pause(300ms);  // the reset tries (and gives way) several times meanwhile
     CHECK_FALSE(reset);
     // Were the reset to wait for `changes` while it holds the state, this read would close
     // the cycle and one of the two would be a deadlock victim (deadlock_timeout is 1 s;
     // the reader stays past it, holding both tables).
-    auto state = must(co_await reader->async_query(
-                          "SELECT epoch, pg_sleep(1.5) FROM fieldsync.state"),
-                      "then state");
+    auto state =
+        must(co_await reader->async_query("SELECT epoch, pg_sleep(1.5) FROM fieldsync.state"),
+             "then state");
     CHECK(state.value(0, 0) == std::to_string(old_epoch));
     must(co_await reader->async_exec("COMMIT"), "commit");
 
@@ -215,9 +214,10 @@ TEST_CASE("epoch reset: a reader that locks changes before state does not deadlo
   });
 }
 
-TEST_CASE("epoch reset: readers arriving while it waits read the new epoch, older snapshots "
-          "find no state",
-          "[pg][epoch]") {
+TEST_CASE(
+    "epoch reset: readers arriving while it waits read the new epoch, older snapshots "
+    "find no state",
+    "[pg][epoch]") {
   fresh_database db;
   const auto dsn = db.conninfo();
   run([&]() -> asio::awaitable<void> {
@@ -279,9 +279,9 @@ TEST_CASE("epoch-checked change reads answer only for the log's current epoch", 
     auto all = must(co_await async_read_changes_in_epoch(*c, from, upto, 100, &collection), "read");
     REQUIRE(all);
     CHECK(all->size() == 2);
-    auto none = must(co_await async_read_changes_in_epoch(*c, protocol::cursor{old_epoch, upto},
-                                                          upto, 100),
-                     "read past the end");
+    auto none =
+        must(co_await async_read_changes_in_epoch(*c, protocol::cursor{old_epoch, upto}, upto, 100),
+             "read past the end");
     REQUIRE(none);
     CHECK(none->empty());
     auto other = must(co_await async_read_changes_in_epoch(
@@ -308,9 +308,10 @@ TEST_CASE("epoch-checked change reads answer only for the log's current epoch", 
   });
 }
 
-TEST_CASE("epoch reset: a reset that fails after replacing the slot is finished by the next "
-          "attempt, as one epoch",
-          "[pg][epoch][fault]") {
+TEST_CASE(
+    "epoch reset: a reset that fails after replacing the slot is finished by the next "
+    "attempt, as one epoch",
+    "[pg][epoch][fault]") {
   // The issue's second half: the reset failed (there: a deadlock), and the retry took the
   // slot the failed attempt had made for a restored backup and started a second epoch.
   fresh_database db;
@@ -362,7 +363,8 @@ TEST_CASE("epoch reset: a reset that fails after replacing the slot is finished 
   CHECK(status.epoch != first_epoch);
   CHECK(status.epoch_reason.find("did not finish") != std::string::npos);
   CHECK(status.epoch_reason.find("restored") == std::string::npos);
-  CHECK(test::query_value(dsn, "SELECT epoch FROM fieldsync.state") == std::to_string(status.epoch));
+  CHECK(test::query_value(dsn, "SELECT epoch FROM fieldsync.state") ==
+        std::to_string(status.epoch));
   CHECK(test::query_value(dsn, "SELECT slot_name FROM fieldsync.state") == slot);
   // And it streams from the slot it kept, as one history.
   test::workload_options w;
@@ -370,8 +372,9 @@ TEST_CASE("epoch reset: a reset that fails after replacing the slot is finished 
   w.writers = 2;
   test::run_feed_workload(dsn, w);
   test::wait_for_log(dsn);
-  CHECK(test::query_value(dsn, "SELECT count(*) FROM (SELECT 'items' c, id::text k FROM t_items "
-                               "EXCEPT SELECT collection, key FROM fieldsync.rows WHERE NOT "
-                               "deleted) x") == "0");
+  CHECK(test::query_value(dsn,
+                          "SELECT count(*) FROM (SELECT 'items' c, id::text k FROM t_items "
+                          "EXCEPT SELECT collection, key FROM fieldsync.rows WHERE NOT "
+                          "deleted) x") == "0");
   CHECK(second.status().epochs_started == 1);
 }

@@ -64,9 +64,10 @@ TEST_CASE("epoch decision: each way history is lost starts a new epoch", "[stora
   CHECK(renamed.reason.find("changed from old to fs") != std::string::npos);
 }
 
-TEST_CASE("epoch decision: a reset that failed half-way is finished, never taken for a "
-          "restored backup",
-          "[storage][epoch]") {
+TEST_CASE(
+    "epoch decision: a reset that failed half-way is finished, never taken for a "
+    "restored backup",
+    "[storage][epoch]") {
   // The reset recorded itself, replaced the slot (now confirmed at its consistent point,
   // far past the old log's resume position) and failed before the log was emptied. The
   // slot looks like a restored backup's; the record says whose it is.
