@@ -204,6 +204,7 @@ class fanout_hub::task {
       if (!bounds)
         co_return fail("unavailable",
                        "the change log is unavailable: " + bounds.error().to_string());
+      if (*bounds) s_->start_epoch = (*bounds)->epoch;
       auto verdict =
           *bounds ? storage::check_cursor(**bounds, *from) : storage::cursor_verdict::no_log;
       if (verdict == storage::cursor_verdict::no_log)
@@ -343,6 +344,7 @@ class fanout_hub::task {
         co_return false;
       }
       const storage::log_bounds bounds = **begun;
+      s_->start_epoch = bounds.epoch;
       if (bounds.epoch != hub_->position_->epoch) {
         // The hub has not followed the log into its new epoch yet; let it, then retry.
         co_await reader.async_end();
@@ -414,10 +416,22 @@ class fanout_hub::task {
     const std::string& name = s_->collection->schema.name;
     auto& state = hub_->state_of(*s_->collection);
     const std::size_t limit = hub_->options_.read_changes;
-    for (;;) {
+    for (int waits = 0;;) {
       if (!alive()) co_return false;
       const cursor hub_at = *hub_->position_;
-      if (s_->position.epoch != hub_at.epoch) co_return false;  // new_epoch() restarts it
+      if (s_->position.epoch != hub_at.epoch) {
+        // The log is in the subscription's epoch (its start read so) and the hub has not
+        // followed it there yet: its notification is on the way. Wait, as snapshot() does;
+        // new_epoch() leaves this task be (start_epoch). Had the hub gone on to another
+        // epoch instead, new_epoch() would have restarted the subscription (not alive).
+        if (++waits > 100) {
+          fail("unavailable", "the change log is changing epochs: retry");
+          co_return false;
+        }
+        asio::steady_timer wait(hub_->strand_, 100ms);
+        co_await wait.async_wait(as_tuple(use_awaitable));
+        continue;
+      }
       if (!(s_->position < hub_at)) co_return true;  // caught up: joins live in this same step
       const cursor goal{hub_at.epoch, hub_at.position, cursor::whole_transaction};
       std::vector<storage::log_change> page;
@@ -428,14 +442,19 @@ class fanout_hub::task {
           fail("unavailable", "the change log is unavailable: " + conn.error().to_string());
           co_return false;
         }
-        auto read =
-            co_await storage::async_read_changes(**conn, s_->position, goal.position, limit, &name);
+        auto read = co_await storage::async_read_changes_in_epoch(**conn, s_->position,
+                                                                  goal.position, limit, &name);
         if (!alive()) co_return false;
         if (!read) {
           fail("unavailable", "reading the change log failed: " + read.error().to_string());
           co_return false;
         }
-        page = std::move(*read);
+        // The log left the subscription's epoch after its start checked it: nothing of
+        // that epoch may reach the client any more (not even up-to-date). new_epoch()
+        // resets and restarts it when the hub follows, which the reset's notification
+        // makes it do.
+        if (!*read) co_return false;
+        page = std::move(**read);
       }
       const bool full = page.size() >= limit;
       const std::size_t consumed = full ? page.size() - 1 : page.size();
@@ -559,8 +578,8 @@ asio::awaitable<void> fanout_hub::pump() {
       }
       conn_ = std::move(*conn);
     }
-    auto page = co_await storage::async_read_changes(*conn_, *position_, goal.position,
-                                                     options_.read_changes);
+    auto page = co_await storage::async_read_changes_in_epoch(*conn_, *position_, goal.position,
+                                                              options_.read_changes);
     if (stopped_) break;
     if (!page) {
       spdlog::warn("fan-out hub: reading the change log: {}", page.error().to_string());
@@ -573,11 +592,15 @@ asio::awaitable<void> fanout_hub::pump() {
     backoff = 100ms;
     if (metrics_) {
       metrics_->hub_reads->add();
-      metrics_->changes_read->add(page->size());
+      metrics_->changes_read->add(*page ? (*page)->size() : 0);
     }
     if (target_->epoch != goal.epoch) continue;  // the log changed epochs meanwhile
-    const bool full = page->size() >= options_.read_changes;
-    dispatch(*page, full);
+    // The log left the hub's epoch, and its notification has not arrived yet: it will
+    // (the reset notifies; a reconnecting listener reads the state), and new_epoch() then
+    // resets every subscription. Nothing read now may go out under the old epoch.
+    if (!*page) break;
+    const bool full = (*page)->size() >= options_.read_changes;
+    dispatch(**page, full);
     if (!full) position_ = goal;
   }
   pumping_ = false;
@@ -664,6 +687,7 @@ void fanout_hub::start_task(const std::shared_ptr<live_subscription>& s,
                             std::optional<std::string> reset_reason) {
   const auto generation = ++s->generation;
   s->state = live_subscription::phase::starting;
+  s->start_epoch = 0;
   auto t = std::make_shared<task>(shared_from_this(), s, generation, std::move(reset_reason));
   asio::co_spawn(
       strand_, [t]() { return t->run(); },
@@ -723,6 +747,9 @@ void fanout_hub::new_epoch(std::int64_t epoch, protocol::lsn high) {
   std::vector<std::shared_ptr<live_subscription>> all;
   for (auto& [raw, s] : subscriptions_) all.push_back(s);
   for (auto& s : all) {
+    // Its start already read the log in this epoch (and reset its client if it had to):
+    // it is waiting for the hub to get here.
+    if (s->state == live_subscription::phase::starting && s->start_epoch == epoch) continue;
     if (s->state == live_subscription::phase::live) {
       if (!s->filter.matches_nothing())
         state_of(*s->collection).index.remove(s.get(), s->constraint);
@@ -731,6 +758,7 @@ void fanout_hub::new_epoch(std::int64_t epoch, protocol::lsn high) {
       s->peer = nullptr;
     }
     start_task(s, std::string("other_epoch"));
+    s->start_epoch = epoch;
   }
 }
 

@@ -38,6 +38,10 @@ struct live_subscription {
   // not): live delivery skips changes at or before it.
   protocol::cursor position;
   std::uint64_t generation = 0;   // bumped to abandon the task that is starting it
+  // The log epoch its starting task works in, once the task has read the log (0 before):
+  // a task that already reset its client for an epoch the hub has not followed the log
+  // into yet is not restarted (and its client not reset a second time) when the hub does.
+  std::int64_t start_epoch = 0;
   std::uint64_t index_stamp = 0;  // subscription_index's de-duplication
   hub_peer* peer = nullptr;
 };

@@ -192,19 +192,10 @@ awaitable<http_response> changes(pull_service& svc, request_context& ctx) {
     // Nothing new for this caller: wait for the log to move, look again, until something
     // matches or the long-poll ends (then an empty page with the advanced cursor).
     auto deadline = now + std::chrono::milliseconds(cfg.long_poll_timeout_ms);
-    for (;;) {
-      auto moved = co_await watch.async_wait_change(seen, deadline);
-      if (std::chrono::steady_clock::now() >= deadline) break;
-      if (moved.epoch == seen.epoch && moved.high == seen.high) break;  // stopping
-      seen = moved;
-      auto again =
-          co_await svc.async_changes_page(filter, std::get<protocol::cursor>(page->next), q->limit);
-      if (!again) co_return pull_service::database_error(req, again.error());
-      if (again->verdict != storage::cursor_verdict::ok) {
-        co_return pull_service::reset_response(req, again->verdict);
-      }
-      page = std::move(again);
-      if (!page->items.empty() || page->has_more) break;
+    page = co_await svc.async_long_poll(filter, std::move(*page), q->limit, seen, deadline);
+    if (!page) co_return pull_service::database_error(req, page.error());
+    if (page->verdict != storage::cursor_verdict::ok) {
+      co_return pull_service::reset_response(req, page->verdict);
     }
   }
   auto body = prepare_body(

@@ -304,6 +304,34 @@ asio::awaitable<pg_outcome<pull_page>> pull_service::async_changes_page(
   co_return page;
 }
 
+asio::awaitable<pg_outcome<pull_page>> pull_service::async_long_poll(
+    const pull_filter& filter, pull_page page, std::size_t limit, storage::log_position seen,
+    std::chrono::steady_clock::time_point deadline) {
+  for (;;) {
+    auto moved = co_await watch_->async_wait_change(seen, deadline);
+    if (std::chrono::steady_clock::now() >= deadline) break;
+    if (moved.epoch == seen.epoch && moved.high == seen.high) break;  // stopping
+    seen = moved;
+    auto again = co_await async_changes_page(filter, std::get<protocol::cursor>(page.next), limit);
+    if (!again) co_return again.error();
+    if (again->verdict != cursor_verdict::ok) co_return again;
+    page = std::move(*again);
+    if (!page.items.empty() || page.has_more) co_return page;
+  }
+  // Nothing came. The page's position is of the epoch the last read saw; the listener may
+  // have missed the notification of a newer one (a reconnect, a reset at the last moment):
+  // one look at the bounds, so that the answer is never a position the log cannot resume.
+  auto bounds = co_await async_bounds(filter);
+  if (!bounds) co_return bounds.error();
+  if (!*bounds) {
+    page.verdict = cursor_verdict::no_log;
+    co_return page;
+  }
+  page.verdict = storage::check_cursor(**bounds, std::get<protocol::cursor>(page.next));
+  if (page.verdict != cursor_verdict::ok) page.bounds = **bounds;
+  co_return page;
+}
+
 asio::awaitable<pg_outcome<std::optional<storage::log_bounds>>> pull_service::async_bounds(
     const pull_filter& filter) {
   auto conn = co_await app_.storage_pool().async_acquire();

@@ -125,6 +125,17 @@ class pull_service {
       const pull_filter& filter, std::optional<snapshot_position> from, std::size_t limit,
       std::size_t skip = 0);
 
+  // A live pull whose page (a delta after a log cursor) had nothing for the caller: waits
+  // for the log to move from `seen` (taken before that page was read) and reads again,
+  // until a page has something, or `deadline`, or shutdown. The page returned is what to
+  // answer; a verdict other than ok ends the wait at once (a new epoch: 409 / must-refetch,
+  // which the reset's notification makes prompt). An empty page is checked against the
+  // log's bounds before it is returned: a long-poll never answers with a position of an
+  // epoch that ended while it waited, even if that epoch's notification was missed.
+  boost::asio::awaitable<storage::pg_outcome<pull_page>> async_long_poll(
+      const pull_filter& filter, pull_page page, std::size_t limit, storage::log_position seen,
+      std::chrono::steady_clock::time_point deadline);
+
   // The log's bounds for the collection now (nullopt: no log yet).
   boost::asio::awaitable<storage::pg_outcome<std::optional<storage::log_bounds>>> async_bounds(
       const pull_filter& filter);

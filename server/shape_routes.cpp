@@ -497,21 +497,9 @@ awaitable<http_response> shape(pull_service& svc, request_context& ctx) {
     page = std::move(*p);
     if (live && page.items.empty() && !page.has_more) {
       auto deadline = now + std::chrono::milliseconds(cfg.long_poll_timeout_ms);
-      for (;;) {
-        auto moved = co_await watch.async_wait_change(seen, deadline);
-        if (std::chrono::steady_clock::now() >= deadline) break;
-        if (moved.epoch == seen.epoch && moved.high == seen.high) break;
-        seen = moved;
-        auto again =
-            co_await svc.async_changes_page(filter, std::get<protocol::cursor>(page.next), chunk);
-        if (!again) co_return with_cors(pull_service::database_error(req, again.error()));
-        if (again->verdict != storage::cursor_verdict::ok) {
-          co_return must_refetch(
-              req, shape_handle{again->bounds.epoch, again->bounds.high, s.definition});
-        }
-        page = std::move(*again);
-        if (!page.items.empty() || page.has_more) break;
-      }
+      auto waited = co_await svc.async_long_poll(filter, std::move(page), chunk, seen, deadline);
+      if (auto refused = refusal(waited)) co_return std::move(*refused);
+      page = std::move(*waited);
     }
     out_offset = shape_offset::after(std::get<protocol::cursor>(page.next));
     up_to_date = !page.has_more;

@@ -104,52 +104,104 @@ cursor_verdict check_cursor(const log_bounds& b, const protocol::cursor& c) noex
   return cursor_verdict::ok;
 }
 
-asio::awaitable<pg_outcome<std::vector<log_change>>> async_read_changes(
-    pg_connection& conn, const protocol::cursor& after, lsn upto, std::size_t limit,
-    const std::string* collection) {
-  // (lsn, idx) > (after.position, after.index): a whole-transaction cursor has index
-  // 2^32-1, above every real index, so "after" skips the whole transaction.
-  // Qualified names throughout: a bare "lsn" in ORDER BY would name the output column
-  // lsn::text and sort the LSNs as strings ("4/102A20" before "4/93820").
+namespace {
+
+// The changes of async_read_changes: $1, $2 the cursor, $3 upto, $4 the collection if any.
+// (lsn, idx) > (after.position, after.index): a whole-transaction cursor has index 2^32-1,
+// above every real index, so "after" skips the whole transaction. Qualified names
+// throughout: a bare "lsn" in ORDER BY would name an output column lsn::text and sort the
+// LSNs as strings ("4/102A20" before "4/93820").
+std::string changes_select(bool one_collection, std::size_t limit) {
   std::string sql =
-      "SELECT c.lsn::text, c.idx, c.collection, c.key, c.op, c.\"row\"::text, "
-      "c.old_row::text, c.changed::text, (extract(epoch FROM c.commit_time) * 1000000)::bigint, "
+      "SELECT c.lsn, c.idx, c.collection, c.key, c.op, c.\"row\"::text AS row_text, "
+      "c.old_row::text AS old_row_text, c.changed::text AS changed_text, "
+      "(extract(epoch FROM c.commit_time) * 1000000)::bigint AS commit_us, "
       "c.xid, c.client_id, c.mutation_id, c.client_ts "
       "FROM fieldsync.changes c WHERE (c.lsn, c.idx::bigint) > ($1::pg_lsn, $2::bigint) "
       "AND c.lsn <= $3::pg_lsn";
-  pg_params params(after.position.to_string(), static_cast<std::int64_t>(after.index), upto.to_string());
-  if (collection) {
-    sql += " AND c.collection = $4";
-    params.add(*collection);
-  }
+  if (one_collection) sql += " AND c.collection = $4";
   sql += " ORDER BY c.lsn, c.idx LIMIT " + std::to_string(limit);
-  auto r = co_await conn.async_query(sql, params);
-  if (!r) co_return r.error();
+  return sql;
+}
+
+constexpr std::string_view change_columns =
+    "x.lsn::text, x.idx, x.collection, x.key, x.op, x.row_text, x.old_row_text, x.changed_text, "
+    "x.commit_us, x.xid, x.client_id, x.mutation_id, x.client_ts";
+
+pg_params changes_params(const protocol::cursor& after, lsn upto, const std::string* collection) {
+  pg_params params(after.position.to_string(), static_cast<std::int64_t>(after.index),
+                   upto.to_string());
+  if (collection) params.add(*collection);
+  return params;
+}
+
+// The rows of a result whose columns from `first` on are change_columns' (NULLs: no row).
+std::vector<log_change> log_changes_of(const pg_result& r, int first) {
   std::vector<log_change> out;
-  out.reserve(static_cast<std::size_t>(r->rows()));
-  for (int i = 0; i < r->rows(); ++i) {
+  out.reserve(static_cast<std::size_t>(r.rows()));
+  for (int i = 0; i < r.rows(); ++i) {
+    if (r.is_null(i, first)) continue;
+    auto col = [&](int k) { return r.value(i, first + k); };
+    auto null = [&](int k) { return r.is_null(i, first + k); };
     log_change c;
-    c.position = lsn::parse(r->value(i, 0)).value_or(lsn());
-    c.idx = static_cast<std::uint32_t>(std::stoul(std::string(r->value(i, 1))));
-    c.change.collection = std::string(r->value(i, 2));
-    c.change.key = std::string(r->value(i, 3));
-    char op = r->value(i, 4).empty() ? 'i' : r->value(i, 4)[0];
+    c.position = lsn::parse(col(0)).value_or(lsn());
+    c.idx = static_cast<std::uint32_t>(std::stoul(std::string(col(1))));
+    c.change.collection = std::string(col(2));
+    c.change.key = std::string(col(3));
+    char op = col(4).empty() ? 'i' : col(4)[0];
     c.change.op = static_cast<protocol::change_op>(op);
-    c.change.row = parse_object(r->value(i, 5));
-    if (!r->is_null(i, 6)) c.change.old_row = parse_object(r->value(i, 6));
-    if (!r->is_null(i, 7)) c.change.changed = parse_text_array(r->value(i, 7));
-    c.commit_time = from_epoch_micros(r->value(i, 8));
-    c.xid = static_cast<std::uint32_t>(std::stoul(std::string(r->value(i, 9))));
-    if (!r->is_null(i, 10)) {
+    c.change.row = parse_object(col(5));
+    if (!null(6)) c.change.old_row = parse_object(col(6));
+    if (!null(7)) c.change.changed = parse_text_array(col(7));
+    c.commit_time = from_epoch_micros(col(8));
+    c.xid = static_cast<std::uint32_t>(std::stoul(std::string(col(9))));
+    if (!null(10)) {
       protocol::change_origin o;
-      o.client_id = std::string(r->value(i, 10));
-      o.mutation_id = r->is_null(i, 11) ? 0 : std::stoll(std::string(r->value(i, 11)));
-      o.client_ts = r->is_null(i, 12) ? std::string() : std::string(r->value(i, 12));
+      o.client_id = std::string(col(10));
+      o.mutation_id = null(11) ? 0 : std::stoll(std::string(col(11)));
+      o.client_ts = null(12) ? std::string() : std::string(col(12));
       c.change.origin = std::move(o);
     }
     out.push_back(std::move(c));
   }
-  co_return out;
+  return out;
+}
+
+}  // namespace
+
+asio::awaitable<pg_outcome<std::vector<log_change>>> async_read_changes(
+    pg_connection& conn, const protocol::cursor& after, lsn upto, std::size_t limit,
+    const std::string* collection) {
+  const std::string sql = "SELECT " + std::string(change_columns) + " FROM (" +
+                          changes_select(collection != nullptr, limit) +
+                          ") x ORDER BY x.lsn, x.idx";
+  auto r = co_await conn.async_query(sql, changes_params(after, upto, collection));
+  if (!r) co_return r.error();
+  co_return log_changes_of(*r, 0);
+}
+
+asio::awaitable<pg_outcome<std::optional<std::vector<log_change>>>> async_read_changes_in_epoch(
+    pg_connection& conn, const protocol::cursor& after, lsn upto, std::size_t limit,
+    const std::string* collection) {
+  // The state comes first in FROM, so the statement locks it before `changes`: the order
+  // of every reader (storage/log_state.hpp). One row with NULL changes when there are none
+  // (or the epoch is another), so the epoch is always known.
+  auto params = changes_params(after, upto, collection);
+  params.add(after.epoch);
+  const std::string epoch_param = collection ? "$5" : "$4";
+  const std::string sql = "SELECT s.epoch, " + std::string(change_columns) +
+                          " FROM fieldsync.state s LEFT JOIN LATERAL (" +
+                          changes_select(collection != nullptr, limit) +
+                          ") x ON s.epoch = " + epoch_param + "::bigint ORDER BY x.lsn, x.idx";
+  auto r = co_await conn.async_query(sql, params);
+  if (!r) {
+    if (r.error().sqlstate == "42P01") co_return std::optional<std::vector<log_change>>();
+    co_return r.error();
+  }
+  if (r->rows() == 0 || std::stoll(std::string(r->value(0, 0))) != after.epoch) {
+    co_return std::optional<std::vector<log_change>>();
+  }
+  co_return std::optional<std::vector<log_change>>(log_changes_of(*r, 1));
 }
 
 }  // namespace fieldsync::storage

@@ -74,4 +74,13 @@ boost::asio::awaitable<pg_outcome<std::vector<log_change>>> async_read_changes(
     pg_connection& conn, const protocol::cursor& after, protocol::lsn upto, std::size_t limit,
     const std::string* collection = nullptr);
 
+// The same, read only while the log is still in `after`'s epoch (checked in the same
+// statement): nullopt when it is not, or when there is no log any more. For reads outside a
+// transaction begun with async_begin_read, whose bounds could be of an epoch that ended
+// since (the fan-out hub follows the log with such reads): a position of an epoch that is
+// no longer current must not be paired with what the log holds now.
+boost::asio::awaitable<pg_outcome<std::optional<std::vector<log_change>>>>
+async_read_changes_in_epoch(pg_connection& conn, const protocol::cursor& after, protocol::lsn upto,
+                            std::size_t limit, const std::string* collection = nullptr);
+
 }  // namespace fieldsync::storage

@@ -3,6 +3,7 @@
 #include "protocol/pgoutput_message.hpp"
 #include "storage/change_log_writer.hpp"
 #include "storage/copy_text.hpp"
+#include "storage/epoch_decision.hpp"
 #include "storage/ingest_queue.hpp"
 #include "storage/initial_load.hpp"
 #include "storage/log_schema.hpp"
@@ -572,38 +573,40 @@ asio::awaitable<pg_outcome<log_state>> ingest::impl::prepare_state(pg_connection
                            (*slot)->database + ", not to the source database");
   }
 
-  std::string lost;
-  if (!*stored) {
-    if (*slot) lost = "a slot named " + opts.slot + " exists but this change log is new";
-  } else if ((*stored)->slot != opts.slot) {
-    lost = "the configured slot changed from " + (*stored)->slot + " to " + opts.slot;
-  } else if (!*slot) {
-    lost = "replication slot " + opts.slot + " does not exist any more";
-  } else if ((*slot)->lost) {
-    lost = "replication slot " + opts.slot +
-           " was invalidated: PostgreSQL removed WAL it still needed (max_slot_wal_keep_size)";
-  } else if ((*slot)->confirmed_flush > (*stored)->resume) {
-    lost = "the change log ends at " + (*stored)->resume.to_string() + " but the slot was confirmed up to " +
-           (*slot)->confirmed_flush.to_string() + " (was the storage database restored from a backup?)";
+  const auto decision = decide_epoch(*stored, *slot, opts.slot);
+  switch (decision.action) {
+    case epoch_action::keep:
+      co_return **stored;
+    case epoch_action::first_start:
+      spdlog::info("ingest: first start: creating replication slot {}", opts.slot);
+      break;
+    case epoch_action::replace_slot:
+      spdlog::warn("ingest: {}; replacing it", decision.reason);
+      break;
+    case epoch_action::new_epoch:
+      spdlog::error(
+          "ingest: HISTORY LOST: {}. Starting a new epoch: every client gets \"reset\" "
+          "and re-snapshots; the collections are copied again.",
+          decision.reason);
+      // Recorded before the slot is touched: if anything fails from here on, the next
+      // attempt finishes this reset rather than taking the new slot for a restored backup.
+      if (auto m = co_await async_mark_epoch_reset(storage); !m) co_return m.error();
+      break;
+    case epoch_action::finish_reset:
+      spdlog::warn("ingest: {}", decision.reason);
+      break;
   }
-  if (*stored && lost.empty()) co_return **stored;
-
-  if (*stored) {
-    spdlog::error("ingest: HISTORY LOST: {}. Starting a new epoch: every client gets \"reset\" "
-                  "and re-snapshots; the collections are copied again.", lost);
-  } else if (!lost.empty()) {
-    spdlog::warn("ingest: {}; replacing it", lost);
-  } else {
-    spdlog::info("ingest: first start: creating replication slot {}", opts.slot);
-  }
+  // The slot goes even when it is the one an unfinished reset made: nothing has read from
+  // it, and a slot made now is consistent with what the copies will read.
   if (*slot) {
     if (auto d = co_await async_drop_slot(source, opts.slot); !d) co_return d.error();
   }
   auto point = co_await async_create_slot(source, opts.slot);
   if (!point) co_return point.error();
-  auto fresh = co_await async_start_epoch(storage, opts.slot, *point);
+  auto fresh = co_await async_start_epoch(storage, opts.slot, *point, opts.epoch_reset);
   if (!fresh) co_return fresh.error();
   ++status.epochs_started;
+  status.epoch_reason = decision.reason;
   spdlog::info("ingest: epoch {} starts at {}", fresh->epoch, point->to_string());
   co_return *fresh;
 }

@@ -25,6 +25,7 @@
 
 #include "protocol/collection_schema.hpp"
 #include "protocol/lsn.hpp"
+#include "storage/log_state.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -52,6 +53,8 @@ struct ingest_options {
   std::chrono::milliseconds reconnect_min{500};
   std::chrono::milliseconds reconnect_max{30'000};
   std::chrono::milliseconds leader_retry{1'000};
+  // How a new epoch's reset waits for readers of the log (storage/log_state.hpp).
+  epoch_reset_options epoch_reset;
   std::size_t max_transaction_bytes = 64u << 20;
   std::size_t batch_max_changes = 20'000;
   std::size_t batch_max_bytes = 16u << 20;
@@ -72,6 +75,7 @@ struct ingest_status {
   double changes_per_second = 0;   // over the last few seconds
   std::uint64_t restarts = 0;      // streaming sessions that failed
   std::uint64_t epochs_started = 0;
+  std::string epoch_reason;  // why this process last started an epoch (empty: first start)
   std::string last_error;
   std::chrono::system_clock::time_point last_error_at{};
   std::chrono::system_clock::time_point leader_since{};

@@ -20,8 +20,17 @@ std::vector<snapshot_row> snapshot_rows_of(const pg_result& r) {
 
 asio::awaitable<pg_outcome<std::optional<log_bounds>>> async_begin_read(
     pg_connection& conn, const std::string& collection) {
-  auto begun = co_await conn.async_exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-  if (!begun) co_return begun.error();
+  // The lock comes before the snapshot, which the first query takes: a reader that waited
+  // for an epoch reset to commit reads the new epoch, and every reader takes the log's
+  // tables in the one order that cannot deadlock with the reset (storage/log_state.hpp).
+  auto begun = co_await conn.async_exec(
+      "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;"
+      "LOCK TABLE fieldsync.state IN ACCESS SHARE MODE");
+  if (!begun) {
+    co_await async_end_read(conn, false);
+    if (begun.error().sqlstate == "42P01") co_return std::optional<log_bounds>();  // no log yet
+    co_return begun.error();
+  }
   auto bounds = co_await async_log_bounds(conn, collection);
   if (!bounds || !*bounds) co_await async_end_read(conn, bounds.has_value());
   co_return bounds;

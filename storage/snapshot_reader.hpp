@@ -3,7 +3,9 @@
 //
 //  - async_begin_read / async_end_read: a REPEATABLE READ READ ONLY transaction and the
 //    log's bounds in it, so that what is read next belongs to that instant (and a
-//    concurrent compaction cannot take changes from under it);
+//    concurrent compaction cannot take changes from under it). It locks fieldsync.state
+//    before its snapshot, as every multi-table reader must (storage/log_state.hpp: the
+//    lock order that cannot deadlock with an epoch reset; an instant inside one epoch);
 //  - snapshot_stream: a whole snapshot in one pass, for WebSocket subscriptions without a
 //    cursor and for answers streamed in one piece (NDJSON): a server-side cursor over the
 //    live rows in such a transaction, fetched in batches, in no particular order. One scan
@@ -36,7 +38,8 @@ struct snapshot_row {
 // The rows of a result whose columns are key, version (pg_lsn text) and row (JSON text).
 std::vector<snapshot_row> snapshot_rows_of(const pg_result& r);
 
-// BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY and the log's bounds for `collection` in
+// BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY, LOCK TABLE fieldsync.state IN ACCESS
+// SHARE MODE (waits while an epoch reset holds it) and the log's bounds for `collection` in
 // that snapshot. When there is no log yet (nullopt) or the read fails, the transaction is
 // already ended; otherwise end it with async_end_read.
 boost::asio::awaitable<pg_outcome<std::optional<log_bounds>>> async_begin_read(

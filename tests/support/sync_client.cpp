@@ -42,12 +42,22 @@ void sync_client::subscribe(const std::string& id, const std::string& collection
   ws_->send(json::serialize(m));
 }
 
+void sync_client::resubscribe(const std::string& id) {
+  send_subscribe(id);
+}
+
+bool sync_client::reconnect_to(std::uint16_t port) {
+  port_ = port;
+  return reconnect();
+}
+
 void sync_client::send_subscribe(const std::string& id) {
   auto& v = views_[id];
   if (!v.cursor) {
     // Nothing resumable yet: start over with a snapshot.
     v.rows.clear();
     v.snapshot_done = v.up_to_date = false;
+    v.changes_since_reset = 0;
   }
   v.up_to_date = false;
   const auto& sp = specs_.at(id);
@@ -143,10 +153,12 @@ void sync_client::apply(const json::object& m) {
     v.rows.clear();
     v.cursor.reset();
     v.snapshot_done = v.up_to_date = false;
+    v.changes_since_reset = 0;
     return;
   }
   if (type == "snapshot") {
-    if (v.snapshot_done || v.changes > 0) error(id + ": snapshot after snapshot end or changes");
+    if (v.snapshot_done || v.changes_since_reset > 0)
+      error(id + ": snapshot after snapshot end or changes");
     for (const auto& r : m.at("rows").as_array()) {
       const auto& o = r.as_object();
       std::string key(o.at("key").as_string());
@@ -168,6 +180,7 @@ void sync_client::apply(const json::object& m) {
   }
   if (type != "change") return error("unexpected message " + json::serialize(m).substr(0, 200));
   ++v.changes;
+  ++v.changes_since_reset;
   advance(m.at("cursor"), true);
   const std::string key(m.at("key").as_string());
   const auto op = m.at("op").as_string();

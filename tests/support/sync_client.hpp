@@ -34,6 +34,7 @@ struct sync_view {
   bool snapshot_done = false;
   std::size_t snapshot_rows = 0;
   std::size_t changes = 0;
+  std::size_t changes_since_reset = 0;  // a snapshot may follow a reset, never a change
   std::size_t resets = 0;
   std::vector<std::string> keys_changed;  // in arrival order
   std::map<std::string, boost::json::object> origins;  // key -> origin of its last change
@@ -49,6 +50,13 @@ class sync_client {
                  const std::string& where = "",
                  const std::optional<std::string>& cursor = std::nullopt);
   void unsubscribe(const std::string& id);
+  // Subscribes `id` again as it was: from its cursor, or with a fresh snapshot when it has
+  // none (after a reset, or an error that ended it).
+  void resubscribe(const std::string& id);
+  // Opens a new session on `port` (a restarted server, another node) and resumes every
+  // subscription from its cursor; the views and their checks carry on. False (and an
+  // error recorded) when it cannot connect.
+  bool reconnect_to(std::uint16_t port);
 
   // Reads and applies messages until `done()` holds; false on timeout or close.
   bool run_until(const std::function<bool()>& done,
