@@ -1,4 +1,5 @@
 #include "server/app.hpp"
+#include "server/digest_routes.hpp"
 #include "server/mutation_routes.hpp"
 #include "server/pull_routes.hpp"
 #include "server/routes.hpp"
@@ -7,7 +8,9 @@
 namespace fieldsync::server {
 
 void add_public_routes(router& r, app& a) {
-  add_shape_routes(r, add_pull_routes(r, a));
+  auto pulls = add_pull_routes(r, a);
+  add_shape_routes(r, pulls);
+  add_digest_route(r, pulls);
   add_mutation_routes(r, a);
   // Liveness for load balancers: answers while the process serves, without touching the
   // database (a database outage must not take every node out of the balancer at once).
