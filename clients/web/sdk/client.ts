@@ -170,6 +170,9 @@ export async function createClient(options: ClientOptions): Promise<FieldsyncCli
           core.onStatusChange = () => channel.post({ t: 'status', status: core.snapshotStatus() });
           engine.start();
           core.statusChanged();
+        })
+        .catch((e: unknown) => {
+          if (!closed) core.events.emit('error', { code: 'internal', message: `fieldsync: taking the lead failed: ${String(e)}` });
         });
     },
     released,

@@ -129,9 +129,19 @@ export class SyncEngine {
     }
   }
 
+  // Runs a background task; a failure is reported (unless the engine was stopped: a
+  // closed database fails what was still running, which is expected).
+  private background(task: Promise<unknown>): void {
+    task.catch((e: unknown) => {
+      if (this.stopped) return;
+      if (isQuotaError(e)) this.storageFailed(e);
+      else this.reportError('internal', `fieldsync: ${String(e)}`);
+    });
+  }
+
   start(): void {
     this.core.wake = () => this.pushWake?.();
-    this.sweepTimer = setInterval(() => void this.sweepAcked(), Math.max(500, Math.min(2000, this.options.ackGraceMs / 2)));
+    this.sweepTimer = setInterval(() => this.background(this.sweepAcked()), Math.max(500, Math.min(2000, this.options.ackGraceMs / 2)));
     if (typeof window !== 'undefined' && typeof document !== 'undefined') {
       // Hints only: a retry now instead of at the end of the backoff, a liveness ping.
       const online = () => this.hint();
@@ -143,8 +153,8 @@ export class SyncEngine {
       this.cleanups.push(() => window.removeEventListener('online', online));
       this.cleanups.push(() => document.removeEventListener('visibilitychange', visible));
     }
-    void this.refreshSchemas();
-    void this.connectLoop();
+    this.background(this.refreshSchemas());
+    this.background(this.connectLoop());
   }
 
   stop(): void {
@@ -305,11 +315,11 @@ export class SyncEngine {
           webSocket: this.options.webSocket as typeof WebSocket,
         },
         {
-          welcome: (s) => void this.onWelcome(s),
+          welcome: (s) => this.background(this.onWelcome(s)),
           messages: (s, messages) => {
             if (s !== this.session) return;
             this.inbox.push(...messages);
-            void this.drain();
+            this.background(this.drain());
           },
           closed: (s, info) => {
             if (s === this.session) this.session = null;
@@ -338,7 +348,7 @@ export class SyncEngine {
     await this.idle();
     if (session !== this.session) return;
     for (const rt of this.runtimes.values()) this.subscribe(rt);
-    void this.pushLoop(session);
+    this.background(this.pushLoop(session));
   }
 
   private subscribe(rt: SubRuntime, fresh = false): void {
@@ -435,7 +445,7 @@ export class SyncEngine {
         const held = this.options.stateCheck ? readGenerationNow(this.core.db, rt.name, sub.gen) : null;
         this.core.subs.set(rt.name, sub);
         this.setPhase(rt, 'live');
-        if (held) void this.stateCheck(rt, m.cursor, held);
+        if (held) this.background(this.stateCheck(rt, m.cursor, held));
         return;
       }
       case 'reset': {
@@ -827,7 +837,7 @@ export class SyncEngine {
     this.httpAbort = abort;
     const until = this.options.transport === 'http' ? Infinity : Date.now() + this.options.httpRetryWebSocketMs;
     const loops = [...this.runtimes.values()].map((rt) => this.httpSubscription(rt, abort.signal));
-    void this.pushLoop(null);
+    this.background(this.pushLoop(null));
     const timer = until === Infinity ? null : setTimeout(() => abort.abort(), this.options.httpRetryWebSocketMs);
     await Promise.all(loops);
     if (timer) clearTimeout(timer);
@@ -857,7 +867,7 @@ export class SyncEngine {
             if (this.options.stateCheck && !checked) {
               checked = true;
               const cur = this.core.subs.get(rt.name) as SubState;
-              void this.stateCheck(rt, cur.cursor as string, readGenerationNow(this.core.db, rt.name, cur.gen));
+              this.background(this.stateCheck(rt, cur.cursor as string, readGenerationNow(this.core.db, rt.name, cur.gen)));
             }
           }
         }
