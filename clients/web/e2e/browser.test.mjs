@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { launch } from './support/browser.mjs';
+import { launch as launchBrowser } from './support/browser.mjs';
 import { startCluster } from './support/cluster.mjs';
 import { Fieldsync } from './support/fieldsync.mjs';
 import { signToken } from './support/jwt.mjs';
@@ -20,10 +20,46 @@ const secret = 'e2e-secret-0123456789abcdef0123456789abcdef';
 let cluster;
 let server;
 let dir;
+const browsers = new Set();
+
+// Every browser a test opened is closed by the after hook too (a test that timed out
+// never reaches its finally).
+async function launch(origin) {
+  const b = await launchBrowser(origin);
+  browsers.add(b);
+  return {
+    context: b.context,
+    async close() {
+      browsers.delete(b);
+      await b.close();
+    },
+  };
+}
+
+async function cleanUp() {
+  for (const b of [...browsers]) await b.close().catch(() => {});
+  browsers.clear();
+  await server?.stop().catch(() => {});
+  cluster?.stop();
+  cluster = null;
+  if (dir) rmSync(dir, { recursive: true, force: true });
+}
+
+// ctest's timeout (SIGTERM) or Ctrl-C: stop what this file started, by its handles.
+for (const signal of ['SIGTERM', 'SIGINT']) {
+  process.once(signal, () => {
+    void cleanUp().finally(() => process.exit(1));
+  });
+}
 
 const sql = (text) => cluster.sql(text, 'e2e');
 
+const step = (what) => {
+  if (process.env.E2E_STEPS) console.error(`[${new Date().toISOString()}] ${what}`);
+};
+
 async function until(what, check, timeoutMs = 30_000) {
+  step(`waiting for ${what}`);
   const deadline = Date.now() + timeoutMs;
   let last;
   for (;;) {
@@ -43,11 +79,13 @@ function token(subject, territories) {
 }
 
 async function openApp(context, tok) {
+  step('opening a tab');
   const page = await context.newPage();
   page.on('console', (m) => { if (process.env.E2E_CONSOLE) console.log('console:', m.text()); });
   page.on('pageerror', (e) => console.error('page error:', e));
-  await page.goto(`${server.origin}/e2e/app.html?token=${encodeURIComponent(tok)}`);
+  await page.goto(`${server.origin}/e2e/app.html?token=${encodeURIComponent(tok)}${process.env.E2E_CONSOLE ? '&debug=1' : ''}`);
   await page.waitForFunction(() => document.getElementById('state')?.textContent === 'ready');
+  step('the tab is ready');
   return page;
 }
 
@@ -98,13 +136,9 @@ write_scope = "territory_id = ANY($claims.territories)"
   await until('the change log', () => sql(`SELECT count(*) FROM fieldsync.rows WHERE key = 'marker'`) === '1', 60_000);
 });
 
-after(async () => {
-  await server?.stop();
-  cluster?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+after(cleanUp);
 
-test('a snapshot goes into IndexedDB, and a reload resumes from the stored cursor', async () => {
+test('a snapshot goes into IndexedDB, and a reload resumes from the stored cursor', { timeout: 120_000 }, async () => {
   seed(11, 500);
   sql(`INSERT INTO accounts (id, territory_id, name) VALUES ('other-1', 12, 'not mine')`);
   const browser = await launch(server.origin);
@@ -138,7 +172,7 @@ test('a snapshot goes into IndexedDB, and a reload resumes from the stored curso
   }
 });
 
-test('edits made while the server is down survive a reload and are applied exactly once', async () => {
+test('edits made while the server is down survive a reload and are applied exactly once', { timeout: 120_000 }, async () => {
   seed(13, 20);
   const browser = await launch(server.origin);
   try {
@@ -186,7 +220,7 @@ test('edits made while the server is down survive a reload and are applied exact
   }
 });
 
-test('a rejected edit rolls back to the server row and raises the conflict event', async () => {
+test('a rejected edit rolls back to the server row and raises the conflict event', { timeout: 120_000 }, async () => {
   seed(14, 5);
   const browser = await launch(server.origin);
   try {
@@ -222,7 +256,7 @@ test('a rejected edit rolls back to the server row and raises the conflict event
   }
 });
 
-test('two tabs share one WebSocket; a follower writes through the shared outbox; the leader hands over', async () => {
+test('two tabs share one WebSocket; a follower writes through the shared outbox; the leader hands over', { timeout: 120_000 }, async () => {
   seed(15, 10);
   const browser = await launch(server.origin);
   const subject = 'rep-tabs';
@@ -230,6 +264,7 @@ test('two tabs share one WebSocket; a follower writes through the shared outbox;
   try {
     const tok = token(subject, [15]);
     const first = await openApp(browser.context, tok);
+    step('synced() in the first tab');
     await first.evaluate(() => window.fs.client.synced());
     const second = await openApp(browser.context, tok);
     await until('the second tab follows', async () => (await second.evaluate(() => window.fs.client.collection('accounts').find().length)) === 10);
@@ -260,7 +295,7 @@ test('two tabs share one WebSocket; a follower writes through the shared outbox;
   }
 });
 
-test('rows changed behind the SDK back in IndexedDB are found by the state check after the next catch-up and re-synced', async () => {
+test('rows changed behind the SDK back in IndexedDB are found by the state check after the next catch-up and re-synced', { timeout: 120_000 }, async () => {
   seed(16, 30);
   const browser = await launch(server.origin);
   const subject = 'rep-digest';
@@ -280,7 +315,8 @@ test('rows changed behind the SDK back in IndexedDB are found by the state check
     await until('the re-sync', async () => {
       const s = await page.evaluate(() => window.fs.storedRows('accounts'));
       const five = s.rows.find((r) => r.key === 't16-5');
-      return s.rows.length === 30 && five?.r.name === 'Account 5' && s.rows.find((r) => r.key === 't16-6') !== undefined;
+      const nine = s.rows.find((r) => r.key === 't16-9');
+      return s.rows.length === 30 && five?.r.name === 'Account 5' && s.rows.find((r) => r.key === 't16-6') !== undefined && nine?.r.name === 'moved on';
     });
     const after = await page.evaluate(() => window.fs.storedRows('accounts'));
     assert.equal(after.rows.find((r) => r.key === 't16-9').r.name, 'moved on');

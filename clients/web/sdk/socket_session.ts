@@ -69,7 +69,7 @@ export class SocketSession {
   }
 
   get isWelcomed(): boolean {
-    return this.welcomed && !this.finished;
+    return this.welcomed && !this.finished && this.ws.readyState === 1;
   }
 
   send(message: object): boolean {

@@ -254,7 +254,9 @@ export class SyncEngine {
   private async connectLoop(): Promise<void> {
     while (!this.stopped) {
       if (this.mode === 'http') {
+        const began = Date.now();
         await this.runHttp();
+        if (Date.now() - began < 1000) await this.sleep(1000); // nothing to poll: never spin
         if (this.stopped) break;
         if (this.options.transport === 'auto' && this.options.webSocket) this.mode = 'websocket';
         continue;
@@ -720,7 +722,9 @@ export class SyncEngine {
       const batch = pending.slice(0, this.batchSize);
       const reply = session ? await this.pushOverSocket(session, batch) : await this.pushOverHttp(batch);
       if (reply.kind === 'lost') {
-        if (!session) await this.sleep(this.backoff.next());
+        // The connection went (or is closing): wait for the next one, never spin.
+        if (session) await this.waitTick(250);
+        else await this.waitTick(this.backoff.next() + 100);
         continue;
       }
       if (reply.kind === 'results') {

@@ -46,7 +46,14 @@ const client = await createClient({
 client.on('conflict', (c) => events.conflicts.push(c));
 client.on('warning', (w) => events.warnings.push(w));
 client.on('error', (e) => events.errors.push(e));
-client.on('status', () => events.statuses++);
+client.on('status', (s) => {
+  events.statuses++;
+  if (params.get('debug')) console.log('status', JSON.stringify({ c: s.connection, r: s.role, p: s.pending, cols: s.collections }));
+});
+if (params.get('debug')) {
+  client.on('error', (e) => console.log('error', JSON.stringify(e)));
+  client.on('warning', (e) => console.log('warning', JSON.stringify(e)));
+}
 
 // Reads the rows store of the client's database directly (what is on disk, not the view).
 async function storedRows(collection) {

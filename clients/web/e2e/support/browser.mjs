@@ -22,7 +22,10 @@ export function chromiumPath() {
 
 const types = { '.html': 'text/html', '.js': 'text/javascript', '.json': 'application/json' };
 
-export async function launch(origin, extraFiles = {}) {
+// `mount` and `dir`: which path of the origin serves which directory (the bundle is
+// <mount>fieldsync-client.js). Without an origin, nothing is routed (a page from a real
+// server).
+export async function launch(origin, { mount = '/e2e/', dir = pagesDir } = {}) {
   const profile = mkdtempSync(join(tmpdir(), 'fieldsync-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: chromiumPath(),
@@ -41,9 +44,9 @@ export async function launch(origin, extraFiles = {}) {
       '--disable-features=LocalNetworkAccessChecks,LocalNetworkAccessChecksWebSockets',
     ],
   });
-  await context.route(`${origin}/e2e/**`, async (route) => {
-    const path = new URL(route.request().url()).pathname.slice('/e2e/'.length);
-    let file = extraFiles[path] ?? (path === 'fieldsync-client.js' ? bundle : join(pagesDir, path));
+  if (origin) await context.route(`${origin}${mount}**`, async (route) => {
+    const path = new URL(route.request().url()).pathname.slice(mount.length);
+    const file = path === 'fieldsync-client.js' ? bundle : join(dir, path);
     if (!existsSync(file)) return route.fulfill({ status: 404, body: 'not found' });
     const ext = file.slice(file.lastIndexOf('.'));
     await route.fulfill({ status: 200, contentType: types[ext] ?? 'application/octet-stream', body: readFileSync(file) });
