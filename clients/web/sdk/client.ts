@@ -91,6 +91,7 @@ export async function createClient(options: ClientOptions): Promise<FieldsyncCli
   let loaded = false;
   let engine: SyncEngine | null = null;
   const syncedWaiters = new Map<string, { resolve: () => void; reject: (e: Error) => void }>();
+  const answering = new Set<string>(); // synced? requests the leader is working on
   channel.onMessage((m) => {
     if (!loaded) {
       early.push(m);
@@ -100,8 +101,9 @@ export async function createClient(options: ClientOptions): Promise<FieldsyncCli
   });
   async function onTabMessage(m: import('./tabs.js').TabMessage): Promise<void> {
     if (m.t === 'synced?') {
-      if (!engine) return;
-      engine.synced().then(
+      if (!engine || answering.has(m.id)) return;
+      answering.add(m.id);
+      engine.synced().finally(() => answering.delete(m.id)).then(
         () => channel.post({ t: 'synced!', id: m.id, ok: true }),
         (e: unknown) => channel.post({ t: 'synced!', id: m.id, ok: false, error: String(e) }),
       );
@@ -166,9 +168,15 @@ export async function createClient(options: ClientOptions): Promise<FieldsyncCli
         .then(() => core.reloadOutbox())
         .then(() => {
           if (closed) return;
-          engine = new SyncEngine(core, api, tokens, engineOptions);
+          const own = new SyncEngine(core, api, tokens, engineOptions);
+          engine = own;
           core.onStatusChange = () => channel.post({ t: 'status', status: core.snapshotStatus() });
-          engine.start();
+          own.start();
+          // synced() calls made while this tab waited for the lock are answered here.
+          for (const [id, w] of [...syncedWaiters]) {
+            syncedWaiters.delete(id);
+            own.synced().then(w.resolve, w.reject);
+          }
           core.statusChanged();
         })
         .catch((e: unknown) => {
@@ -215,13 +223,18 @@ export async function createClient(options: ClientOptions): Promise<FieldsyncCli
     synced(opts = {}) {
       if (closed) return Promise.reject(new Error('fieldsync: the client was closed'));
       if (engine) return engine.synced(opts.signal);
+      // A follower asks the leader, again every 2 s (a leader that died meanwhile never
+      // answers; its successor does). If this tab becomes the leader first, it answers.
       const id = crypto.randomUUID();
       return new Promise<void>((resolve, reject) => {
-        syncedWaiters.set(id, { resolve, reject });
-        opts.signal?.addEventListener('abort', () => {
+        const timer = setInterval(() => channel.post({ t: 'synced?', id }), 2000);
+        const settle = (f: () => void) => {
+          clearInterval(timer);
           syncedWaiters.delete(id);
-          reject(new DOMException('synced() was aborted', 'AbortError'));
-        });
+          f();
+        };
+        syncedWaiters.set(id, { resolve: () => settle(resolve), reject: (e) => settle(() => reject(e)) });
+        opts.signal?.addEventListener('abort', () => settle(() => reject(new DOMException('synced() was aborted', 'AbortError'))));
         channel.post({ t: 'synced?', id });
       });
     },

@@ -283,3 +283,21 @@ test('a database that vanished since the last start warns, and says how many edi
   assert.equal(client.collection('accounts').find().length, 0);
   await closed(client);
 });
+
+test('synced() called right after createClient waits for the leadership, then for the catch-up', async () => {
+  FakeSocket.reset();
+  const name = `synced-${++n}`;
+  const handler: FetchHandler = (url) =>
+    url.pathname.endsWith('/changes') ? { status: 200, body: { snapshot: false, changes: [], cursor: url.searchParams.get('cursor'), has_more: false } } : undefined;
+  const client = await createClient(options(name, { fetch: fakeFetch(handler).fetch }));
+  let done = false;
+  const synced = client.synced().then(() => (done = true));
+  const { sock, sub } = await connect();
+  await new Promise((r) => setTimeout(r, 30));
+  assert.equal(done, false, 'not before the snapshot');
+  sock.receive({ type: 'snapshot', id: sub.id, rows: [row(1)], last: true, cursor: '1-0000000000000100' });
+  sock.receive({ type: 'up-to-date', id: sub.id, cursor: '1-0000000000000100' });
+  await synced;
+  assert.equal(client.collection('accounts').find().length, 1);
+  await closed(client);
+});
