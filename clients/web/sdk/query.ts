@@ -61,8 +61,18 @@ function equal(a: Value | undefined, b: Value | undefined): boolean {
   return compareValues(a, b) === 0 && typeof a === typeof b;
 }
 
+// Without allocating for ASCII text (the common case of a scan over 100k rows); other
+// characters take toLowerCase's way.
 function startsWithIgnoreCase(s: string, lowerPrefix: string): boolean {
-  return s.length >= lowerPrefix.length && s.slice(0, lowerPrefix.length).toLowerCase() === lowerPrefix;
+  const n = lowerPrefix.length;
+  if (s.length < n) return false;
+  for (let i = 0; i < n; i++) {
+    let c = s.charCodeAt(i);
+    if (c >= 65 && c <= 90) c += 32;
+    else if (c >= 128) return s.slice(0, n).toLowerCase() === lowerPrefix;
+    if (c !== lowerPrefix.charCodeAt(i)) return false;
+  }
+  return true;
 }
 
 export function compileWhere(where: Where | undefined): (row: Row) => boolean {
@@ -134,10 +144,33 @@ interface Match {
 export function runQuery(replica: Replica, where?: Where, sort?: Sort, options: QueryOptions = {}): Row[] {
   const test = compileWhere(where);
   const cmp = compileSort(sort);
+  const limit = options.limit;
+  if (cmp && limit !== undefined && limit >= 0) return topK(replica.rows(), test, cmp, limit);
   const out: Row[] = [];
   for (const row of replica.rows()) if (test(row)) out.push(row);
   if (cmp) out.sort(cmp);
-  return options.limit !== undefined ? out.slice(0, options.limit) : out;
+  return limit !== undefined ? out.slice(0, limit) : out;
+}
+
+// The first `k` matches in sort order without sorting every match: a bounded sorted
+// buffer, where most rows lose one comparison with its last element. Ties keep scan order.
+function topK(rows: readonly Row[], test: (row: Row) => boolean, cmp: (a: Row, b: Row) => number, k: number): Row[] {
+  const out: Row[] = [];
+  if (k === 0) return out;
+  for (const row of rows) {
+    if (!test(row)) continue;
+    if (out.length === k && cmp(row, out[k - 1] as Row) >= 0) continue;
+    let lo = 0;
+    let hi = out.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cmp(out[mid] as Row, row) <= 0) lo = mid + 1;
+      else hi = mid;
+    }
+    out.splice(lo, 0, row);
+    if (out.length > k) out.pop();
+  }
+  return out;
 }
 
 export class LiveQuery {
@@ -164,8 +197,8 @@ export class LiveQuery {
 
   // The current results (a new array after each change, the same one until then).
   get rows(): readonly Row[] {
-    if (!this.matches) this.evaluate();
-    else if (!this.unlisten && this.dirty) this.evaluate();
+    // Subscribed: kept up to date by the changes; otherwise evaluated on each read.
+    if (!this.matches || !this.unlisten) this.evaluate();
     return this.result;
   }
 

@@ -441,7 +441,10 @@ export class SyncEngine {
         const rt = this.byWire.get(m.id);
         if (!rt) return;
         const sub: SubState = { ...(this.core.subs.get(rt.name) as SubState), cursor: m.cursor, syncedAt: Date.now() };
-        await transact(this.core.db, stores.subs, 'readwrite', (tx) => putSub(tx, sub));
+        // Not waited for: the rows this cursor covers are stored already (the cursor before
+        // it covers them too), and the next write of this collection's state is queued
+        // after this one by IndexedDB. A failure is reported like any other.
+        this.background(transact(this.core.db, stores.subs, 'readwrite', (tx) => putSub(tx, sub)));
         // Read the stored rows now: this read sees exactly the state at this cursor,
         // whatever is written after it.
         const held = this.options.stateCheck ? readGenerationNow(this.core.db, rt.name, sub.gen) : null;
@@ -562,7 +565,8 @@ export class SyncEngine {
     this.core.replica(rt.name).replaceServer(st.rows);
     this.setPhase(rt, 'catching-up');
     this.core.channel.post({ t: 'reload', c: rt.name });
-    await transact(this.core.db, stores.rows, 'readwrite', (tx) => clearOtherGenerations(tx, rt.name, st.gen));
+    // The old generation's rows go in the background (a start drops leftovers anyway).
+    this.background(transact(this.core.db, stores.rows, 'readwrite', (tx) => clearOtherGenerations(tx, rt.name, st.gen)));
     await this.sweepAcked();
   }
 
