@@ -63,7 +63,7 @@ const repCollections = { accounts: {}, visits: {}, opportunities: {}, kpis: {} }
     log(`rep scope: ${rows} rows ${JSON.stringify(r.rows)} in ${r.seconds.toFixed(3)} s`);
     const limit = await bulk('rep');
     log(`rep scope limit: ${limit.rows} rows in ${limit.seconds.toFixed(3)} s`);
-    result({ metric: 'initial sync, rep scope (s)', unit: 's', value: r.seconds, limit_name: 'nginx JSON + one IndexedDB transaction', limit: limit.seconds, target: 'value<=1', rows });
+    result({ metric: 'initial sync, rep scope', unit: 's', value: r.seconds, limit_name: 'nginx JSON + one IndexedDB transaction', limit: limit.seconds, target: 'value<=1', rows });
 
     await page.evaluate(({ key }) => window.bench.watch('opportunities', key), { key: oppId });
     log(`${updates} updates of one opportunity, 50 ms apart`);
@@ -79,8 +79,8 @@ const repCollections = { accounts: {}, visits: {}, opportunities: {}, kpis: {} }
       await new Promise((r) => setTimeout(r, 100));
     }
     log(`callbacks: ${lat.length} of ${updates}`);
-    result({ metric: 'commit -> query callback p50 (ms)', unit: 'ms', value: percentile(lat, 50), seen: lat.length, updates });
-    result({ metric: 'commit -> query callback p99 (ms)', unit: 'ms', value: percentile(lat, 99), seen: lat.length, updates });
+    result({ metric: 'commit -> query callback p50', unit: 'ms', value: percentile(lat, 50), seen: lat.length, updates });
+    result({ metric: 'commit -> query callback p99', unit: 'ms', value: percentile(lat, 99), seen: lat.length, updates });
   } finally {
     await b.close();
   }
@@ -94,12 +94,12 @@ const repCollections = { accounts: {}, visits: {}, opportunities: {}, kpis: {} }
     log(`100k collection: ${r.rows.accounts} rows in ${r.seconds.toFixed(3)} s`);
     const limit = await bulk('all');
     log(`100k limit: ${limit.rows} rows in ${limit.seconds.toFixed(3)} s`);
-    result({ metric: 'initial sync, 100k-row collection (s)', unit: 's', value: r.seconds, limit_name: 'nginx JSON + one IndexedDB transaction', limit: limit.seconds, target: 'value<=5', rows: r.rows.accounts });
+    result({ metric: 'initial sync, 100k-row collection', unit: 's', value: r.seconds, limit_name: 'nginx JSON + one IndexedDB transaction', limit: limit.seconds, target: 'value<=5', rows: r.rows.accounts });
 
     const q = await page.evaluate(() => window.bench.queryTimes('accounts', 'name', 300));
     log(`queries over ${q.rows} rows: ${q.matched} rows matched in total`);
-    result({ metric: 'local prefix query over 100k rows p50 (ms)', unit: 'ms', value: percentile(q.times, 50), rows: q.rows });
-    result({ metric: 'local prefix query over 100k rows p99 (ms)', unit: 'ms', value: percentile(q.times, 99), target: 'value<=16', rows: q.rows });
+    result({ metric: 'local prefix query over 100k rows p50', unit: 'ms', value: percentile(q.times, 50), rows: q.rows });
+    result({ metric: 'local prefix query over 100k rows p99', unit: 'ms', value: percentile(q.times, 99), target: 'value<=16', rows: q.rows });
   } finally {
     await b.close();
   }

@@ -5,6 +5,7 @@
 import { compareLsn } from './lsn.js';
 import type { OutboxEntry } from './outbox.js';
 import { replay } from './overlay.js';
+import { PrefixIndex } from './prefix_index.js';
 import type { StoredRow } from './store.js';
 import type { Key, Row } from './types.js';
 
@@ -16,6 +17,7 @@ export class Replica {
   private overlaid = new Map<Key, Row | undefined>();
   private readonly listeners = new Set<ChangeListener>();
   private rowCache: Row[] | null = null;
+  private readonly indexes = new Map<string, PrefixIndex>();
 
   constructor(readonly name: string) {}
 
@@ -44,6 +46,22 @@ export class Replica {
   forEachKeyed(fn: (key: Key, row: Row) => void): void {
     for (const [k, s] of this.server) if (!this.overlaid.has(k)) fn(k, s.r);
     for (const [k, row] of this.overlaid) if (row) fn(k, row);
+  }
+
+  // The prefix index of a text column of the view (made on first use).
+  prefixIndex(column: string): PrefixIndex {
+    let index = this.indexes.get(column);
+    if (!index) {
+      const rows: [Key, Row][] = [];
+      this.forEachKeyed((k, row) => rows.push([k, row]));
+      index = new PrefixIndex(column, rows);
+      this.indexes.set(column, index);
+    }
+    return index;
+  }
+
+  get size(): number {
+    return this.rowCache ? this.rowCache.length : this.server.size;
   }
 
   onChange(listener: ChangeListener): () => void {
@@ -120,6 +138,10 @@ export class Replica {
 
   private notify(keys: ReadonlySet<Key> | null): void {
     this.rowCache = null;
+    if (keys === null) this.indexes.clear();
+    else {
+      for (const index of this.indexes.values()) for (const k of keys) index.update(k, this.get(k));
+    }
     for (const l of [...this.listeners]) {
       try {
         l(keys);

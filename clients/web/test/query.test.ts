@@ -69,3 +69,33 @@ test('a live query follows server changes and local edits, and stops when droppe
   assert.equal(seen.length, count, 'no callbacks after unsubscribing');
   assert.deepEqual(q.rows.map((row) => row.name), ['Apo Alpha', 'Apo Beta'], 'rows still answer, evaluated on read');
 });
+
+test('prefix queries on a big collection (from its index) equal a full scan, across changes', () => {
+  const words = ['Apotheke', 'apfel', 'Ärzte', 'Praxis', 'praxis', 'Klinik', 'ΣΟΦΙΑ', 'Ölmühle'];
+  const big: Row[] = [];
+  for (let i = 0; i < 6000; i++) big.push({ id: i, name: `${words[i % words.length]} ${(i * 7919) % 6000}` });
+  const r = replicaOf(big);
+  const brute = (prefix: string) =>
+    r.rows().filter((row) => typeof row.name === 'string' && row.name.toLowerCase().startsWith(prefix.toLowerCase()))
+      .sort((a, b) => (String(a.name) < String(b.name) ? -1 : String(a.name) > String(b.name) ? 1 : 0))
+      .map((row) => row.id);
+  const check = (label: string) => {
+    for (const p of ['a', 'ap', 'APO', 'apotheke 1', 'praxis 59', 'är', 'σοφ', 'ölm', 'zzz', 'Klinik 123']) {
+      const got = runQuery(r, { name: { prefix: p } }, ['name', 'id']).map((row) => row.id);
+      const want = brute(p);
+      assert.deepEqual(got.length, want.length, `${label}: ${p}`);
+      assert.deepEqual(new Set(got), new Set(want), `${label}: ${p}`);
+      assert.deepEqual(runQuery(r, { name: { prefix: p } }, ['name', 'id'], { limit: 5 }).map((row) => row.id), got.slice(0, 5), `${label}: ${p} top 5`);
+    }
+  };
+  check('initial');
+  r.applyServer([['1', { v: '0/9', r: { id: 1, name: 'Apotheke neu' } }], ['9000', { v: '0/9', r: { id: 9000, name: 'apotheke 1 zusatz' } }]], [['2', '0/9'], ['3', '0/9']]);
+  check('after server changes');
+  r.setEntries([{
+    seq: 1, mutationId: 1, collection: 'accounts', op: 'update', key: '4', keyValues: { id: 4 }, set: { name: 'Praxis 59 lokal' },
+    base: null, baseVersion: null, clientTs: '', createdAt: 0, state: 'pending', ack: null,
+  }]);
+  check('after a local edit');
+  r.setEntries([]);
+  check('after its rollback');
+});
