@@ -301,3 +301,27 @@ test('synced() called right after createClient waits for the leadership, then fo
   assert.equal(client.collection('accounts').find().length, 1);
   await closed(client);
 });
+
+test('when no WebSocket can be opened but the server answers HTTP, the client long-polls', async () => {
+  FakeSocket.reset();
+  const name = `fallback-${++n}`;
+  const pulls: string[] = [];
+  const handler: FetchHandler = (url) => {
+    if (url.pathname === '/healthz') return { status: 200, body: { status: 'ok' } };
+    if (!url.pathname.endsWith('/changes')) return undefined;
+    const cursor = url.searchParams.get('cursor') ?? '';
+    pulls.push(`${cursor}|${url.searchParams.get('live') ?? ''}`);
+    if (cursor === '') return { status: 200, body: { snapshot: true, changes: [{ op: 'upsert', ...row(1) }], cursor: '1-0000000000000100', has_more: false } };
+    return { status: 200, body: { snapshot: false, changes: [], cursor, has_more: false } };
+  };
+  const client = await createClient(options(name, { fetch: fakeFetch(handler).fetch }));
+  for (let i = 0; i < 2; i++) {
+    await until('a socket attempt', () => FakeSocket.all.length > i);
+    FakeSocket.all[i]?.drop(1006); // refused before it opened (a proxy without upgrades)
+  }
+  await until('http', () => client.status.connection === 'http');
+  await until('live over HTTP', () => client.status.collections.accounts?.phase === 'live');
+  assert.equal(client.collection('accounts').get('a1')?.name, 'Account 1');
+  await until('a long-poll', () => pulls.some((p) => p.endsWith('|true')));
+  await closed(client);
+});
