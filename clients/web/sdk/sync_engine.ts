@@ -356,7 +356,20 @@ export class SyncEngine {
   private subscribe(rt: SubRuntime, fresh = false): void {
     const session = this.session;
     if (!session) return;
-    const sub = this.core.subs.get(rt.name) as SubState;
+    let sub = this.core.subs.get(rt.name) as SubState;
+    if (sub.staging !== null) {
+      // An HTTP snapshot left unfinished: a WebSocket subscription does not continue it.
+      const stale = sub.staging;
+      sub = { ...sub, staging: null, token: null };
+      this.core.subs.set(rt.name, sub);
+      const clean = sub;
+      this.background(
+        transact(this.core.db, [stores.rows, stores.subs], 'readwrite', (tx) => {
+          clearGeneration(tx, rt.name, stale);
+          putSub(tx, clean);
+        }),
+      );
+    }
     rt.wireId = `${rt.name}#${++wireCounter}`;
     rt.staging = null;
     rt.unsubscribing = false;
