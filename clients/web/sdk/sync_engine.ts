@@ -10,7 +10,6 @@
 import { Backoff } from './backoff.js';
 import { stores } from './db.js';
 import type { Core } from './core.js';
-import { RowDigest } from './digest.js';
 import { hlcReceive, parseHlc } from './hlc.js';
 import { expectedMutationId, HttpError, type HttpApi, type PullPage, type Scope } from './http_api.js';
 import { isQuotaError, request, transact } from './idb.js';
@@ -25,6 +24,7 @@ import {
 } from './outbox.js';
 import { conflictOf, planBatchError, planPushReply, type PlannedOutcome } from './push_results.js';
 import { retiredByChanges, retiredByState, type SeenChange } from './retire.js';
+import { checkState } from './state_check.js';
 import { SocketSession, type SessionClose } from './socket_session.js';
 import {
   clearGeneration,
@@ -671,26 +671,14 @@ export class SyncEngine {
   // ---- the state check -------------------------------------------------------------
 
   private async stateCheck(rt: SubRuntime, cursor: string, held: Promise<[Key, StoredRow][]>): Promise<void> {
-    let rows: [Key, StoredRow][];
-    try {
-      rows = await held;
-    } catch {
+    const verdict = await checkState(this.api, rt.name, rt.scope, cursor, held);
+    if (verdict.kind === 'match' || verdict.kind === 'skipped') return;
+    if (verdict.kind === 'failed') {
+      this.reportError('state_check_failed', `${rt.name}: ${verdict.message}`, rt.name);
       return;
     }
-    const local = new RowDigest();
-    for (const [k, s] of rows) local.addRow(k, s.r as Row);
-    let server: { rows: number; digest: string };
-    try {
-      server = await this.api.digest(rt.name, cursor, rt.scope);
-    } catch (e) {
-      // 409: the cursor is no longer resumable (the next subscribe re-snapshots anyway);
-      // 503, offline: check after the next catch-up.
-      if (!(e instanceof HttpError) || e.status >= 500 || e.status === 409) return;
-      this.reportError('state_check_failed', `${rt.name}: ${e.message}`, rt.name);
-      return;
-    }
-    if (server.rows === local.rows && server.digest === local.hex()) return;
-    const what = `${rt.name}: the rows stored here (${local.rows}, digest ${local.hex()}) differ from the server's at the same cursor (${server.rows}, ${server.digest})`;
+    const { local, server } = verdict;
+    const what = `${rt.name}: the rows stored here (${local.rows}, digest ${local.digest}) differ from the server's at the same cursor (${server.rows}, ${server.digest})`;
     if (rt.resynced) {
       this.reportError('digest_mismatch', `${what}, again after a re-sync: not re-syncing again in this session`, rt.name);
       return;
