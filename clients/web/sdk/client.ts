@@ -127,7 +127,8 @@ export async function createClient(options: ClientOptions): Promise<FieldsyncCli
       core.wake();
       return;
     }
-    if (!engine) await core.follow(m);
+    // A conflict dismissed in any tab leaves every tab's inbox, the leader's too.
+    if (!engine || m.t === 'dismissed') await core.follow(m);
   }
   await core.open();
   loaded = true;

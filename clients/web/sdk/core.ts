@@ -274,7 +274,12 @@ export class Core {
     await transact(this.db, stores.conflicts, 'readwrite', (tx) => {
       tx.objectStore(stores.conflicts).delete(id);
     });
-    this.conflicts = this.conflicts.filter((c) => c.id !== id);
+    this.forgetConflicts([id]);
+    this.channel.post({ t: 'dismissed', ids: [id] });
+  }
+
+  private forgetConflicts(ids: number[]): void {
+    this.conflicts = this.conflicts.filter((c) => !ids.includes(c.id));
     this.status.conflicts = this.conflicts.length;
     this.statusChanged();
   }
@@ -323,6 +328,9 @@ export class Core {
         break;
       case 'conflicts':
         this.addConflicts(m.items);
+        break;
+      case 'dismissed':
+        this.forgetConflicts(m.ids);
         break;
       case 'status': {
         const own = this.status;

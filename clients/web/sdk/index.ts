@@ -3,6 +3,8 @@ export { createClient } from './client.js';
 export type { ClientOptions, Collection, FieldsyncClient } from './client.js';
 export type { CollectionConfig, Mutation } from './core.js';
 export { LiveQuery } from './query.js';
+export { flushOutbox } from './flush.js';
+export type { FlushOptions, FlushResult } from './flush.js';
 export type { FieldCondition, QueryOptions, Sort, SortKey, Where } from './query.js';
 export type { GetToken, TokenReason } from './tokens.js';
 export type {

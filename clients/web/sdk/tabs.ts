@@ -13,6 +13,7 @@ export type TabMessage =
   | { t: 'outbox' }
   | { t: 'outcomes'; items: { seq: number; outcome: MutationOutcome }[] }
   | { t: 'conflicts'; items: Conflict[] }
+  | { t: 'dismissed'; ids: number[] }
   | { t: 'status'; status: SyncStatus }
   | { t: 'hello' }
   | { t: 'synced?'; id: string }
