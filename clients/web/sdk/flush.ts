@@ -45,8 +45,9 @@ export interface FlushResult {
 
 export async function flushOutbox(options: FlushOptions): Promise<FlushResult> {
   const name = options.name ?? 'default';
-  const locks =
-    options.locks === undefined ? (typeof navigator !== 'undefined' ? (navigator as Navigator & { locks?: LockManager }).locks ?? null : null) : options.locks;
+  // navigator is a WorkerNavigator in a service worker: read it without the DOM's type.
+  const nav = (globalThis as { navigator?: { locks?: LockManager } }).navigator;
+  const locks = options.locks === undefined ? (nav?.locks ?? null) : options.locks;
   if (!locks) return flushUnlocked(options, name);
   return new Promise<FlushResult>((resolve, reject) => {
     locks
