@@ -3,8 +3,12 @@
 // made the edits was closed before it could send them) and for any other headless
 // context; a running client pushes by itself and never needs it.
 //
-// It takes the client's leader lock only if it is free: when a tab of the app is open, that
-// tab's client is the leader and pushes, so this does nothing (`skipped: 'leader'`). Under
+// It needs the client's leader lock: when a tab of the app is open, that tab's client is the
+// leader and pushes. By default it gives up at once then (`skipped: 'leader'`); with
+// `waitForLeaderMs` it waits that long for the lock, which is what a Background Sync
+// event wants: a page registers the sync as it closes, while it still holds the lock, and
+// the lock is free a moment later (if the tab stays open instead, it has sent the edits
+// itself by the time the lock comes, and nothing is left to send). Under
 // the lock it does what the leader's push loop does over HTTP, with the same decisions
 // (push_results.ts): acknowledgements and conflicts in one transaction per answer,
 // renumbering after a gap, halving a batch the server finds too large, dropping a single
@@ -31,6 +35,8 @@ export interface FlushOptions {
   fetch?: typeof fetch;
   // The Web Locks API (default: navigator.locks; null: no locking, for tests).
   locks?: LockManager | null;
+  // How long to wait for an open tab to release the leader lock (default 0: not at all).
+  waitForLeaderMs?: number;
 }
 
 export interface FlushResult {
@@ -49,14 +55,25 @@ export async function flushOutbox(options: FlushOptions): Promise<FlushResult> {
   const nav = (globalThis as { navigator?: { locks?: LockManager } }).navigator;
   const locks = options.locks === undefined ? (nav?.locks ?? null) : options.locks;
   if (!locks) return flushUnlocked(options, name);
-  return new Promise<FlushResult>((resolve, reject) => {
-    locks
-      .request(`fieldsync:${name}:leader`, { mode: 'exclusive', ifAvailable: true }, async (lock) => {
-        if (!lock) return { skipped: 'leader', sent: 0, applied: 0, rejected: 0, remaining: 0 } satisfies FlushResult;
-        return flushUnlocked(options, name);
-      })
-      .then(resolve, reject);
-  });
+  const lockName = `fieldsync:${name}:leader`;
+  const skipped: FlushResult = { skipped: 'leader', sent: 0, applied: 0, rejected: 0, remaining: 0 };
+  const wait = options.waitForLeaderMs ?? 0;
+  if (wait <= 0) {
+    return locks.request(lockName, { mode: 'exclusive', ifAvailable: true }, async (lock) => (lock ? flushUnlocked(options, name) : skipped));
+  }
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), wait);
+  try {
+    return await locks.request(lockName, { mode: 'exclusive', signal: abort.signal }, async () => {
+      clearTimeout(timer);
+      return flushUnlocked(options, name);
+    });
+  } catch (e) {
+    if (abort.signal.aborted && (e as { name?: string } | null)?.name === 'AbortError') return skipped;
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 async function databaseExists(factory: IDBFactory, name: string): Promise<boolean> {

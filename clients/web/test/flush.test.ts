@@ -143,6 +143,29 @@ test('nothing is sent while a tab holds the leader lock', async () => {
   assert.equal(f.calls.length, 0);
 });
 
+test('with waitForLeaderMs it waits for the lock and flushes once a closing tab lets go', async () => {
+  const name = await clientWithEdits(1);
+  const f = fakeFetch((b) => ({
+    status: 200,
+    body: { client_id: b.client_id, last_mutation_id: 1, results: [{ mutation_id: 1, status: 'applied', version: '0/40' }] },
+  }));
+  let release: () => void = () => {};
+  const freed = new Promise<void>((r) => (release = r));
+  const waiting = {
+    request: async (_n: string, o: LockOptions, cb: (lock: Lock | null) => Promise<unknown>) => {
+      assert.equal(o.ifAvailable, undefined);
+      await freed; // the tab closes
+      return cb({ name: _n, mode: 'exclusive' } as Lock);
+    },
+  } as unknown as LockManager;
+  const pending = flushOutbox({ ...base, name, fetch: f.impl, locks: waiting, waitForLeaderMs: 5000 });
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(f.calls.length, 0, 'nothing is sent while the tab holds the lock');
+  release();
+  const r = await pending;
+  assert.equal(r.applied, 1);
+});
+
 test('a client without a database has nothing to flush', async () => {
   const f = fakeFetch(() => ({ status: 500, body: null }));
   const r = await flushOutbox({ ...base, name: 'never-created', fetch: f.impl });

@@ -105,7 +105,7 @@ self.addEventListener('sync', (ev) => {
       const session = await readSession();
       if (!session) return;
       // A rejection makes the browser retry this sync later (network down, server busy).
-      const r = await flushOutbox({ name: session.name, getToken: () => session.token });
+      const r = await flushOutbox({ name: session.name, getToken: () => session.token, waitForLeaderMs: 60_000 });
       console.info('fieldsync sw: background sync', JSON.stringify(r));
     })(),
   );

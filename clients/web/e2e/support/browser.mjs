@@ -24,12 +24,13 @@ const types = { '.html': 'text/html', '.js': 'text/javascript', '.json': 'applic
 
 // `mount` and `dir`: which path of the origin serves which directory (the bundle is
 // <mount>fieldsync-client.js). Without an origin, nothing is routed (a page from a real
-// server).
-export async function launch(origin, { mount = '/e2e/', dir = pagesDir } = {}) {
+// server). `contextOptions` go to launchPersistentContext (viewport, ...).
+export async function launch(origin, { mount = '/e2e/', dir = pagesDir, contextOptions = {} } = {}) {
   const profile = mkdtempSync(join(tmpdir(), 'fieldsync-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: chromiumPath(),
     headless: true,
+    ...contextOptions,
     args: [
       '--headless=new',
       '--no-sandbox',
