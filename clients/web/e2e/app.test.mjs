@@ -240,3 +240,164 @@ test('offline day: reload without the server, two visits and a deal edited offli
   assert.equal(server.sql(`SELECT sum(samples_given) FROM kpis WHERE rep_id = ${A} AND month = '${month()}'`) !== '', true);
   await until('the tile shows the server figure', async () => (await kpiText(page, 'calls')).startsWith(`${before + 2} /`));
 });
+
+// Records, in the page, when `selector`'s text first satisfies `expected` (a regular
+// expression source): a MutationObserver, so the time is the DOM change's, not a poll's.
+async function watchText(page, name, selector, expected) {
+  await page.evaluate(
+    ({ name, selector, expected }) => {
+      window.__seen ??= {};
+      const re = new RegExp(expected);
+      const check = () => {
+        if (window.__seen[name]) return;
+        const el = document.querySelector(selector);
+        if (el && re.test(el.textContent ?? '')) window.__seen[name] = Date.now();
+      };
+      new MutationObserver(check).observe(document.body, { subtree: true, childList: true, characterData: true });
+      check();
+    },
+    { name, selector, expected },
+  );
+}
+
+async function watchGone(page, name, selector) {
+  await page.evaluate(
+    ({ name, selector }) => {
+      window.__seen ??= {};
+      const check = () => {
+        if (!window.__seen[name] && !document.querySelector(selector)) window.__seen[name] = Date.now();
+      };
+      new MutationObserver(check).observe(document.body, { subtree: true, childList: true });
+      check();
+    },
+    { name, selector },
+  );
+}
+
+async function seenAt(page, name, timeoutMs = 30_000) {
+  let at = null;
+  await until(`${name} on screen`, async () => {
+    at = await page.evaluate((n) => window.__seen?.[n] ?? null, name);
+    return at !== null;
+  }, timeoutMs);
+  return at;
+}
+
+const timings = [];
+function timing(what, ms) {
+  timings.push([what, ms]);
+  if (process.env.E2E_TIMINGS) console.error(`timing: ${what}: ${ms} ms`);
+}
+
+let repB; // { browser, page } of rep 3
+let manager; // { browser, page }
+
+test('real time: an SQL update of KPIs reaches a manager and two reps; a visit clears its insight on the manager\u2019s screen', { timeout: 180_000 }, async () => {
+  {
+    const browser = await launch();
+    repB = { browser, page: await openApp(browser.context, server.token(repClaims(B))) };
+  }
+  {
+    const browser = await launch({ viewport: { width: 1280, height: 860 }, deviceScaleFactor: 1, hasTouch: false });
+    manager = { browser, page: await openApp(browser.context, server.token(managerClaims())) };
+  }
+  await Promise.all([synced(repA.page), synced(repB.page), synced(manager.page)]);
+  for (const p of [repA.page, repB.page]) await go(p, '#/');
+
+  const m = month();
+  const planned = (rep) => Number(server.sql(`SELECT calls_planned FROM kpis WHERE rep_id = ${rep} AND month = '${m}'`));
+  const newA = planned(A) + 7;
+  const newB = planned(B) + 7;
+  await watchText(repA.page, 'kpiA', '[data-test="kpi-calls"]', `/ ${newA}$`);
+  await watchText(repB.page, 'kpiB', '[data-test="kpi-calls"]', `/ ${newB}$`);
+  await watchText(manager.page, 'kpiA', `[data-rep-id="${A}"] [data-test="calls"]`, `/ ${newA}$`);
+  await watchText(manager.page, 'kpiB', `[data-rep-id="${B}"] [data-test="calls"]`, `/ ${newB}$`);
+  const committed = Number(
+    server.sql(`WITH u AS (UPDATE kpis SET calls_planned = calls_planned + 7, updated_at = clock_timestamp()
+                           WHERE rep_id IN (${A}, ${B}) AND month = '${m}' RETURNING updated_at)
+                SELECT round(extract(epoch FROM max(updated_at)) * 1000) FROM u`),
+  );
+  timing('commit -> DOM, rep A', (await seenAt(repA.page, 'kpiA')) - committed);
+  timing('commit -> DOM, rep B', (await seenAt(repB.page, 'kpiB')) - committed);
+  timing('commit -> DOM, manager (rep A row)', (await seenAt(manager.page, 'kpiA')) - committed);
+  timing('commit -> DOM, manager (rep B row)', (await seenAt(manager.page, 'kpiB')) - committed);
+  const total = Number(server.sql(`SELECT sum(calls_planned) FROM kpis k JOIN reps r ON r.id = k.rep_id WHERE r.role = 'rep' AND month = '${m}'`));
+  await until('the manager\u2019s total', async () => (await kpiText(manager.page, 'team-calls')).endsWith(`/ ${total}`));
+  await shot(manager.page, 'manager');
+
+  // An account whose "not visited" insight the manager sees; rep B visits it.
+  const id = await manager.page.locator('[data-kind="not_visited"]').first().getAttribute('data-insight-id');
+  assert.ok(id, 'the manager sees a "not visited" insight');
+  const account = id.slice('not_visited:'.length);
+  await watchGone(manager.page, 'insight', `[data-insight-id="${id}"]`);
+  const before = Date.now();
+  await logVisit(repB.page, account, 'Met the head of department at last');
+  const gone = await seenAt(manager.page, 'insight', 30_000);
+  timing('visit saved -> insight gone on the manager\u2019s screen', gone - before);
+  assert.equal(server.sql(`SELECT count(*) FROM insights WHERE id = '${id}'`), '0');
+  await until('the insight gone on the rep\u2019s account page too', async () => (await repB.page.locator(`[data-insight-id="${id}"]`).count()) === 0);
+  await settled(repB.page, 'rep B');
+});
+
+test('conflict: two reps change one visit\u2019s notes offline; one is applied, the other is in the inbox with both texts; counters add up', { timeout: 240_000 }, async () => {
+  const m = month();
+  const visit = server.sql(`SELECT id FROM visits WHERE territory_id = 1 AND visited_at >= date_trunc('month', now()) - interval '1 month'
+                            AND notes IS NOT NULL ORDER BY id LIMIT 1`);
+  const account = server.sql(`SELECT account_id FROM visits WHERE id = '${visit}'`);
+  const calls = (rep) => Number(server.sql(`SELECT calls_done FROM kpis WHERE rep_id = ${rep} AND month = '${m}'`));
+  const [a0, b0] = [calls(A), calls(B)];
+  await Promise.all([settled(repA.page, 'rep A'), settled(repB.page, 'rep B')]);
+
+  step('stopping the server');
+  await server.stop();
+  const texts = { [A]: 'Rep A: she prefers the weekly dosing', [B]: 'Rep B: asked for the outcome study' };
+  for (const [rep, p] of [[A, repA.page], [B, repB.page]]) {
+    await until(`rep ${rep} offline`, async () => (await p.locator('.sync').getAttribute('data-mode')) === 'offline');
+    await go(p, `#/visits/${visit}`);
+    await p.locator('#edit-notes').fill(texts[rep]);
+    await p.getByRole('button', { name: 'Save changes' }).click();
+    await p.waitForFunction((a) => location.hash === `#/accounts/${a}`, account);
+    await logVisit(p, account, `Second call by rep ${rep}`, 1);
+  }
+  // Rep B stays offline a little longer, so the order of the two pushes is known.
+  await repB.browser.context.setOffline(true);
+  step('starting the server again');
+  await server.start();
+  // The ETL job counts calls from elsewhere meanwhile: counters, so everything adds up.
+  server.sql(`UPDATE kpis SET calls_done = calls_done + 5, updated_at = now() WHERE rep_id IN (${A}, ${B}) AND month = '${m}'`);
+  await settled(repA.page, 'rep A');
+  await repB.browser.context.setOffline(false);
+  await repB.page.evaluate(() => window.fieldsyncApp.client.reconnectNow());
+  await settled(repB.page, 'rep B');
+
+  const notes = server.sql(`SELECT notes FROM visits WHERE id = '${visit}'`);
+  assert.ok(notes === texts[A] || notes === texts[B], `one of the two edits was applied (${notes})`);
+  const [winner, loser] = notes === texts[A] ? [A, B] : [B, A];
+  const loserPage = loser === A ? repA.page : repB.page;
+  assert.equal((await status(loserPage)).conflicts, 1);
+  assert.equal((await status(loser === A ? repB.page : repA.page)).conflicts, 0);
+  await go(loserPage, '#/inbox');
+  const card = loserPage.locator('.conflict').first();
+  await card.waitFor();
+  assert.equal(await card.locator('[data-field="notes"] [data-test="mine"]').innerText(), texts[loser]);
+  assert.equal(await card.locator('[data-field="notes"] [data-test="theirs"]').innerText(), texts[winner]);
+  await shot(loserPage, 'conflicts');
+
+  assert.equal(calls(A), a0 + 1 + 5, 'rep A: own visit and the ETL job add up');
+  assert.equal(calls(B), b0 + 1 + 5, 'rep B: own visit and the ETL job add up');
+  const total = Number(server.sql(`SELECT sum(calls_done) FROM kpis k JOIN reps r ON r.id = k.rep_id WHERE r.role = 'rep' AND month = '${m}'`));
+  await until('the manager\u2019s total adds both reps up', async () => (await kpiText(manager.page, 'team-calls')).startsWith(`${total} /`));
+  for (const [rep, p] of [[A, repA.page], [B, repB.page]]) {
+    await go(p, '#/');
+    await until(`rep ${rep}'s tile`, async () => (await kpiText(p, 'calls')).startsWith(`${calls(rep)} /`));
+  }
+
+  // "Re-apply mine": the loser's text becomes the visit's, and the inbox empties.
+  await go(loserPage, '#/inbox');
+  await loserPage.locator('.conflict [data-action="reapply"]').first().click();
+  await until('the re-applied text in PostgreSQL', () => server.sql(`SELECT notes FROM visits WHERE id = '${visit}'`) === texts[loser]);
+  await until('the inbox empty', async () => (await status(loserPage)).conflicts === 0);
+  const winnerPage = winner === A ? repA.page : repB.page;
+  await go(winnerPage, `#/accounts/${account}`);
+  await until('the winner sees the re-applied text', async () => (await winnerPage.locator(`[data-visit-id="${visit}"] [data-test="visit-notes"]`).innerText()) === texts[loser]);
+});
