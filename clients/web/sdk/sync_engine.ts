@@ -956,6 +956,20 @@ export class SyncEngine {
   // Resolves when every collection has caught up with what the server had logged when
   // this was called (a delta pull from the collection's cursor finds nothing), and every
   // edit pending at the call was answered.
+  // Whether the server logged nothing for this subscription's scope after `cursor`. A
+  // page can be empty and still have more: the server fills a page by the log's keys
+  // before it drops those outside the filter (other reps' KPI rows, say), so empty pages
+  // are followed to the end; the first change found means there is something to receive.
+  private async nothingAfter(rt: SubRuntime, cursor: string, signal?: AbortSignal): Promise<boolean> {
+    let at = cursor;
+    for (;;) {
+      const page = await this.api.changes(rt.name, at, rt.scope, { limit: 100 }, signal);
+      if (page.changes.length > 0) return false;
+      if (!page.has_more) return true;
+      at = page.cursor;
+    }
+  }
+
   async synced(signal?: AbortSignal): Promise<void> {
     const marked = new Set(this.pendingEntries().map((e) => e.seq));
     const aborted = () => {
@@ -969,8 +983,7 @@ export class SyncEngine {
         const sub = this.core.subs.get(rt.name) as SubState;
         if (rt.phase === 'live' && sub.cursor) {
           try {
-            const page = await this.api.changes(rt.name, sub.cursor, rt.scope, { limit: 1 }, signal);
-            if (page.changes.length === 0 && !page.has_more) break;
+            if (await this.nothingAfter(rt, sub.cursor, signal)) break;
           } catch (e) {
             if (signal?.aborted) aborted();
             if (!(e instanceof HttpError) || e.status >= 500) {

@@ -302,6 +302,41 @@ test('synced() called right after createClient waits for the leadership, then fo
   await closed(client);
 });
 
+test('synced() follows empty pages that have more (changes outside the filter) to the end of the log', async () => {
+  FakeSocket.reset();
+  const name = `synced-empty-${++n}`;
+  // From the client's cursor the log holds only other scopes' changes: two empty pages
+  // with more, then the end. A change found on the way means not yet synced.
+  let found = true;
+  const pages: Record<string, { changes: unknown[]; cursor: string; has_more: boolean }> = {
+    '1-0000000000000100': { changes: [], cursor: '1-0000000000000180-0', has_more: true },
+    '1-0000000000000180-0': { changes: [], cursor: '1-0000000000000200-3', has_more: true },
+    '1-0000000000000200-3': { changes: [], cursor: '1-0000000000000300', has_more: false },
+  };
+  const asked: string[] = [];
+  const handler: FetchHandler = (url) => {
+    if (!url.pathname.endsWith('/changes')) return undefined;
+    const cursor = url.searchParams.get('cursor') ?? '';
+    asked.push(cursor);
+    const page = pages[cursor];
+    if (cursor === '1-0000000000000180-0' && found) return { status: 200, body: { snapshot: false, changes: [{ op: 'upsert', ...row(2) }], cursor: '1-0000000000000200-3', has_more: true } };
+    return { status: 200, body: { snapshot: false, ...(page ?? { changes: [], cursor, has_more: false }) } };
+  };
+  const client = await createClient(options(name, { fetch: fakeFetch(handler).fetch }));
+  let done = false;
+  const synced = client.synced().then(() => (done = true));
+  const { sock, sub } = await connect();
+  sock.receive({ type: 'snapshot', id: sub.id, rows: [row(1)], last: true, cursor: '1-0000000000000100' });
+  sock.receive({ type: 'up-to-date', id: sub.id, cursor: '1-0000000000000100' });
+  await until('a change found after an empty page', () => asked.filter((c) => c === '1-0000000000000180-0').length > 0);
+  await new Promise((r) => setTimeout(r, 30));
+  assert.equal(done, false, 'a change on the second page is still to come');
+  found = false;
+  await synced;
+  assert.ok(asked.includes('1-0000000000000200-3'), 'the pages were followed to the end');
+  await closed(client);
+});
+
 test('when no WebSocket can be opened but the server answers HTTP, the client long-polls', async () => {
   FakeSocket.reset();
   const name = `fallback-${++n}`;
