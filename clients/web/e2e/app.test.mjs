@@ -104,7 +104,14 @@ async function openApp(context, token, path = '/') {
 const status = (page) => page.evaluate(() => window.fieldsyncApp.client.status);
 
 async function synced(page, timeoutMs = 60_000) {
-  await page.evaluate((ms) => Promise.race([window.fieldsyncApp.client.synced(), new Promise((_, rej) => setTimeout(() => rej(new Error('synced() timed out')), ms))]), timeoutMs);
+  await page.evaluate(
+    (ms) =>
+      Promise.race([
+        window.fieldsyncApp.client.synced(),
+        new Promise((_, rej) => setTimeout(() => rej(new Error(`synced() timed out: ${JSON.stringify(window.fieldsyncApp.client.status)}`)), ms)),
+      ]),
+    timeoutMs,
+  );
 }
 
 async function settled(page, what) {
@@ -400,4 +407,280 @@ test('conflict: two reps change one visit\u2019s notes offline; one is applied, 
   const winnerPage = winner === A ? repA.page : repB.page;
   await go(winnerPage, `#/accounts/${account}`);
   await until('the winner sees the re-applied text', async () => (await winnerPage.locator(`[data-visit-id="${visit}"] [data-test="visit-notes"]`).innerText()) === texts[loser]);
+});
+
+// ---- consistency ------------------------------------------------------------------------
+
+// A small deterministic generator (mulberry32), so a failing run can be replayed with its
+// seed (E2E_SEED).
+function random(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// Values as comparable text: the server's JSON forms (docs/protocol.md) and PostgreSQL's
+// row_to_json differ in spelling only: timestamps ("Z" vs "+00:00", trailing zeros of
+// the fraction), numerics (a decimal string vs a JSON number), jsonb (its text vs the
+// document).
+function norm(v) {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'number') return String(v);
+  if (typeof v === 'boolean') return v;
+  if (Array.isArray(v)) return v.map(norm);
+  if (typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, norm(v[k])]));
+  const ts = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(?:Z|\+00:00)$/.exec(v);
+  if (ts) return `${ts[1]}.${(ts[2] ?? '').padEnd(6, '0')}Z`;
+  if (/^-?\d+\.\d+$/.test(v)) return v.replace(/0+$/, '').replace(/\.$/, '');
+  if (/^[{[]/.test(v)) {
+    try {
+      return norm(JSON.parse(v));
+    } catch {
+      return v;
+    }
+  }
+  return v;
+}
+
+function visitsWindowStart(now = new Date()) {
+  return new Date(Date.UTC(now.getFullYear(), now.getMonth() - 3, 1)).toISOString().replace('.000Z', 'Z');
+}
+
+// What a rep's device should hold, straight from PostgreSQL: the scope (config) AND the
+// app's filters (app/src/data.ts).
+function scopeOf(rep) {
+  return {
+    kpis: `rep_id = ${rep}`,
+    insights: `territory_id = 1 AND (rep_id IS NULL OR rep_id = ${rep})`,
+    territories: 'id = 1',
+    reps: 'territory_id = 1',
+    opportunities: 'territory_id = 1',
+    accounts: 'territory_id = 1',
+    visits: `territory_id = 1 AND visited_at >= '${visitsWindowStart()}'`,
+  };
+}
+const keyColumns = { kpis: ['rep_id', 'month'] };
+
+function databaseRows(collection, where) {
+  const rows = server.json(`SET TimeZone TO 'UTC'; SELECT coalesce(json_agg(t), '[]') FROM ${collection} t WHERE ${where}`) ?? [];
+  const out = new Map();
+  for (const r of rows) {
+    const cols = keyColumns[collection] ?? ['id'];
+    const key = cols.length === 1 ? String(r[cols[0]]) : JSON.stringify(cols.map((c) => r[c]));
+    out.set(key, norm(r));
+  }
+  return out;
+}
+
+// The rows a device stored (IndexedDB, the current generation of each subscription), its
+// cursors and filters.
+async function storedState(page) {
+  return page.evaluate(async () => {
+    const name = `fieldsync:${window.fieldsyncApp.client === undefined ? '' : 'user-' + JSON.parse(atob(localStorage.getItem('fieldsync-app:token').split('.')[1].replace(/-/g, '+').replace(/_/g, '/'))).sub}`;
+    const db = await new Promise((resolve, reject) => {
+      const r = indexedDB.open(name);
+      r.onsuccess = () => resolve(r.result);
+      r.onerror = () => reject(r.error);
+    });
+    const req = (r) => new Promise((resolve, reject) => {
+      r.onsuccess = () => resolve(r.result);
+      r.onerror = () => reject(r.error);
+    });
+    const tx = db.transaction(['rows', 'subs'], 'readonly');
+    const subs = await req(tx.objectStore('subs').getAll());
+    const out = {};
+    for (const s of subs) {
+      const range = IDBKeyRange.bound([s.c, s.gen], [s.c, s.gen, []]);
+      const keys = await req(tx.objectStore('rows').getAllKeys(range));
+      const values = await req(tx.objectStore('rows').getAll(range));
+      out[s.c] = { cursor: s.cursor, filter: s.filter, rows: keys.map((k, i) => [k[2], values[i].r]) };
+    }
+    db.close();
+    return out;
+  });
+}
+
+async function serverDigest(token, collection, cursor, filter) {
+  const [where, params] = JSON.parse(filter);
+  let q = `cursor=${encodeURIComponent(cursor)}`;
+  if (where) q += `&where=${encodeURIComponent(where)}&params=${encodeURIComponent(JSON.stringify(params))}`;
+  const res = await fetch(`${server.origin}/v1/collections/${collection}/digest?${q}`, { headers: { Authorization: `Bearer ${token}` } });
+  assert.equal(res.status, 200, `digest of ${collection}`);
+  return res.json();
+}
+
+// One random edit through the SDK, as the app's screens make them. Returns the counter
+// increments it asked for ({calls, samples}) so the test can add them up.
+async function randomEdit(page, rnd, pools, rep, n) {
+  const pick = (a) => a[Math.floor(rnd() * a.length)];
+  const r = rnd();
+  const m = month();
+  let op;
+  if (r < 0.25) op = { kind: 'notes', id: pick(pools.visits), text: `notes ${rep}/${n} ${Math.floor(rnd() * 1e6)}` };
+  else if (r < 0.4) op = { kind: 'next', id: pick(pools.visits), text: `next ${rep}/${n}` };
+  else if (r < 0.55) op = { kind: 'visit', account: pick(pools.accounts), samples: Math.floor(rnd() * 4), id: crypto.randomUUID(), at: new Date(Date.now() - Math.floor(rnd() * 5) * 86_400_000).toISOString() };
+  else if (r < 0.75) op = { kind: 'deal', id: pick(pools.deals), field: pick(['stage', 'amount', 'champion', 'competition']), value: rnd() };
+  else if (r < 0.9) op = { kind: 'kpi', calls: 1 + Math.floor(rnd() * 3), samples: Math.floor(rnd() * 6) };
+  else op = { kind: 'tag', account: pick(pools.accounts), tag: pick(['kol', 'digital', 'key account', 'speaker']) };
+  return page.evaluate(
+    async ({ op, rep, m }) => {
+      const c = window.fieldsyncApp.client;
+      const count = async (month, calls, samples) => {
+        const kpis = c.collection('kpis');
+        const cur = kpis.get({ rep_id: rep, month });
+        if (cur) await kpis.update(cur, { calls_done: cur.calls_done + calls, samples_given: cur.samples_given + samples });
+        else await kpis.insert({ rep_id: rep, month, calls_done: calls, samples_given: samples });
+      };
+      switch (op.kind) {
+        case 'notes':
+          if (c.collection('visits').get(op.id)) await c.collection('visits').update(op.id, { notes: op.text });
+          return { calls: 0, samples: 0, month: m };
+        case 'next':
+          if (c.collection('visits').get(op.id)) await c.collection('visits').update(op.id, { next_steps: op.text });
+          return { calls: 0, samples: 0, month: m };
+        case 'visit': {
+          const a = c.collection('accounts').get(op.account);
+          await c.collection('visits').insert({
+            id: op.id, account_id: op.account, rep_id: rep, territory_id: a.territory_id, visited_at: op.at, channel: 'phone',
+            products_discussed: ['Ostevia 70 mg'], samples_left: op.samples ? { 'Ostevia 70 mg': op.samples } : {}, notes: 'random visit', next_steps: null,
+          });
+          const d = new Date(op.at);
+          const month = `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-01`;
+          await count(month, 1, op.samples);
+          return { calls: 1, samples: op.samples, month };
+        }
+        case 'deal': {
+          const stages = ['prospecting', 'qualification', 'proposal', 'negotiation', 'closed_won', 'closed_lost'];
+          const v = op.field === 'stage' ? stages[Math.floor(op.value * 6)] : op.field === 'amount' ? (Math.floor(op.value * 1e7) / 100).toFixed(2) : `${op.field} ${op.value.toFixed(6)}`;
+          await c.collection('opportunities').update(op.id, { [op.field]: v });
+          return { calls: 0, samples: 0, month: m };
+        }
+        case 'kpi':
+          await count(m, op.calls, op.samples);
+          return { calls: op.calls, samples: op.samples, month: m };
+        case 'tag': {
+          const a = c.collection('accounts').get(op.account);
+          const tags = Array.isArray(a.tags) ? a.tags : [];
+          if (!tags.includes(op.tag)) await c.collection('accounts').update(op.account, { tags: [...tags, op.tag] });
+          return { calls: 0, samples: 0, month: m };
+        }
+        default:
+          throw new Error(op.kind);
+      }
+    },
+    { op, rep, m },
+  );
+}
+
+test('consistency: 3 devices x 100 random edits with disconnects; every device equals the database for its scope', { timeout: 600_000 }, async () => {
+  for (const b of [repA, repB, manager]) await b?.browser.close();
+  const seed = Number(process.env.E2E_SEED ?? Date.now() % 1_000_000);
+  console.log(`consistency: seed ${seed} (E2E_SEED=${seed} replays it)`);
+  const C = 4;
+  const D = 5;
+  const devices = [];
+  for (const [rep, label] of [[C, 'rep 4 phone'], [C, 'rep 4 tablet'], [D, 'rep 5 phone']]) {
+    const browser = await launch();
+    const token = server.token(repClaims(rep));
+    devices.push({ rep, label, browser, token, page: await openApp(browser.context, token), rnd: random(seed + devices.length * 7919) });
+  }
+  await Promise.all(devices.map((d) => synced(d.page)));
+  const m = month();
+  const pools = {
+    visits: server.sql(`SELECT id FROM visits WHERE territory_id = 1 AND visited_at >= '${visitsWindowStart()}' ORDER BY id LIMIT 12`).split('\n'),
+    accounts: server.sql(`SELECT id FROM accounts WHERE territory_id = 1 ORDER BY id LIMIT 20`).split('\n'),
+    deals: server.sql(`SELECT id FROM opportunities WHERE territory_id = 1 ORDER BY id LIMIT 10`).split('\n'),
+  };
+  const kpiBefore = server.json(`SELECT coalesce(json_object_agg(rep_id || '/' || month, json_build_array(calls_done, samples_given)), '{}') FROM kpis WHERE rep_id IN (${C}, ${D})`);
+  const added = {}; // "rep/month" -> [calls, samples] the devices added
+  const disconnects = { admin: 0, offline: 0, reload: 0 };
+
+  await Promise.all(
+    devices.map(async (d) => {
+      for (let n = 1; n <= 100; n++) {
+        const inc = await randomEdit(d.page, d.rnd, pools, d.rep, n);
+        if (inc.calls || inc.samples) {
+          const k = `${d.rep}/${inc.month}`;
+          added[k] = [(added[k]?.[0] ?? 0) + inc.calls, (added[k]?.[1] ?? 0) + inc.samples];
+        }
+        const r = d.rnd();
+        if (r < 0.05) {
+          // An operator (or a flaky network) drops every socket of the rep.
+          disconnects.admin++;
+          await server.adminCall('DELETE', `/admin/v1/clients?subject=rep-${d.rep}`);
+        } else if (r < 0.09) {
+          // Offline for a while: no new connection can be made; edits go on.
+          disconnects.offline++;
+          await d.browser.context.setOffline(true);
+          await server.adminCall('DELETE', `/admin/v1/clients?subject=rep-${d.rep}`);
+          for (let k = 0; k < 3 && n < 100; k++) {
+            n++;
+            const more = await randomEdit(d.page, d.rnd, pools, d.rep, n);
+            if (more.calls || more.samples) {
+              const key = `${d.rep}/${more.month}`;
+              added[key] = [(added[key]?.[0] ?? 0) + more.calls, (added[key]?.[1] ?? 0) + more.samples];
+            }
+          }
+          await d.browser.context.setOffline(false);
+          await d.page.evaluate(() => window.fieldsyncApp.client.reconnectNow());
+        } else if (r < 0.11) {
+          // The app is closed and opened again (edits are durable before they resolve).
+          disconnects.reload++;
+          await d.page.reload();
+          await d.page.waitForFunction(() => document.body.dataset.state === 'ready', null, { timeout: 60_000 });
+        }
+      }
+    }),
+  );
+  console.log(`consistency: 300 edits, disconnects ${JSON.stringify(disconnects)}`);
+
+  // Quiet: every edit answered and retired, the insights job has caught up, everyone live.
+  for (const d of devices) await settled(d.page, d.label);
+  for (const d of devices) await until(`${d.label}: no edit left in the outbox`, async () => (await d.page.evaluate(() => window.fieldsyncApp.client.pendingMutations().length)) === 0, 60_000);
+  await new Promise((r) => setTimeout(r, 1500));
+  for (const d of devices) await synced(d.page);
+
+  // Counters: every increment of every device, exactly once.
+  for (const [k, [calls, samples]] of Object.entries(added)) {
+    const [rep, mon] = k.split('/');
+    const row = server.sql(`SELECT calls_done || '/' || samples_given FROM kpis WHERE rep_id = ${rep} AND month = '${mon}'`);
+    const [c0, s0] = kpiBefore[`${rep}/${mon}`] ?? [0, 0];
+    assert.equal(row, `${c0 + calls}/${s0 + samples}`, `kpis of rep ${rep}, ${mon}: the increments of all its devices add up`);
+  }
+
+  let compared = 0;
+  for (const d of devices) {
+    const stored = await storedState(d.page);
+    const scope = scopeOf(d.rep);
+    for (const [collection, where] of Object.entries(scope)) {
+      const mine = stored[collection];
+      assert.ok(mine?.cursor, `${d.label}: ${collection} has a cursor`);
+      const expected = databaseRows(collection, where);
+      const got = new Map(mine.rows.map(([k, r]) => [k, norm(r)]));
+      assert.equal(got.size, expected.size, `${d.label}: ${collection}: ${got.size} rows stored, ${expected.size} in the database`);
+      for (const [k, row] of expected) {
+        assert.deepEqual(got.get(k), row, `${d.label}: ${collection} row ${k}`);
+        compared++;
+      }
+      // The state check's digest at the stored cursor, computed here from the stored rows.
+      const digest = new RowDigest();
+      for (const [k, r] of mine.rows) digest.addRow(k, r);
+      const theirs = await serverDigest(d.token, collection, mine.cursor, mine.filter);
+      assert.equal(theirs.rows, digest.rows, `${d.label}: ${collection} digest rows`);
+      assert.equal(theirs.digest, digest.hex(), `${d.label}: ${collection} digest`);
+    }
+    const warnings = await d.page.evaluate(() => window.fieldsyncApp.client.status.lastError);
+    assert.equal(warnings, null, `${d.label}: no sync error`);
+  }
+  console.log(`consistency: ${compared} rows compared on 3 devices: all equal`);
+  for (const d of devices) await d.browser.close();
+});
+
+after(() => {
+  if (timings.length) console.log(`timings: ${timings.map(([w, ms]) => `${w} ${ms} ms`).join('; ')}`);
 });

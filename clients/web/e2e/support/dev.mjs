@@ -110,7 +110,7 @@ export class DevServer {
     return execFileSync(this.binary, ['token', '--data-dir', this.dataDir, JSON.stringify(claims)], { encoding: 'utf8' }).trim();
   }
 
-  async admin(method, path) {
+  async adminCall(method, path) {
     const res = await fetch(this.admin + path, { method, headers: { Authorization: `Bearer ${this.adminToken}` } });
     return res.json();
   }
