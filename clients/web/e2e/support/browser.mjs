@@ -24,9 +24,11 @@ const types = { '.html': 'text/html', '.js': 'text/javascript', '.json': 'applic
 
 // `mount` and `dir`: which path of the origin serves which directory (the bundle is
 // <mount>fieldsync-client.js). Without an origin, nothing is routed (a page from a real
-// server). `contextOptions` go to launchPersistentContext (viewport, ...).
-export async function launch(origin, { mount = '/e2e/', dir = pagesDir, contextOptions = {} } = {}) {
-  const profile = mkdtempSync(join(tmpdir(), 'fieldsync-chromium-'));
+// server). `contextOptions` go to launchPersistentContext (viewport, ...). `profile`: a
+// profile directory to reuse (an installed app started again), kept on close; by default
+// a fresh one, removed on close.
+export async function launch(origin, { mount = '/e2e/', dir = pagesDir, contextOptions = {}, profile: kept = null } = {}) {
+  const profile = kept ?? mkdtempSync(join(tmpdir(), 'fieldsync-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: chromiumPath(),
     headless: true,
@@ -56,7 +58,7 @@ export async function launch(origin, { mount = '/e2e/', dir = pagesDir, contextO
     context,
     async close() {
       await context.close().catch(() => {});
-      rmSync(profile, { recursive: true, force: true });
+      if (!kept) rmSync(profile, { recursive: true, force: true });
     },
   };
 }
