@@ -12,11 +12,13 @@
 //                    the conflicts inbox with both texts; counters add up; re-apply mine
 //   consistency      3 devices x 100 random edits with disconnects: every device's
 //                    IndexedDB equals the database for its scope, row for row and by digest
+//   update           a new service worker waits, the page offers a reload, and only that
+//                    reload switches to it
 // Run: npm run e2e:app (FIELDSYNC_BINARY names the binary; default the release build).
 // E2E_SCREENSHOTS=1 writes the screenshots of docs/web.md into docs/images/.
 // Timings are printed (E2E_TIMINGS=1 prints each) but never asserted: bench/ measures.
 import { strict as assert } from 'node:assert';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -679,6 +681,41 @@ test('consistency: 3 devices x 100 random edits with disconnects; every device e
   }
   console.log(`consistency: ${compared} rows compared on 3 devices: all equal`);
   for (const d of devices) await d.browser.close();
+});
+
+// ---- update ----------------------------------------------------------------------------
+
+test('update: a new version waits until the user chooses to reload', { timeout: 120_000 }, async () => {
+  const browser = await launch();
+  const page = await openApp(browser.context, server.token(repClaims(6)));
+  await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 30_000 });
+  await page.evaluate(() => (window.__sameDocument = true));
+  // The next build's service worker: another version, so another cache. The browser
+  // installs it on its next check (the app's own are on focus and every 30 minutes; this
+  // one is asked for).
+  const swPath = join(appDir, 'sw.js');
+  const original = readFileSync(swPath, 'utf8');
+  const { version } = JSON.parse(readFileSync(join(appDir, 'version.json'), 'utf8'));
+  const next = [...version].reverse().join('');
+  try {
+    assert.ok(original.includes(`"${version}"`));
+    writeFileSync(swPath, original.replaceAll(`"${version}"`, `"${next}"`));
+    await page.evaluate(async () => (await navigator.serviceWorker.getRegistration()).update());
+    await page.locator('[data-test="update-ready"]').waitFor({ timeout: 30_000 });
+    assert.ok(await page.evaluate(async () => (await navigator.serviceWorker.getRegistration()).waiting !== null), 'the new version waits');
+    assert.equal(await page.evaluate(() => window.__sameDocument), true, 'the page was not swapped under the user');
+    await page.getByRole('button', { name: 'Reload' }).click();
+    await page.waitForFunction(() => window.__sameDocument === undefined && document.body.dataset.state === 'ready', null, { timeout: 30_000 });
+    const after = await page.evaluate(async () => {
+      const reg = await navigator.serviceWorker.getRegistration();
+      return { waiting: reg.waiting !== null, controlled: navigator.serviceWorker.controller !== null, caches: await caches.keys() };
+    });
+    assert.deepEqual({ waiting: after.waiting, controlled: after.controlled }, { waiting: false, controlled: true });
+    assert.deepEqual(after.caches, [`fieldsync-app-${next}`], 'the new version\u2019s cache only');
+  } finally {
+    writeFileSync(swPath, original);
+    await browser.close();
+  }
 });
 
 after(() => {
