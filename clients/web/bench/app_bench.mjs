@@ -115,9 +115,9 @@ async function commitToDom() {
   const updates = Number(process.env.BENCH_APP_UPDATES ?? 100);
   const [a, b] = [env('REP_A'), env('REP_B')];
   const pages = [
-    { label: 'rep A', ...(await openApp(env('REP_TOKEN'), phone)), selector: '[data-test="kpi-calls"]', rep: a },
-    { label: 'rep B', ...(await openApp(env('REP_B_TOKEN'), phone)), selector: '[data-test="kpi-calls"]', rep: b },
-    { label: 'manager', ...(await openApp(env('MANAGER_TOKEN'), desktop)), selector: `[data-rep-id="${a}"] [data-test="calls"]`, rep: a },
+    { ...(await openApp(env('REP_TOKEN'), phone)), selector: '[data-test="kpi-calls"]', rep: a },
+    { ...(await openApp(env('REP_B_TOKEN'), phone)), selector: '[data-test="kpi-calls"]', rep: b },
+    { ...(await openApp(env('MANAGER_TOKEN'), desktop)), selector: `[data-rep-id="${a}"] [data-test="calls"]`, rep: a },
   ];
   try {
     for (const p of pages) {
