@@ -12,6 +12,10 @@
 -- territory_id = ANY($claims.territories), fits them without joins; kpis are scoped by
 -- rep_id.
 --
+-- Insights (the last table) are not generated: `fieldsync dev`'s insights job computes them
+-- from the other tables with SQL (storage/demo_insights.cpp), as an analytics integration
+-- would, and they reach devices through the change feed like any other row.
+--
 -- Loading. `fieldsync dev` (storage/demo_data.cpp, which compiles this file in) runs the
 -- part above the line "-- fieldsync:after-load" before it COPYs the generated rows, and the
 -- part below it afterwards, all in one transaction: foreign keys and secondary indexes are
@@ -91,7 +95,10 @@ CREATE TABLE public.opportunities (
   identify_pain text,
   champion text,
   competition text,
-  updated_at timestamptz NOT NULL DEFAULT now()
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  -- When the deal entered its current stage (the trigger below keeps it), so "stuck in a
+  -- stage for 30 days" is a question the data can answer.
+  stage_changed_at timestamptz NOT NULL DEFAULT now()
 );
 
 -- One row per rep and month, written by the KPI ETL job.
@@ -104,10 +111,35 @@ CREATE TABLE public.kpis (
   new_accounts integer NOT NULL DEFAULT 0 CHECK (new_accounts >= 0),
   revenue numeric(14, 2) NOT NULL DEFAULT 0,
   updated_at timestamptz NOT NULL DEFAULT now(),
+  revenue_plan numeric(14, 2) NOT NULL DEFAULT 0,  -- the month's revenue target
   PRIMARY KEY (rep_id, month)
 );
 
+-- Rule-based insights, written by the insights job (never by devices). A rep's and a
+-- territory's rows carry territory_id; a region's summaries have none and carry region.
+CREATE TABLE public.insights (
+  id text PRIMARY KEY,  -- '<rule>:<subject>', stable while the finding holds
+  kind text NOT NULL CHECK (kind IN ('not_visited', 'behind_plan', 'stuck_opportunity',
+                                     'competitor', 'region_summary')),
+  severity text NOT NULL CHECK (severity IN ('high', 'medium', 'low')),
+  territory_id bigint,
+  region text NOT NULL,
+  rep_id bigint,           -- the rep it is about, if any
+  account_id uuid,
+  opportunity_id uuid,
+  title text NOT NULL,
+  detail text NOT NULL,
+  value numeric,           -- the figure it is about (days, % of pace, count), for sorting
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+
 -- fieldsync:after-load
+
+-- Derived columns of the generated rows: a revenue target of 800 per planned call (about
+-- what a call brings in the data), and stages entered when the deal last changed.
+UPDATE public.kpis SET revenue_plan = calls_planned * 800;
+UPDATE public.opportunities SET stage_changed_at = updated_at;
 
 ALTER TABLE public.reps
   ADD CONSTRAINT reps_territory_fk FOREIGN KEY (territory_id) REFERENCES public.territories (id);
@@ -135,6 +167,19 @@ CREATE INDEX opportunities_territory_stage_idx ON public.opportunities (territor
 CREATE INDEX opportunities_account_idx ON public.opportunities (account_id);
 CREATE INDEX opportunities_owner_idx ON public.opportunities (owner_rep_id);
 CREATE INDEX kpis_month_idx ON public.kpis (month);
+
+CREATE FUNCTION public.opportunities_stage_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.stage IS DISTINCT FROM OLD.stage THEN
+    NEW.stage_changed_at := now();
+  END IF;
+  RETURN NEW;
+END
+$$;
+CREATE TRIGGER opportunities_stage_changed BEFORE UPDATE ON public.opportunities
+  FOR EACH ROW EXECUTE FUNCTION public.opportunities_stage_changed();
+
+CREATE INDEX insights_territory_idx ON public.insights (territory_id);
 
 -- The generator wrote explicit ids; new rows continue after them.
 SELECT setval(pg_get_serial_sequence('public.territories', 'id'), coalesce(max(id), 0) + 1, false)

@@ -24,6 +24,9 @@ struct server_config {
   std::int64_t request_timeout_ms = 30'000;
   std::int64_t keepalive_timeout_ms = 60'000;
   std::int64_t shutdown_timeout_ms = 10'000;
+  // A directory served at / on the public listener for paths the API does not own (the
+  // PWA); empty: none. `fieldsync dev` looks for the built app when it is empty.
+  std::string static_dir;
 };
 
 struct websocket_config {
@@ -147,6 +150,7 @@ struct dev_config {
   std::int64_t demo_seed = 20261124;
   double demo_scale = 1.0;
   std::int64_t etl_interval_ms = 5'000;  // 0 disables the demo KPI job
+  std::int64_t insights_interval_ms = 5'000;  // 0: the insights are computed once, at start
 };
 
 

@@ -4,11 +4,11 @@
 #include "server/demo_tokens.hpp"
 #include "server/version.hpp"
 #include "storage/demo_data.hpp"
+#include "storage/demo_insights.hpp"
 #include "storage/dev_cluster.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/serialize.hpp>
@@ -16,8 +16,10 @@
 
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <random>
 #include <sys/stat.h>
+#include <vector>
 
 namespace fieldsync::server {
 
@@ -72,6 +74,56 @@ asio::awaitable<void> run_kpi_etl(app& a, std::int64_t seed, std::chrono::millis
   }
 }
 
+// The demo's insights job (storage/demo_insights.hpp): recomputes the findings now and
+// then, so a visit logged anywhere clears its "not visited" insight on every screen.
+asio::awaitable<void> run_insights_job(app& a, std::chrono::milliseconds every,
+                                       std::shared_ptr<asio::steady_timer> timer) {
+  for (;;) {
+    timer->expires_after(every);
+    auto [ec] = co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return;  // cancelled at shutdown
+    auto conn = co_await a.pool().async_acquire();
+    if (!conn) {
+      spdlog::warn("demo insights: {}", conn.error().to_string());
+      continue;
+    }
+    auto refreshed = co_await storage::async_refresh_insights(**conn);
+    if (!refreshed) spdlog::warn("demo insights: {}", refreshed.error().to_string());
+    else if (refreshed->written || refreshed->removed) {
+      spdlog::debug("demo insights: {} written, {} removed", refreshed->written, refreshed->removed);
+    }
+  }
+}
+
+// Background work of the demo: a failure is logged, never silently dropped.
+void spawn_logged(app& a, const char* what, asio::awaitable<void> task) {
+  asio::co_spawn(a.io(), std::move(task), [what](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      spdlog::error("{} stopped: {}", what, ex.what());
+    }
+  });
+}
+
+// The built PWA (clients/web/app/dist, `npm run build:app`) when server.static_dir is not
+// set: next to the working directory (scripts/dev runs from the repository), next to a
+// build tree's binary (build/<dir>/server/fieldsync), or an installed share directory.
+std::optional<fs::path> find_built_app() {
+  std::vector<fs::path> candidates{fs::current_path() / "clients/web/app/dist"};
+  std::error_code ec;
+  auto exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    candidates.push_back(exe.parent_path() / "../../../clients/web/app/dist");
+    candidates.push_back(exe.parent_path() / "../share/fieldsync/app");
+  }
+  for (const auto& c : candidates) {
+    if (fs::is_regular_file(c / "index.html", ec)) return fs::weakly_canonical(c, ec);
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 config dev_defaults() {
@@ -92,6 +144,11 @@ config dev_defaults() {
       {"opportunities", "opportunities", {"id"}, {}, territory, territory, false, {}},
       {"kpis", "kpis", {"rep_id", "month"}, {}, "rep_id = $claims.rep_id OR rep_id = ANY($claims.reps)",
        "rep_id = $claims.rep_id", false, {}},
+      // Written by the insights job only: no write scope. A region's summaries (no
+      // territory) are for its manager.
+      {"insights", "insights", {"id"}, {},
+       territory + " OR (territory_id IS NULL AND region = $claims.region AND $claims.role = 'manager')",
+       "", false, {}},
   };
   // How concurrent edits merge where a sales team would want it (docs/merge.md, "How the
   // demo uses them"); config/fieldsync.toml says the same.
@@ -133,6 +190,9 @@ int dev_command(config cfg, const dev_options& opts) {
                cluster.port(), cluster.log_file().string());
 
   cfg.database.dsn = cluster.conninfo();
+  if (cfg.server.static_dir.empty()) {
+    if (auto built = find_built_app()) cfg.server.static_dir = built->string();
+  }
   if (cfg.server.admin_token.empty()) {
     cfg.server.admin_token = persistent_secret(data_dir / "admin_token");
   }
@@ -160,6 +220,12 @@ int dev_command(config cfg, const dev_options& opts) {
     demo_summary = report->reused ? "reused (already loaded)"
                                   : fmt::format("loaded in {:.1f} s", secs);
     spdlog::info("demo data {}: {}", demo_summary, report->summary());
+    auto upgraded = co_await storage::async_upgrade_demo_schema(**conn);
+    if (!upgraded) throw startup_error("upgrading the demo schema: " + upgraded.error().to_string());
+    if (*upgraded) spdlog::info("demo data: added the insights table and the plan columns");
+    auto insights = co_await storage::async_refresh_insights(**conn);
+    if (!insights) throw startup_error("demo insights: " + insights.error().to_string());
+    spdlog::info("demo insights: {} written, {} removed", insights->written, insights->removed);
 
     // Demo tokens are a convenience: without a single HS256 key to sign them (a config
     // with RS256 keys only, or several HS256 ones) the demo runs without them.
@@ -179,16 +245,22 @@ int dev_command(config cfg, const dev_options& opts) {
     if (cfg.dev.etl_interval_ms > 0) {
       auto timer = std::make_shared<asio::steady_timer>(a.io());
       a.on_shutdown([timer] { timer->cancel(); });
-      asio::co_spawn(a.io(),
-                     run_kpi_etl(a, cfg.dev.demo_seed,
-                                 std::chrono::milliseconds(cfg.dev.etl_interval_ms), timer),
-                     asio::detached);
+      spawn_logged(a, "demo ETL",
+                   run_kpi_etl(a, cfg.dev.demo_seed,
+                               std::chrono::milliseconds(cfg.dev.etl_interval_ms), timer));
+    }
+    if (cfg.dev.insights_interval_ms > 0) {
+      auto timer = std::make_shared<asio::steady_timer>(a.io());
+      a.on_shutdown([timer] { timer->cancel(); });
+      spawn_logged(a, "demo insights",
+                   run_insights_job(a, std::chrono::milliseconds(cfg.dev.insights_interval_ms), timer));
     }
   };
 
   auto on_ready = [&](app& a) {
+    const auto base = url(a.public_endpoint());
     std::cout << "\nfieldsync " << version() << " dev is running\n"
-              << "  public     " << url(a.public_endpoint()) << "   (GET /healthz, WebSocket /v1/ws)\n"
+              << "  public     " << base << "   (GET /healthz, WebSocket /v1/ws)\n"
               << "  admin      " << url(a.admin_endpoint())
               << "   (Authorization: Bearer " << a.cfg().server.admin_token << ")\n"
               << "  status     curl -H 'Authorization: Bearer " << a.cfg().server.admin_token
@@ -200,9 +272,25 @@ int dev_command(config cfg, const dev_options& opts) {
       std::cout << "  token      " << label << " (24 h)\n             " << token << "\n";
     }
     std::cout << "  more       fieldsync token --data-dir " << data_dir.string()
-              << " '{\"sub\":\"rep-7\",\"rep_id\":7,\"territories\":[1],\"role\":\"rep\"}'\n"
-              << "Ctrl-C stops the server, then the database.\n"
-              << std::endl;
+              << " '{\"sub\":\"rep-7\",\"rep_id\":7,\"territories\":[1],\"role\":\"rep\"}'\n";
+    const auto& app_dir = a.cfg().server.static_dir;
+    if (app_dir.empty()) {
+      std::cout << "  app        not built: scripts/dev builds it (clients/web: npm ci && npm run "
+                   "build:app), or set server.static_dir\n";
+    } else {
+      // The token travels in the fragment: never sent to the server, never in a log.
+      std::cout << "  app        " << base << "/   (" << app_dir << ")\n";
+      for (const auto& [label, token] : demo_tokens) {
+        const auto who = label.substr(0, label.find(' '));
+        std::cout << "  sign in    as the " << who << ": " << base << "/#token=" << token << "\n";
+      }
+    }
+    std::cout << "Ctrl-C stops the server, then the database.\n";
+    if (!app_dir.empty()) {
+      std::cout << "\nOpen " << base << "/" << (demo_tokens.empty() ? "" : "#token=" + demo_tokens.front().second)
+                << "\n";
+    }
+    std::cout << std::endl;
   };
 
   try {

@@ -95,6 +95,10 @@ boost::asio::awaitable<http_response> router::dispatch(const http_request& req,
     res.set(http::field::allow, allow);
     co_return res;
   }
+  if (fallback_ && (req.method() == http::verb::get || req.method() == http::verb::head)) {
+    request_context ctx{req, path, query, {}, stream};
+    co_return co_await fallback_(ctx);
+  }
   co_return error_response(req, http::status::not_found, "not_found",
                            "no such endpoint: " + std::string(path));
 }

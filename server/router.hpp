@@ -35,7 +35,12 @@ class router {
   // `pattern` is a path like "/v1/collections/{name}/changes".
   void add(http::verb method, std::string pattern, route_handler handler);
 
-  // Runs the matching handler. Unknown path: 404; known path, other method: 405 with Allow.
+  // The handler of GET and HEAD requests whose path no route has (static files). Without
+  // one, or for other methods, such requests get 404.
+  void set_fallback(route_handler handler) { fallback_ = std::move(handler); }
+
+  // Runs the matching handler. Unknown path: the fallback for GET/HEAD, else 404; known
+  // path, other method: 405 with Allow.
   // `stream`, if given, lets the handler stream its answer instead (response_stream.hpp).
   boost::asio::awaitable<http_response> dispatch(const http_request& req,
                                                  response_stream* stream = nullptr) const;
@@ -47,6 +52,7 @@ class router {
     route_handler handler;
   };
   std::vector<route> routes_;
+  route_handler fallback_;
 };
 
 // Percent-decodes a path segment or query component ('+' stays '+'). nullopt on bad escapes.

@@ -212,11 +212,13 @@ WITH ranked AS (
   GROUP BY r.id
 )
 INSERT INTO public.kpis AS k
-  (rep_id, month, calls_planned, calls_done, samples_given, new_accounts, revenue, updated_at)
-SELECT p.rep_id, date_trunc('month', now())::date,
-       coalesce((SELECT calls_planned FROM public.kpis WHERE rep_id = p.rep_id ORDER BY month DESC LIMIT 1), 100),
-       p.calls, p.samples, 0, p.revenue, now()
+  (rep_id, month, calls_planned, calls_done, samples_given, new_accounts, revenue, updated_at, revenue_plan)
+SELECT p.rep_id, date_trunc('month', now())::date, plan.calls, p.calls, p.samples, 0, p.revenue, now(),
+       plan.calls * 800
 FROM picked p
+CROSS JOIN LATERAL (
+  SELECT coalesce((SELECT calls_planned FROM public.kpis WHERE rep_id = p.rep_id ORDER BY month DESC LIMIT 1), 100) AS calls
+) plan
 ON CONFLICT (rep_id, month) DO UPDATE
   SET calls_done = k.calls_done + excluded.calls_done,
       samples_given = k.samples_given + excluded.samples_given,

@@ -55,7 +55,7 @@ boost::asio::awaitable<pg_outcome<demo_load_report>> async_load_demo(pg_connecti
 
 // One run of the demo's KPI ETL job: in a single statement, adds calls, samples and
 // revenue to the current month's KPI row of a few reps chosen by (seed, tick), creating the
-// row when the month has just begun, and sets updated_at = now(). Returns the number of
+// row when the month has just begun (with last month's plan), and sets updated_at = now(). Returns the number of
 // rows written (a handful; 0 when there are no reps).
 boost::asio::awaitable<pg_outcome<std::int64_t>> async_run_kpi_etl_tick(pg_connection& conn,
                                                                         std::uint64_t seed,
