@@ -382,6 +382,12 @@ std::string idle_in_transaction(const std::string& dsn, const std::string& older
                          older_than + "'");
 }
 
+std::string admin_status(server_process& server) {
+  auto r = http_call(server.admin_port(), http::verb::get, "/admin/v1/status", {},
+                     {{"Authorization", std::string("Bearer ") + test_admin_token}});
+  return r.body;
+}
+
 // The last lines of the server's log, for failure messages.
 std::string log_tail(server_process& server, std::size_t lines = 60) {
   auto text = server.process().transcript();
@@ -559,6 +565,17 @@ TEST_CASE("PostgreSQL restarting 20 times under mutations, subscriptions and lon
 
   wait_for([&] { return idle_in_transaction(dsn, "0 seconds") == "0"; }, 30s,
            "fieldsync's sessions to leave their transactions");
+  // Every client has gone: so have their connections (the one counted is this request's).
+  const auto drain_deadline = steady::now() + 30s;
+  for (;;) {
+    const auto status = admin_status(server);
+    const auto c = json::parse(status).at("connections");
+    if (c.at("http").as_int64() <= 1 && c.at("websocket").as_int64() == 0) break;
+    if (steady::now() > drain_deadline) {
+      FAIL("the clients' connections did not end: " << status << "; the server's log ends:\n" << log_tail(server));
+    }
+    std::this_thread::sleep_for(20ms);
+  }
   CHECK(server.terminate() == 0);
   const bool drained = server.process().transcript().find("shutdown timeout") == std::string::npos;
   if (!drained) FAIL_CHECK("the shutdown timed out; the server's log ends:\n" << log_tail(server, 30));
