@@ -15,6 +15,14 @@ namespace fieldsync::storage {
 
 namespace asio = boost::asio;
 
+namespace {
+
+// Between a failed read of the log (the database restarting) and the next: short against
+// mutations.version_wait_ms, which bounds how long anyone waits anyway.
+constexpr std::chrono::milliseconds retry_delay{200};
+
+}  // namespace
+
 std::shared_ptr<commit_version_waiter> commit_version_waiter::create(
     asio::any_io_executor ex, std::shared_ptr<pg_pool> storage, std::string storage_conninfo,
     log_listener_options listener) {
@@ -88,7 +96,7 @@ asio::awaitable<void> commit_version_waiter::scan_loop() {
       spdlog::debug("commit versions: {}", r.error().to_string());
       // Again shortly, while anyone waits (each waiter's deadline bounds it): no further
       // notification may come to trigger the read this one was for.
-      retry_.expires_after(std::chrono::milliseconds(200));
+      retry_.expires_after(retry_delay);
       (void)co_await retry_.async_wait(asio::as_tuple(asio::use_awaitable));
       rescan_ = true;
       continue;
