@@ -256,8 +256,8 @@ void app::await_drain(std::chrono::steady_clock::time_point deadline) {
   bool ingest_done = !ingest_ || ingest_->stopped();
   if ((registry_.size() == 0 && ingest_done) || std::chrono::steady_clock::now() >= deadline) {
     if (registry_.size() != 0) {
-      spdlog::warn("shutdown timeout: {} connections still open ({} HTTP, {} WebSocket)", registry_.size(),
-                   registry_.count("http"), registry_.count("websocket"));
+      spdlog::warn("shutdown timeout: {} connections still open ({} HTTP, {} WebSocket)",
+                   registry_.size(), registry_.count("http"), registry_.count("websocket"));
     }
     if (!ingest_done) spdlog::warn("shutdown timeout: the ingest did not stop in time");
     pool_->close();

@@ -417,9 +417,11 @@ class loader {
     // (up to websocket.idle_timeout_ms) and a streamed pull's while its HTTP answer is
     // written (server.request_timeout_ms): the server must not end them first.
     if (const auto idle = cfg_.database.idle_in_transaction_timeout_ms;
-        idle != 0 && (idle <= cfg_.websocket.idle_timeout_ms || idle <= cfg_.server.request_timeout_ms)) {
-      throw config_error(origin() + ": database.idle_in_transaction_timeout_ms (" + std::to_string(idle) +
-                         ") must be above websocket.idle_timeout_ms and server.request_timeout_ms, or 0");
+        idle != 0 &&
+        (idle <= cfg_.websocket.idle_timeout_ms || idle <= cfg_.server.request_timeout_ms)) {
+      throw config_error(
+          origin() + ": database.idle_in_transaction_timeout_ms (" + std::to_string(idle) +
+          ") must be above websocket.idle_timeout_ms and server.request_timeout_ms, or 0");
     }
     if (require_dsn && cfg_.database.dsn.empty()) {
       throw config_error(origin() + ": missing required key database.dsn (or FIELDSYNC_DATABASE_DSN)");

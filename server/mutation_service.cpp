@@ -791,7 +791,8 @@ asio::awaitable<mutation_reply> mutation_service::async_apply(const principal& w
         // here, and the retry the client makes answers duplicate for what was applied.
         co_return refuse(http::status::service_unavailable, "database_unavailable",
                          "the connection to the database broke; push the batch again (what it "
-                         "applied answers duplicate): " + e.to_string());
+                         "applied answers duplicate): " +
+                             e.to_string());
       }
       co_return refuse(http::status::service_unavailable, "database_unavailable",
                        "the batch was not applied: " + e.to_string());

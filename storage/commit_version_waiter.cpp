@@ -37,7 +37,8 @@ std::shared_ptr<commit_version_waiter> commit_version_waiter::create(
   return self;
 }
 
-commit_version_waiter::commit_version_waiter(asio::any_io_executor ex, std::shared_ptr<pg_pool> storage)
+commit_version_waiter::commit_version_waiter(asio::any_io_executor ex,
+                                             std::shared_ptr<pg_pool> storage)
     : ex_(ex), storage_(std::move(storage)), retry_(ex) {}
 
 void commit_version_waiter::start() { listener_->start(); }

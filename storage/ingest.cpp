@@ -494,11 +494,11 @@ asio::awaitable<pg_outcome<void>> ingest::impl::lead() {
   // until streaming starts; the server-side limits apply throughout.
   auto setup_limits = opts.session;
   setup_limits.operation_timeout = std::chrono::milliseconds(0);
-  auto storage = co_await pg_connection::async_connect(ex, opts.storage_conninfo, opts.connect_timeout,
-                                                       {}, setup_limits);
+  auto storage = co_await pg_connection::async_connect(ex, opts.storage_conninfo,
+                                                       opts.connect_timeout, {}, setup_limits);
   if (!storage) co_return storage.error();
-  auto source = co_await pg_connection::async_connect(ex, opts.source_conninfo, opts.connect_timeout,
-                                                      {}, setup_limits);
+  auto source = co_await pg_connection::async_connect(ex, opts.source_conninfo,
+                                                      opts.connect_timeout, {}, setup_limits);
   if (!source) co_return source.error();
   if (auto m = co_await async_migrate_log_schema(**storage); !m) co_return m.error();
   if (auto p = co_await async_sync_publication(**source, opts.publication, opts.collections); !p) {

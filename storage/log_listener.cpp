@@ -39,8 +39,8 @@ struct log_listener::loop {
     const auto& o = self->options_;
     auto backoff = o.reconnect_min;
     while (!self->stopped_) {
-      auto conn = co_await pg_connection::async_connect(self->ex_, self->conninfo_, o.connect_timeout,
-                                                        {}, o.session);
+      auto conn = co_await pg_connection::async_connect(self->ex_, self->conninfo_,
+                                                        o.connect_timeout, {}, o.session);
       if (conn) {
         pg_connection* raw = conn->get();
         self->cancel_ = [raw, &timer] {
@@ -107,8 +107,8 @@ std::shared_ptr<log_listener> log_listener::create(asio::any_io_executor ex,
                                                    std::string storage_conninfo,
                                                    callback on_advance,
                                                    log_listener_options options) {
-  return std::shared_ptr<log_listener>(new log_listener(
-      std::move(ex), std::move(storage_conninfo), std::move(on_advance), std::move(options)));
+  return std::shared_ptr<log_listener>(new log_listener(std::move(ex), std::move(storage_conninfo),
+                                                        std::move(on_advance), std::move(options)));
 }
 
 std::shared_ptr<log_listener> log_listener::create(asio::any_io_executor ex,

@@ -46,11 +46,14 @@ std::string session_options(const std::string& conninfo, const pg_session_limits
     PQconninfoFree(opts);
   }
   if (err) PQfreemem(err);
-  out += "-c DateStyle=ISO,YMD -c TimeZone=UTC -c IntervalStyle=iso_8601 "
-         "-c extra_float_digits=3 -c bytea_output=hex -c client_encoding=UTF8";
+  out +=
+      "-c DateStyle=ISO,YMD -c TimeZone=UTC -c IntervalStyle=iso_8601 "
+      "-c extra_float_digits=3 -c bytea_output=hex -c client_encoding=UTF8";
   // The server's safety net: a session that died on our side (or hangs) while it holds row
   // locks ends its transaction by itself, and nobody waits for a lock without limit.
-  if (limits.lock_timeout) out += " -c lock_timeout=" + std::to_string(limits.lock_timeout->count());
+  if (limits.lock_timeout) {
+    out += " -c lock_timeout=" + std::to_string(limits.lock_timeout->count());
+  }
   if (limits.idle_in_transaction_timeout) {
     out += " -c idle_in_transaction_session_timeout=" +
            std::to_string(limits.idle_in_transaction_timeout->count());
@@ -60,7 +63,8 @@ std::string session_options(const std::string& conninfo, const pg_session_limits
 
 // Two descriptors name the same socket: compared by identity, since numbers are reused.
 bool same_socket(int a, int b) {
-  struct stat sa {}, sb {};
+  struct stat sa {};
+  struct stat sb {};
   if (::fstat(a, &sa) != 0 || ::fstat(b, &sb) != 0) return false;
   return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
@@ -113,7 +117,8 @@ struct pg_connection::impl {
   static void on_notice(void* arg, const PGresult* r) {
     auto* d = static_cast<impl*>(arg);
     const char* severity = PQresultErrorField(r, PG_DIAG_SEVERITY_NONLOCALIZED);
-    if (severity && (std::string_view(severity) == "FATAL" || std::string_view(severity) == "PANIC")) {
+    if (severity &&
+        (std::string_view(severity) == "FATAL" || std::string_view(severity) == "PANIC")) {
       d->goodbye = true;
     }
     if (d->previous_receiver) d->previous_receiver(nullptr, r);
@@ -158,16 +163,17 @@ struct pg_connection::impl {
     timed_out = false;
     if (operation_timeout.count() <= 0) return;
     deadline.expires_after(operation_timeout);
-    deadline.async_wait([weak = std::weak_ptr<impl>(self), n = operation](boost::system::error_code ec) {
-      auto d = weak.lock();
-      if (ec || !d || d->operation != n || !d->busy) return;
-      d->timed_out = true;
-      // The operation's wait ends with operation_aborted; aborted() turns it into the timeout.
-      if (d->socket) {
-        boost::system::error_code ignored;
-        d->socket->cancel(ignored);
-      }
-    });
+    deadline.async_wait(
+        [weak = std::weak_ptr<impl>(self), n = operation](boost::system::error_code ec) {
+          auto d = weak.lock();
+          if (ec || !d || d->operation != n || !d->busy) return;
+          d->timed_out = true;
+          // The operation's wait ends with operation_aborted; aborted() turns it into the timeout.
+          if (d->socket) {
+            boost::system::error_code ignored;
+            d->socket->cancel(ignored);
+          }
+        });
   }
 
   void disarm_deadline() noexcept {
@@ -224,7 +230,9 @@ struct pg_connection::impl {
 
   // Whichever of readable/writable comes first (the flush rule of the libpq manual).
   asio::awaitable<std::pair<boost::system::error_code, bool /*readable*/>> wait_read_or_write() {
-    if (timed_out) co_return std::pair{boost::system::error_code(asio::error::operation_aborted), true};
+    if (timed_out) {
+      co_return std::pair{boost::system::error_code(asio::error::operation_aborted), true};
+    }
     if (!socket) co_return std::pair{boost::system::error_code(asio::error::bad_descriptor), true};
     auto r = co_await (socket->async_wait(wait_type::wait_read, as_tuple(use_awaitable)) ||
                        socket->async_wait(wait_type::wait_write, as_tuple(use_awaitable)));

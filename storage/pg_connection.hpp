@@ -140,7 +140,8 @@ class pg_connection {
   // connection stays usable). Notifications that arrive during other operations are
   // queued as well.
   boost::asio::awaitable<pg_outcome<std::deque<pg_notification>>> async_wait_notifications(
-      std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max());
+      std::chrono::steady_clock::time_point deadline =
+          std::chrono::steady_clock::time_point::max());
 
   // False once the connection broke; a pool discards such connections.
   bool is_ok() const noexcept;

@@ -23,8 +23,8 @@
 
 #include <atomic>
 #include <csignal>
-#include <functional>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <random>
@@ -108,14 +108,17 @@ struct push_log {
   }
 };
 
-json::object title_mutation(std::int64_t id, int row, const std::string& title, const std::string& before) {
-  return json::object{{"mutation_id", id}, {"collection", "r_items"}, {"op", "update"},
-                      {"key", {{"id", row}}}, {"set", {{"title", title}}}, {"base", {{"title", before}}}};
+json::object title_mutation(std::int64_t id, int row, const std::string& title,
+                            const std::string& before) {
+  return json::object{
+      {"mutation_id", id},    {"collection", "r_items"},   {"op", "update"},
+      {"key", {{"id", row}}}, {"set", {{"title", title}}}, {"base", {{"title", before}}}};
 }
 
 json::object hot_mutation(std::int64_t id) {
-  return json::object{{"mutation_id", id},          {"collection", "r_items"}, {"op", "update"},
-                      {"key", {{"id", hot_row}}},   {"set", {{"hits", 1}}},    {"base", {{"hits", 0}}}};
+  return json::object{{"mutation_id", id},    {"collection", "r_items"},
+                      {"op", "update"},       {"key", {{"id", hot_row}}},
+                      {"set", {{"hits", 1}}}, {"base", {{"hits", 0}}}};
 }
 
 // Checks the answer to one batch of two mutations (the title, then the counter); returns
@@ -146,15 +149,16 @@ std::int64_t check_results(const json::object& answer, push_log& log, const std:
 
 // Pushes batches over HTTP until `stop`; a batch that was not answered with 200 goes again
 // unchanged (same mutation ids) until it is.
-void http_pusher(std::uint16_t port, const std::string& client, int row, const std::atomic<bool>& stop,
-                 const std::atomic<bool>& abort, push_log& log) {
+void http_pusher(std::uint16_t port, const std::string& client, int row,
+                 const std::atomic<bool>& stop, const std::atomic<bool>& abort, push_log& log) {
   std::string before = "start";
   std::int64_t next_id = 1;
   for (int n = 0; !stop; ++n) {
     const auto title = client + "-" + std::to_string(n);
     json::value batch = json::object{
         {"client_id", client},
-        {"mutations", json::array{title_mutation(next_id, row, title, before), hot_mutation(next_id + 1)}}};
+        {"mutations",
+         json::array{title_mutation(next_id, row, title, before), hot_mutation(next_id + 1)}}};
     const auto body = json::serialize(batch);
     const auto deadline = steady::now() + 120s;
     for (;;) {
@@ -192,8 +196,8 @@ void http_pusher(std::uint16_t port, const std::string& client, int row, const s
 }
 
 // The same over the WebSocket `push`; the connection stays up while PostgreSQL restarts.
-void ws_pusher(std::uint16_t port, const std::string& client, int row, const std::atomic<bool>& stop,
-               const std::atomic<bool>& abort, push_log& log) {
+void ws_pusher(std::uint16_t port, const std::string& client, int row,
+               const std::atomic<bool>& stop, const std::atomic<bool>& abort, push_log& log) {
   std::unique_ptr<sync_client> c;
   try {
     c = std::make_unique<sync_client>(port, hs256_token({{"sub", "u1"}}), client);
@@ -206,7 +210,8 @@ void ws_pusher(std::uint16_t port, const std::string& client, int row, const std
     const auto title = client + "-" + std::to_string(n);
     json::object push{{"type", "push"},
                       {"id", n},
-                      {"mutations", json::array{title_mutation(next_id, row, title, before), hot_mutation(next_id + 1)}}};
+                      {"mutations", json::array{title_mutation(next_id, row, title, before),
+                                                hot_mutation(next_id + 1)}}};
     const auto deadline = steady::now() + 120s;
     for (;;) {
       if (abort) return;
@@ -223,7 +228,8 @@ void ws_pusher(std::uint16_t port, const std::string& client, int row, const std
         break;
       }
       const auto code = answer->contains("code") ? std::string(answer->at("code").as_string()) : "";
-      if (answer->at("type") != "error" || (code != "database_unavailable" && code != "row_locked")) {
+      if (answer->at("type") != "error" ||
+          (code != "database_unavailable" && code != "row_locked")) {
         return log.error(client + ": " + json::serialize(*answer));
       }
       {
@@ -247,8 +253,9 @@ std::string signature(const json::object& row) {
 
 table_rows table_of(const std::string& dsn) {
   table_rows out;
-  auto rows = json::parse(query_value(
-      dsn, "SELECT json_agg(json_build_object('id', id, 'title', title, 'hits', hits, 'seq', seq)) FROM r_items"));
+  auto rows = json::parse(query_value(dsn,
+                                      "SELECT json_agg(json_build_object('id', id, 'title', title, "
+                                      "'hits', hits, 'seq', seq)) FROM r_items"));
   for (const auto& r : rows.as_array()) {
     out[std::to_string(r.at("id").as_int64())] = signature(r.as_object());
   }
@@ -293,7 +300,8 @@ void subscriber(std::uint16_t port, const std::atomic<bool>& stop, const std::at
       }
       for (; protocol_errors < c.protocol_errors().size(); ++protocol_errors) {
         if (out.errors.size() < 20) {
-          out.errors.push_back("error message: " + json::serialize(c.protocol_errors()[protocol_errors]));
+          out.errors.push_back("error message: " +
+                               json::serialize(c.protocol_errors()[protocol_errors]));
         }
       }
       return stop.load() || abort.load();
@@ -362,8 +370,9 @@ void long_poller(std::uint16_t port, const std::atomic<bool>& stop, const std::a
       auto held = rows.find(key);
       if (held != rows.end() && !body.at("snapshot").as_bool() &&
           row.at("seq").as_int64() <= held->second.at("seq").as_int64()) {
-        out.error("long-poll: row " + key + " went from seq " + json::serialize(held->second.at("seq")) +
-                  " to " + json::serialize(row.at("seq")));
+        out.error("long-poll: row " + key + " went from seq " +
+                  json::serialize(held->second.at("seq")) + " to " +
+                  json::serialize(row.at("seq")));
       }
       rows[key] = row;
     }
@@ -392,16 +401,18 @@ std::string admin_status(server_process& server) {
 std::string log_tail(server_process& server, std::size_t lines = 60) {
   auto text = server.process().transcript();
   std::size_t at = text.size();
-  for (std::size_t n = 0; n <= lines && at != std::string::npos && at > 0; ++n) at = text.rfind('\n', at - 1);
+  for (std::size_t n = 0; n <= lines && at != std::string::npos && at > 0; ++n)
+    at = text.rfind('\n', at - 1);
   return at == std::string::npos ? text : text.substr(at + 1);
 }
 
-void wait_for(const std::function<bool()>& done, std::chrono::seconds timeout, const std::string& what,
-              server_process* server = nullptr) {
+void wait_for(const std::function<bool()>& done, std::chrono::seconds timeout,
+              const std::string& what, server_process* server = nullptr) {
   const auto deadline = steady::now() + timeout;
   while (!done()) {
     if (steady::now() > deadline) {
-      FAIL("timed out waiting for " << what << (server ? "; the server's log ends:\n" + log_tail(*server) : ""));
+      FAIL("timed out waiting for "
+           << what << (server ? "; the server's log ends:\n" + log_tail(*server) : ""));
     }
     std::this_thread::sleep_for(20ms);
   }
@@ -429,8 +440,10 @@ struct workers {
 
 }  // namespace
 
-TEST_CASE("PostgreSQL restarting 20 times under mutations, subscriptions and long-polls leaves nothing hanging",
-          "[e2e][restart]") {
+TEST_CASE(
+    "PostgreSQL restarting 20 times under mutations, subscriptions and long-polls leaves nothing "
+    "hanging",
+    "[e2e][restart]") {
   // synchronous_commit on: an immediate shutdown may lose asynchronously committed
   // transactions, which would make an acknowledged mutation vanish for reasons of the test's
   // own making.
@@ -439,13 +452,17 @@ TEST_CASE("PostgreSQL restarting 20 times under mutations, subscriptions and lon
   create_schema(dsn);
   server_process server(dsn, sections(), {{"FIELDSYNC_LOG_LEVEL", "debug"}});
   const auto port = server.public_port();
-  wait_for([&] {
-    try {
-      return query_value(dsn, "SELECT count(*) FROM fieldsync.rows WHERE collection = 'r_items'") == "6";
-    } catch (const std::exception&) {
-      return false;
-    }
-  }, 60s, "the initial copy of r_items");
+  wait_for(
+      [&] {
+        try {
+          return query_value(dsn,
+                             "SELECT count(*) FROM fieldsync.rows WHERE collection = 'r_items'") ==
+                 "6";
+        } catch (const std::exception&) {
+          return false;
+        }
+      },
+      60s, "the initial copy of r_items");
 
   std::atomic<bool> stop_pushers{false}, stop_followers{false};
   follower_state live, polled;
@@ -453,8 +470,11 @@ TEST_CASE("PostgreSQL restarting 20 times under mutations, subscriptions and lon
   workers w(server);
   w.threads.emplace_back([&] { subscriber(port, stop_followers, w.abort, live); });
   w.threads.emplace_back([&] { long_poller(port, stop_followers, w.abort, polled); });
-  wait_for([&] { return live.title_of(probe_row) == "\"probe\"" && polled.title_of(probe_row) == "\"probe\""; },
-           60s, "the subscription's snapshot and the first long-poll");
+  wait_for(
+      [&] {
+        return live.title_of(probe_row) == "\"probe\"" && polled.title_of(probe_row) == "\"probe\"";
+      },
+      60s, "the subscription's snapshot and the first long-poll");
 
   w.threads.emplace_back([&] { http_pusher(port, "http-1", 1, stop_pushers, w.abort, http_log); });
   w.threads.emplace_back([&] { http_pusher(port, "http-2", 2, stop_pushers, w.abort, http_log); });
@@ -474,7 +494,8 @@ TEST_CASE("PostgreSQL restarting 20 times under mutations, subscriptions and lon
 
     // Live changes flow again: a plain SQL write reaches the subscription and the long-poll.
     const auto probe = "probe-" + std::to_string(i);
-    exec_retrying(dsn, "UPDATE r_items SET title = '" + probe + "' WHERE id = " + std::to_string(probe_row));
+    exec_retrying(
+        dsn, "UPDATE r_items SET title = '" + probe + "' WHERE id = " + std::to_string(probe_row));
     wait_for([&] { return live.title_of(probe_row) == "\"" + probe + "\""; }, 30s,
              "the probe write on the live subscription", &server);
     wait_for([&] { return polled.title_of(probe_row) == "\"" + probe + "\""; }, 30s,
@@ -487,7 +508,8 @@ TEST_CASE("PostgreSQL restarting 20 times under mutations, subscriptions and lon
       const auto title = "v-" + std::to_string(version_probe_id);
       json::value batch = json::object{
           {"client_id", "prober"},
-          {"mutations", json::array{title_mutation(version_probe_id, version_row, title, version_title)}}};
+          {"mutations",
+           json::array{title_mutation(version_probe_id, version_row, title, version_title)}}};
       auto r = http_call(port, http::verb::post, "/v1/mutations", json::serialize(batch),
                          {{"Authorization", "Bearer " + hs256_token({{"sub", "u1"}})},
                           {"Content-Type", "application/json"}},
@@ -529,8 +551,9 @@ TEST_CASE("PostgreSQL restarting 20 times under mutations, subscriptions and lon
   acknowledged.insert(ws_log.titles.begin(), ws_log.titles.end());
   CHECK(acknowledged.size() == http_log.titles.size() + ws_log.titles.size());
   auto audit = json::parse(query_value(
-      dsn, "SELECT coalesce(json_object_agg(title, n), '{}') FROM "
-           "(SELECT title, count(*) AS n FROM r_audit WHERE id IN (1, 2, 3) GROUP BY title) t"));
+      dsn,
+      "SELECT coalesce(json_object_agg(title, n), '{}') FROM "
+      "(SELECT title, count(*) AS n FROM r_audit WHERE id IN (1, 2, 3) GROUP BY title) t"));
   std::size_t once = 0;
   for (const auto& title : acknowledged) {
     const auto* n = audit.as_object().if_contains(title);
@@ -550,12 +573,15 @@ TEST_CASE("PostgreSQL restarting 20 times under mutations, subscriptions and lon
   // Both followers converge on the table, with no gap, duplicate or reset on the way.
   exec_retrying(dsn, "UPDATE r_items SET title = 'final' WHERE id = " + std::to_string(probe_row));
   const auto truth = table_of(dsn);
-  wait_for([&] {
-    std::scoped_lock lock(live.mutex, polled.mutex);
-    return live.rows == truth && polled.rows == truth;
-  }, 60s, "the subscription and the long-poll to hold the table");
+  wait_for(
+      [&] {
+        std::scoped_lock lock(live.mutex, polled.mutex);
+        return live.rows == truth && polled.rows == truth;
+      },
+      60s, "the subscription and the long-poll to hold the table");
   stop_followers = true;
-  exec_sql(dsn, "UPDATE r_items SET title = 'stop' WHERE id = " + std::to_string(probe_row));  // ends the long-poll
+  exec_sql(dsn, "UPDATE r_items SET title = 'stop' WHERE id = " +
+                    std::to_string(probe_row));  // ends the long-poll
   w.threads[0].join();
   w.threads[1].join();
   for (auto* f : {&live, &polled}) {
@@ -572,11 +598,13 @@ TEST_CASE("PostgreSQL restarting 20 times under mutations, subscriptions and lon
     const auto c = json::parse(status).at("connections");
     if (c.at("http").as_int64() <= 1 && c.at("websocket").as_int64() == 0) break;
     if (steady::now() > drain_deadline) {
-      FAIL("the clients' connections did not end: " << status << "; the server's log ends:\n" << log_tail(server));
+      FAIL("the clients' connections did not end: " << status << "; the server's log ends:\n"
+                                                    << log_tail(server));
     }
     std::this_thread::sleep_for(20ms);
   }
   CHECK(server.terminate() == 0);
   const bool drained = server.process().transcript().find("shutdown timeout") == std::string::npos;
-  if (!drained) FAIL_CHECK("the shutdown timed out; the server's log ends:\n" << log_tail(server, 30));
+  if (!drained)
+    FAIL_CHECK("the shutdown timed out; the server's log ends:\n" << log_tail(server, 30));
 }

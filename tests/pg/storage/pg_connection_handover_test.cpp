@@ -57,7 +57,8 @@ auto run(F f) {
   return fut.get();
 }
 
-asio::awaitable<std::unique_ptr<pg_connection>> connect(asio::any_io_executor ex, const std::string& conninfo,
+asio::awaitable<std::unique_ptr<pg_connection>> connect(asio::any_io_executor ex,
+                                                        const std::string& conninfo,
                                                         pg_session_limits limits = {}) {
   auto c = co_await pg_connection::async_connect(ex, conninfo, 10s, {}, limits);
   if (!c) throw std::runtime_error(c.error().to_string());
@@ -103,10 +104,12 @@ asio::awaitable<std::optional<T>> within(asio::any_io_executor ex, asio::awaitab
 
 // Terminates the backend of `victim` and makes `victim` notice: connection_lost.
 asio::awaitable<void> kill_and_notice(pg_connection& admin, pg_connection& victim) {
-  auto killed = co_await admin.async_query("SELECT pg_terminate_backend($1)", pg_params(victim.backend_pid()));
+  auto killed = co_await admin.async_query("SELECT pg_terminate_backend($1)",
+                                           pg_params(victim.backend_pid()));
   REQUIRE(killed.has_value());
   pg_outcome<fieldsync::storage::pg_result> r = fieldsync::storage::pg_result();
-  for (int i = 0; i < 500 && r.has_value(); ++i) r = co_await victim.async_query("SELECT pg_sleep(0.01)");
+  for (int i = 0; i < 500 && r.has_value(); ++i)
+    r = co_await victim.async_query("SELECT pg_sleep(0.01)");
   REQUIRE_FALSE(r.has_value());
   CHECK(r.error().code == pg_errc::connection_lost);
 }
@@ -118,8 +121,10 @@ asio::awaitable<void> pause(asio::any_io_executor ex, std::chrono::milliseconds 
 
 }  // namespace
 
-TEST_CASE("a connection lost and replaced while the old one still exists: the new one keeps its registration",
-          "[pg][pg_connection][descriptors]") {
+TEST_CASE(
+    "a connection lost and replaced while the old one still exists: the new one keeps its "
+    "registration",
+    "[pg][pg_connection][descriptors]") {
   fresh_database db;
   run([&](asio::any_io_executor ex) -> asio::awaitable<void> {
     auto admin = co_await connect(ex, db.conninfo());
@@ -143,7 +148,8 @@ TEST_CASE("a connection lost and replaced while the old one still exists: the ne
       // A new connection while the old object still exists: it typically gets the number
       // libpq just closed. Then the old one goes.
       auto fresh = co_await connect(ex, db.conninfo());
-      if (PQsocket(fresh->native()) == old_libpq || fresh->reactor_descriptor() == old_libpq) ++reused;
+      if (PQsocket(fresh->native()) == old_libpq || fresh->reactor_descriptor() == old_libpq)
+        ++reused;
       old.reset();
 
       CHECK(in_epoll_set(fresh->reactor_descriptor()));
@@ -153,7 +159,8 @@ TEST_CASE("a connection lost and replaced while the old one still exists: the ne
       CHECK((*answer)->value(0, 0) == "42");
       auto listening = co_await fresh->async_exec("LISTEN handover");
       REQUIRE(listening.has_value());
-      auto notified = co_await admin->async_query("SELECT pg_notify('handover', $1)", pg_params(round));
+      auto notified =
+          co_await admin->async_query("SELECT pg_notify('handover', $1)", pg_params(round));
       REQUIRE(notified.has_value());
       auto got = co_await fresh->async_wait_notifications(std::chrono::steady_clock::now() + 10s);
       REQUIRE(got.has_value());
@@ -165,8 +172,9 @@ TEST_CASE("a connection lost and replaced while the old one still exists: the ne
   });
 }
 
-TEST_CASE("a connection lost while it waits for notifications ends its wait, and its successor works",
-          "[pg][pg_connection][descriptors]") {
+TEST_CASE(
+    "a connection lost while it waits for notifications ends its wait, and its successor works",
+    "[pg][pg_connection][descriptors]") {
   fresh_database db;
   run([&](asio::any_io_executor ex) -> asio::awaitable<void> {
     auto admin = co_await connect(ex, db.conninfo());
@@ -174,11 +182,15 @@ TEST_CASE("a connection lost while it waits for notifications ends its wait, and
     auto listening = co_await waiting->async_exec("LISTEN handover");
     REQUIRE(listening.has_value());
     std::optional<pg_outcome<std::deque<pg_notification>>> ended;
-    asio::co_spawn(ex, [&, c = waiting.get()]() -> asio::awaitable<void> {
-      ended = co_await c->async_wait_notifications();  // no deadline: only the loss ends it
-    }, asio::detached);
+    asio::co_spawn(
+        ex,
+        [&, c = waiting.get()]() -> asio::awaitable<void> {
+          ended = co_await c->async_wait_notifications();  // no deadline: only the loss ends it
+        },
+        asio::detached);
     co_await asio::post(ex, asio::use_awaitable);
-    auto killed = co_await admin->async_query("SELECT pg_terminate_backend($1)", pg_params(waiting->backend_pid()));
+    auto killed = co_await admin->async_query("SELECT pg_terminate_backend($1)",
+                                              pg_params(waiting->backend_pid()));
     REQUIRE(killed.has_value());
     for (int i = 0; i < 1000 && !ended; ++i) co_await pause(ex, 10ms);
     REQUIRE(ended);
@@ -195,8 +207,9 @@ TEST_CASE("a connection lost while it waits for notifications ends its wait, and
   });
 }
 
-TEST_CASE("an operation without an answer in time fails with operation_timeout and breaks the connection",
-          "[pg][pg_connection][deadlines]") {
+TEST_CASE(
+    "an operation without an answer in time fails with operation_timeout and breaks the connection",
+    "[pg][pg_connection][deadlines]") {
   fresh_database db;
   run([&](asio::any_io_executor ex) -> asio::awaitable<void> {
     auto admin = co_await connect(ex, db.conninfo());
@@ -227,7 +240,8 @@ TEST_CASE("an operation without an answer in time fails with operation_timeout a
     REQUIRE(unlocked.has_value());
     bool gone = false;
     for (int i = 0; i < 3000 && !gone; ++i) {
-      auto r = co_await admin->async_query("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pg_params(pid));
+      auto r = co_await admin->async_query("SELECT count(*) FROM pg_stat_activity WHERE pid = $1",
+                                           pg_params(pid));
       REQUIRE(r.has_value());
       gone = r->value(0, 0) == "0";
       if (!gone) co_await pause(ex, 10ms);
@@ -245,7 +259,8 @@ TEST_CASE("sessions carry fieldsync's name, lock_timeout and idle_in_transaction
     limits.idle_in_transaction_timeout = 500ms;
     auto c = co_await connect(ex, db.conninfo(), limits);
     auto shown = co_await c->async_query(
-        "SELECT current_setting('lock_timeout'), current_setting('idle_in_transaction_session_timeout'), "
+        "SELECT current_setting('lock_timeout'), "
+        "current_setting('idle_in_transaction_session_timeout'), "
         "current_setting('application_name')");
     REQUIRE(shown.has_value());
     CHECK(shown->value(0, 0) == "250ms");
@@ -271,8 +286,9 @@ TEST_CASE("sessions carry fieldsync's name, lock_timeout and idle_in_transaction
   });
 }
 
-TEST_CASE("the pool: a deadline for acquiring, and idle connections of a gone server replaced unnoticed",
-          "[pg][pool][deadlines]") {
+TEST_CASE(
+    "the pool: a deadline for acquiring, and idle connections of a gone server replaced unnoticed",
+    "[pg][pool][deadlines]") {
   fresh_database db;
   run([&](asio::any_io_executor ex) -> asio::awaitable<void> {
     auto admin = co_await connect(ex, db.conninfo());
@@ -301,7 +317,8 @@ TEST_CASE("the pool: a deadline for acquiring, and idle connections of a gone se
     REQUIRE(killed.has_value());
     bool gone = false;
     for (int i = 0; i < 3000 && !gone; ++i) {
-      auto r = co_await admin->async_query("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pg_params(pid));
+      auto r = co_await admin->async_query("SELECT count(*) FROM pg_stat_activity WHERE pid = $1",
+                                           pg_params(pid));
       REQUIRE(r.has_value());
       gone = r->value(0, 0) == "0";
       if (!gone) co_await pause(ex, 10ms);
@@ -336,9 +353,13 @@ TEST_CASE("the log listener comes back after its session is killed and delivers 
     ioc.run();
   });
   auto last_heard = [&] {
-    return asio::co_spawn(ioc, [&]() -> asio::awaitable<std::string> {
-      co_return heard.empty() ? std::string() : heard.back().high.to_string();
-    }, asio::use_future).get();
+    return asio::co_spawn(
+               ioc,
+               [&]() -> asio::awaitable<std::string> {
+                 co_return heard.empty() ? std::string() : heard.back().high.to_string();
+               },
+               asio::use_future)
+        .get();
   };
   auto wait_heard = [&](const std::string& lsn, const char* what) {
     const auto deadline = std::chrono::steady_clock::now() + 30s;
@@ -348,8 +369,9 @@ TEST_CASE("the log listener comes back after its session is killed and delivers 
     }
   };
   auto listener_pid = [&] {
-    return query_value(dsn, "SELECT coalesce(max(pid), 0) FROM pg_stat_activity WHERE "
-                            "application_name = 'fieldsync' AND datname = current_database()");
+    return query_value(dsn,
+                       "SELECT coalesce(max(pid), 0) FROM pg_stat_activity WHERE "
+                       "application_name = 'fieldsync' AND datname = current_database()");
   };
   wait_heard("0/100", "the state read on start");
   exec_sql(dsn, "SELECT pg_notify('fieldsync_log', '7 0/200')");
@@ -366,7 +388,8 @@ TEST_CASE("the log listener comes back after its session is killed and delivers 
     auto pid = listener_pid();
     REQUIRE(pid != "0");
     exec_sql(dsn, "SELECT pg_terminate_backend(" + pid + ")");
-    exec_sql(dsn, "UPDATE fieldsync.state SET high_lsn = '0/" + std::to_string(400 + 100 * i) + "'");
+    exec_sql(dsn,
+             "UPDATE fieldsync.state SET high_lsn = '0/" + std::to_string(400 + 100 * i) + "'");
     wait_heard("0/" + std::to_string(400 + 100 * i), "the state after a reconnect");
     // Heard on the new session's first read, unless the old one's last check came first:
     // notify until it is heard (a repeated position is delivered once).
@@ -379,7 +402,14 @@ TEST_CASE("the log listener comes back after its session is killed and delivers 
     }
     CHECK(listener_pid() != pid);
   }
-  asio::co_spawn(ioc, [&]() -> asio::awaitable<void> { listener->stop(); co_return; }, asio::use_future).get();
+  asio::co_spawn(
+      ioc,
+      [&]() -> asio::awaitable<void> {
+        listener->stop();
+        co_return;
+      },
+      asio::use_future)
+      .get();
   ioc.stop();
   t.join();
 }

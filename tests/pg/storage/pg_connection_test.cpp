@@ -39,7 +39,8 @@ auto run(F f) {
   return fut.get();
 }
 
-pg_pool_options pool_options(const std::string& conninfo, std::size_t size, std::size_t max_waiters) {
+pg_pool_options pool_options(const std::string& conninfo, std::size_t size,
+                             std::size_t max_waiters) {
   pg_pool_options o;
   o.conninfo = conninfo;
   o.size = size;

@@ -151,8 +151,9 @@ TEST_CASE("bad collections and keys are errors naming them", "[config]") {
              Catch::Contains("FIELDSYNC_COLLECTIONS_B_TABLE") && Catch::Contains("must exist in the file"));
 }
 
-TEST_CASE("database deadlines: defaults, and the idle-in-transaction timeout above the client waits",
-          "[config]") {
+TEST_CASE(
+    "database deadlines: defaults, and the idle-in-transaction timeout above the client waits",
+    "[config]") {
   temp_dir dir;
   auto file = dir.path() / "c.toml";
   write_file(file, "[database]\ndsn = \"host=/tmp dbname=x\"\n");
@@ -168,8 +169,10 @@ TEST_CASE("database deadlines: defaults, and the idle-in-transaction timeout abo
                  Catch::Contains("websocket.idle_timeout_ms"));
   CHECK_THAT(load_error("[websocket]\nidle_timeout_ms = 200000\n[database]\ndsn = \"x\"\n"),
              Catch::Contains("database.idle_in_transaction_timeout_ms"));
-  CHECK(load_error("[database]\ndsn = \"x\"\nidle_in_transaction_timeout_ms = 0\nquery_timeout_ms = 0\n"
-                   "lock_timeout_ms = 0\n").empty());
+  CHECK(load_error(
+            "[database]\ndsn = \"x\"\nidle_in_transaction_timeout_ms = 0\nquery_timeout_ms = 0\n"
+            "lock_timeout_ms = 0\n")
+            .empty());
   CHECK_THAT(load_error("[database]\ndsn = \"x\"\nacquire_timeout_ms = 0\n"),
              Catch::Contains("database.acquire_timeout_ms"));
 }

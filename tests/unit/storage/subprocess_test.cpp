@@ -14,7 +14,8 @@ TEST_CASE("a child inherits no descriptor but stdin, stdout and stderr", "[subpr
   // (pg_ctl's postmaster) would otherwise keep it open for good.
   int fds[2];
   REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds) == 0);
-  const std::string probe = "for fd in 0 1 2 " + std::to_string(fds[0]) + " " + std::to_string(fds[1]) +
+  const std::string probe = "for fd in 0 1 2 " + std::to_string(fds[0]) + " " +
+                            std::to_string(fds[1]) +
                             "; do if [ -e /proc/$$/fd/$fd ]; then echo open $fd; fi; done";
   auto r = run_subprocess({"sh", "-c", probe});
   ::close(fds[0]);
