@@ -1,5 +1,6 @@
 #include "server/app.hpp"
 
+#include "server/database_limits.hpp"
 #include "server/endpoint.hpp"
 #include "server/routes.hpp"
 #include "storage/pg_conninfo.hpp"
@@ -32,6 +33,8 @@ app::app(config cfg)
   pool_opts.conninfo = cfg_.database.dsn;
   pool_opts.size = static_cast<std::size_t>(cfg_.database.pool_size);
   pool_opts.connect_timeout = std::chrono::milliseconds(cfg_.database.connect_timeout_ms);
+  pool_opts.acquire_timeout = std::chrono::milliseconds(cfg_.database.acquire_timeout_ms);
+  pool_opts.session = session_limits(cfg_.database);
   auto storage_opts = pool_opts;
   pool_ = storage::pg_pool::create(ioc_.get_executor(), std::move(pool_opts));
   if (cfg_.database.storage_dsn.empty() || cfg_.database.storage_dsn == cfg_.database.dsn) {
@@ -160,6 +163,7 @@ asio::awaitable<void> app::start_change_feed() {
   o.publication = cfg_.replication.publication;
   o.collections = std::move(*described);
   o.connect_timeout = std::chrono::milliseconds(cfg_.database.connect_timeout_ms);
+  o.session = session_limits(cfg_.database);
   o.status_interval = std::chrono::milliseconds(cfg_.replication.status_interval_ms);
   o.heartbeat_interval = std::chrono::milliseconds(cfg_.replication.heartbeat_interval_ms);
   o.reconnect_min = std::chrono::milliseconds(cfg_.replication.reconnect_min_ms);
@@ -190,7 +194,7 @@ asio::awaitable<void> app::start_mutations() {
   o.max_clock_drift = std::chrono::milliseconds(m.max_clock_drift_ms);
   o.conflict_retention = std::chrono::milliseconds(m.conflict_retention_ms);
   o.clock_retention = std::chrono::milliseconds(cfg_.changelog.tombstone_ms);
-  o.connect_timeout = std::chrono::milliseconds(cfg_.database.connect_timeout_ms);
+  o.listener = listener_options(cfg_.database);
   o.storage_conninfo = storage_dsn(cfg_);
   o.storage_is_source = storage_pool_ == pool_;
   try {
@@ -208,6 +212,8 @@ void app::add_live_sync(const std::shared_ptr<ws_protocol>& protocol) {
   fanout_options fo;
   fo.storage_conninfo = storage_dsn(cfg_);
   fo.connect_timeout = std::chrono::milliseconds(cfg_.database.connect_timeout_ms);
+  fo.session = session_limits(cfg_.database);
+  fo.listen_check_interval = std::chrono::milliseconds(cfg_.database.listen_check_interval_ms);
   fo.read_changes = static_cast<std::size_t>(w.fanout_read_changes);
   fo.snapshot_batch_rows = static_cast<std::size_t>(w.snapshot_batch_rows);
   fo.session_queue_messages = static_cast<std::size_t>(w.send_queue_messages);
@@ -255,7 +261,8 @@ void app::await_drain(std::chrono::steady_clock::time_point deadline) {
   bool ingest_done = !ingest_ || ingest_->stopped();
   if ((registry_.size() == 0 && ingest_done) || std::chrono::steady_clock::now() >= deadline) {
     if (registry_.size() != 0) {
-      spdlog::warn("shutdown timeout: {} connections still open", registry_.size());
+      spdlog::warn("shutdown timeout: {} connections still open ({} HTTP, {} WebSocket)",
+                   registry_.size(), registry_.count("http"), registry_.count("websocket"));
     }
     if (!ingest_done) spdlog::warn("shutdown timeout: the ingest did not stop in time");
     pool_->close();

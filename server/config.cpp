@@ -82,6 +82,11 @@ std::vector<key_spec> section_schema(config& c) {
       {"database", "storage_dsn", &c.database.storage_dsn},
       {"database", "pool_size", &c.database.pool_size, 1, 1000},
       {"database", "connect_timeout_ms", &c.database.connect_timeout_ms, 100, max_ms},
+      {"database", "acquire_timeout_ms", &c.database.acquire_timeout_ms, 100, max_ms},
+      {"database", "query_timeout_ms", &c.database.query_timeout_ms, 0, max_ms},
+      {"database", "lock_timeout_ms", &c.database.lock_timeout_ms, 0, max_ms},
+      {"database", "idle_in_transaction_timeout_ms", &c.database.idle_in_transaction_timeout_ms, 0, max_ms},
+      {"database", "listen_check_interval_ms", &c.database.listen_check_interval_ms, 100, max_ms},
       {"replication", "ingest", &c.replication.ingest},
       {"replication", "slot", &c.replication.slot},
       {"replication", "publication", &c.replication.publication},
@@ -409,6 +414,16 @@ class loader {
     }
     if (cfg_.replication.reconnect_min_ms > cfg_.replication.reconnect_max_ms) {
       throw config_error(origin() + ": replication.reconnect_min_ms is above replication.reconnect_max_ms");
+    }
+    // A snapshot's transaction stays open, idle, while its WebSocket client reads slowly
+    // (up to websocket.idle_timeout_ms) and a streamed pull's while its HTTP answer is
+    // written (server.request_timeout_ms): the server must not end them first.
+    if (const auto idle = cfg_.database.idle_in_transaction_timeout_ms;
+        idle != 0 &&
+        (idle <= cfg_.websocket.idle_timeout_ms || idle <= cfg_.server.request_timeout_ms)) {
+      throw config_error(
+          origin() + ": database.idle_in_transaction_timeout_ms (" + std::to_string(idle) +
+          ") must be above websocket.idle_timeout_ms and server.request_timeout_ms, or 0");
     }
     if (require_dsn && cfg_.database.dsn.empty()) {
       throw config_error(origin() + ": missing required key database.dsn (or FIELDSYNC_DATABASE_DSN)");

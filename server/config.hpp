@@ -51,6 +51,12 @@ struct database_config {
   std::string storage_dsn;  // fieldsync's own schema (change log); empty: the source database
   std::int64_t pool_size = 8;
   std::int64_t connect_timeout_ms = 5'000;
+  // Deadlines of every wait on PostgreSQL (docs/config.md, [database]).
+  std::int64_t acquire_timeout_ms = 10'000;               // for a free pooled connection
+  std::int64_t query_timeout_ms = 60'000;                 // for one operation's answer; 0: none
+  std::int64_t lock_timeout_ms = 10'000;                  // every session's lock_timeout; 0: none
+  std::int64_t idle_in_transaction_timeout_ms = 120'000;  // idle_in_transaction_session_timeout
+  std::int64_t listen_check_interval_ms = 10'000;  // LISTEN waits end to check the connection
 };
 
 // The change feed: logical replication from the source into the change log.

@@ -507,12 +507,16 @@ void fanout_hub::start() {
   asio::post(strand_, [self = shared_from_this()] {
     if (self->stopped_) return;
     std::weak_ptr<fanout_hub> weak = self;
+    storage::log_listener_options lo;
+    lo.connect_timeout = self->options_.connect_timeout;
+    lo.check_interval = self->options_.listen_check_interval;
+    lo.session = self->options_.session;
     self->listener_ = storage::log_listener::create(
         self->strand_, self->options_.storage_conninfo,
         [weak](const storage::log_position& p) {
           if (auto hub = weak.lock()) hub->on_advance(p);
         },
-        self->options_.connect_timeout);
+        lo);
     self->listener_->start();
   });
 }
@@ -564,9 +568,9 @@ asio::awaitable<void> fanout_hub::pump() {
       position_ = goal;
       continue;
     }
-    if (!conn_ || !conn_->is_ok()) {
-      auto conn = co_await storage::pg_connection::async_connect(strand_, options_.storage_conninfo,
-                                                                 options_.connect_timeout);
+    if (!conn_ || !conn_->check_idle()) {
+      auto conn = co_await storage::pg_connection::async_connect(
+          strand_, options_.storage_conninfo, options_.connect_timeout, {}, options_.session);
       if (stopped_) break;
       if (!conn) {
         spdlog::warn("fan-out hub: cannot connect to the storage database: {}",

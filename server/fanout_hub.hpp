@@ -52,6 +52,9 @@ namespace fieldsync::server {
 struct fanout_options {
   std::string storage_conninfo;
   std::chrono::milliseconds connect_timeout{5000};
+  // The hub's own connections (the LISTEN and the log reads).
+  storage::pg_session_limits session;
+  std::chrono::milliseconds listen_check_interval{10'000};
   std::size_t read_changes = 2000;  // log entries per read (hub and catch-ups); >= 2
   std::size_t snapshot_batch_rows = 500;
   std::size_t session_queue_messages = 1024;  // the sessions' limits, to pace snapshots within

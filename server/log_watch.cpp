@@ -8,14 +8,14 @@ namespace fieldsync::server {
 namespace asio = boost::asio;
 
 std::shared_ptr<log_watch> log_watch::create(asio::any_io_executor ex, std::string conninfo,
-                                             std::chrono::milliseconds connect_timeout) {
+                                             storage::log_listener_options options) {
   return std::shared_ptr<log_watch>(
-      new log_watch(std::move(ex), std::move(conninfo), connect_timeout));
+      new log_watch(std::move(ex), std::move(conninfo), std::move(options)));
 }
 
 log_watch::log_watch(asio::any_io_executor ex, std::string conninfo,
-                     std::chrono::milliseconds connect_timeout)
-    : ex_(std::move(ex)), conninfo_(std::move(conninfo)), connect_timeout_(connect_timeout) {}
+                     storage::log_listener_options options)
+    : ex_(std::move(ex)), conninfo_(std::move(conninfo)), options_(std::move(options)) {}
 
 void log_watch::start() {
   if (listener_ || stopped_) return;
@@ -25,7 +25,7 @@ void log_watch::start() {
       [weak](const storage::log_position&) {
         if (auto self = weak.lock()) self->advanced();
       },
-      connect_timeout_);
+      options_);
   listener_->start();
 }
 

@@ -24,7 +24,7 @@ namespace fieldsync::server {
 class log_watch : public std::enable_shared_from_this<log_watch> {
  public:
   static std::shared_ptr<log_watch> create(boost::asio::any_io_executor ex, std::string conninfo,
-                                           std::chrono::milliseconds connect_timeout);
+                                           storage::log_listener_options options);
 
   // Starts listening (once); later calls do nothing.
   void start();
@@ -45,12 +45,12 @@ class log_watch : public std::enable_shared_from_this<log_watch> {
 
  private:
   log_watch(boost::asio::any_io_executor ex, std::string conninfo,
-            std::chrono::milliseconds connect_timeout);
+            storage::log_listener_options options);
   void advanced();
 
   boost::asio::any_io_executor ex_;
   std::string conninfo_;
-  std::chrono::milliseconds connect_timeout_;
+  storage::log_listener_options options_;
   std::shared_ptr<storage::log_listener> listener_;
   std::list<boost::asio::steady_timer*> waiters_;
   std::uint64_t generation_ = 0;

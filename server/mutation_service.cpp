@@ -245,7 +245,7 @@ asio::awaitable<std::shared_ptr<mutation_service>> mutation_service::async_creat
                  kill_after_commit);
   }
   self->versions_ = storage::commit_version_waiter::create(
-      ex, self->storage_, self->options_.storage_conninfo, self->options_.connect_timeout);
+      ex, self->storage_, self->options_.storage_conninfo, self->options_.listener);
   self->versions_->start();
   asio::co_spawn(ex, self->prune_loop(), asio::detached);
   co_return self;
@@ -785,6 +785,14 @@ asio::awaitable<mutation_reply> mutation_service::async_apply(const principal& w
         }
         refused_writes.emplace(m, e);
         continue;
+      }
+      if (e.code != storage::pg_errc::query_failed) {
+        // The connection broke after the commit may have been sent: the outcome is unknown
+        // here, and the retry the client makes answers duplicate for what was applied.
+        co_return refuse(http::status::service_unavailable, "database_unavailable",
+                         "the connection to the database broke; push the batch again (what it "
+                         "applied answers duplicate): " +
+                             e.to_string());
       }
       co_return refuse(http::status::service_unavailable, "database_unavailable",
                        "the batch was not applied: " + e.to_string());

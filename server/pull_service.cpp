@@ -1,5 +1,7 @@
 #include "server/pull_service.hpp"
 
+#include "server/database_limits.hpp"
+
 #include "server/app.hpp"
 #include "storage/log_sql.hpp"
 #include "storage/pull_reader.hpp"
@@ -61,7 +63,7 @@ pull_service::pull_service(app& a, const pulls_config& cfg)
     : app_(a),
       cfg_(cfg),
       watch_(log_watch::create(a.io().get_executor(), storage_dsn(a.cfg()),
-                               std::chrono::milliseconds(a.cfg().database.connect_timeout_ms))),
+                               listener_options(a.cfg().database))),
       cache_(static_cast<std::size_t>(cfg.cache_bytes),
              std::chrono::milliseconds(cfg.cache_ttl_ms)) {}
 
@@ -167,7 +169,10 @@ http_response pull_service::database_error(const http_request& req, const storag
   const auto& code = e.code;
   bool unavailable = code == pg_errc::connection_failed || code == pg_errc::connection_lost ||
                      code == pg_errc::connect_timeout || code == pg_errc::pool_closed ||
-                     code == pg_errc::pool_queue_full ||
+                     code == pg_errc::pool_queue_full || code == pg_errc::pool_timeout ||
+                     code == pg_errc::operation_timeout ||
+                     // a lock held over database.lock_timeout_ms: retry
+                     e.sqlstate == "55P03" ||
                      // admin shutdown, cannot connect now, too many connections
                      e.sqlstate.starts_with("57P") || e.sqlstate.starts_with("08") ||
                      e.sqlstate == "53300";

@@ -15,9 +15,17 @@ namespace fieldsync::storage {
 
 namespace asio = boost::asio;
 
+namespace {
+
+// Between a failed read of the log (the database restarting) and the next: short against
+// mutations.version_wait_ms, which bounds how long anyone waits anyway.
+constexpr std::chrono::milliseconds retry_delay{200};
+
+}  // namespace
+
 std::shared_ptr<commit_version_waiter> commit_version_waiter::create(
     asio::any_io_executor ex, std::shared_ptr<pg_pool> storage, std::string storage_conninfo,
-    std::chrono::milliseconds connect_timeout) {
+    log_listener_options listener) {
   auto self = std::shared_ptr<commit_version_waiter>(new commit_version_waiter(ex, std::move(storage)));
   std::weak_ptr<commit_version_waiter> weak = self;
   self->listener_ = log_listener::create(
@@ -25,18 +33,20 @@ std::shared_ptr<commit_version_waiter> commit_version_waiter::create(
       [weak](const log_position&) {
         if (auto s = weak.lock()) s->kick();
       },
-      connect_timeout);
+      std::move(listener));
   return self;
 }
 
-commit_version_waiter::commit_version_waiter(asio::any_io_executor ex, std::shared_ptr<pg_pool> storage)
-    : ex_(std::move(ex)), storage_(std::move(storage)) {}
+commit_version_waiter::commit_version_waiter(asio::any_io_executor ex,
+                                             std::shared_ptr<pg_pool> storage)
+    : ex_(ex), storage_(std::move(storage)), retry_(ex) {}
 
 void commit_version_waiter::start() { listener_->start(); }
 
 void commit_version_waiter::stop() {
   stopped_ = true;
   listener_->stop();
+  retry_.cancel();
   for (auto* w : waiters_) w->timer->cancel();
 }
 
@@ -85,7 +95,12 @@ asio::awaitable<void> commit_version_waiter::scan_loop() {
     auto r = co_await storage_->async_query(st.sql, st.params);
     if (!r) {
       spdlog::debug("commit versions: {}", r.error().to_string());
-      break;  // the waiters time out; the next notification tries again
+      // Again shortly, while anyone waits (each waiter's deadline bounds it): no further
+      // notification may come to trigger the read this one was for.
+      retry_.expires_after(retry_delay);
+      (void)co_await retry_.async_wait(asio::as_tuple(asio::use_awaitable));
+      rescan_ = true;
+      continue;
     }
     auto found = read_log_versions(*r);
     if (!found) break;

@@ -6,7 +6,9 @@
 //
 // One per node: it follows the log's high-water mark (storage/log_listener.hpp) and, when
 // the log advances while transactions are awaited, looks them up with one indexed range
-// read of fieldsync.changes for all of them at once.
+// read of fieldsync.changes for all of them at once. A read that fails (the database
+// restarting) is tried again shortly while anyone still waits: the advance it missed may
+// have been the last one.
 //
 // Concurrency contract: lives on one executor; async_wait, start and stop are called there.
 
@@ -32,7 +34,7 @@ class commit_version_waiter : public std::enable_shared_from_this<commit_version
   static std::shared_ptr<commit_version_waiter> create(boost::asio::any_io_executor ex,
                                                        std::shared_ptr<pg_pool> storage,
                                                        std::string storage_conninfo,
-                                                       std::chrono::milliseconds connect_timeout);
+                                                       log_listener_options listener);
   void start();
   void stop();
 
@@ -61,6 +63,7 @@ class commit_version_waiter : public std::enable_shared_from_this<commit_version
   std::shared_ptr<pg_pool> storage_;
   std::shared_ptr<log_listener> listener_;
   std::list<waiter*> waiters_;
+  boost::asio::steady_timer retry_;  // between a failed read and the next
   bool scanning_ = false;
   bool rescan_ = false;
   bool stopped_ = false;

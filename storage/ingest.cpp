@@ -47,6 +47,14 @@ pg_error ingest_error(std::string message) {
   return pg_error{make_error_code(pg_errc::unexpected_result), {}, std::move(message)};
 }
 
+// The database went away (restarting, the session terminated, unreachable), as opposed to
+// a failure of the data or of the log.
+bool lost_connection(const pg_error& e) {
+  return e.code == pg_errc::connection_lost || e.code == pg_errc::connection_failed ||
+         e.code == pg_errc::connect_timeout || e.code == pg_errc::operation_timeout ||
+         e.sqlstate.starts_with("57P") || e.sqlstate.starts_with("08");
+}
+
 // Stream transactions that a collection's table copy already holds.
 struct load_filter {
   std::string collection;
@@ -452,10 +460,12 @@ asio::awaitable<void> ingest::impl::run() {
   auto self = shared_from_this();
   auto backoff = opts.reconnect_min;
   while (!stop_requested) {
-    if (!lock_conn || !lock_conn->is_ok()) {
+    // Idle here: a session the server ended (a restart) is noticed without a round trip.
+    if (!lock_conn || !lock_conn->check_idle()) {
       status.leader = false;
       lock_conn.reset();
-      auto c = co_await pg_connection::async_connect(ex, opts.source_conninfo, opts.connect_timeout);
+      auto c = co_await pg_connection::async_connect(ex, opts.source_conninfo, opts.connect_timeout,
+                                                     {}, opts.session);
       if (!c) {
         status.phase = "retrying";
         record_error("connecting to the source database", c.error());
@@ -490,8 +500,15 @@ asio::awaitable<void> ingest::impl::run() {
       ++status.restarts;
       record_error("streaming stopped", result.error());
     }
-    // A session that ran for a while starts the backoff over.
-    if (steady::now() - started > std::chrono::seconds(30)) backoff = opts.reconnect_min;
+    // A session that ran for a while starts the backoff over, and so does one that
+    // streamed until it lost its connection: PostgreSQL restarting now and then must not
+    // leave the change feed waiting reconnect_max. Other failures (a message that cannot
+    // be stored, say) keep backing off.
+    const bool streamed_until_lost =
+        status.phase == "streaming" && (!result || lost_connection(result.error()));
+    if (streamed_until_lost || steady::now() - started > std::chrono::seconds(30)) {
+      backoff = opts.reconnect_min;
+    }
     status.phase = "retrying";
     co_await sleep(jittered(backoff));
     backoff = std::min(backoff * 2, opts.reconnect_max);
@@ -506,9 +523,15 @@ asio::awaitable<void> ingest::impl::run() {
 
 asio::awaitable<pg_outcome<void>> ingest::impl::lead() {
   status.phase = "preparing";
-  auto storage = co_await pg_connection::async_connect(ex, opts.storage_conninfo, opts.connect_timeout);
+  // The set-up may run long for good (migrations, initial copies): no operation timeout
+  // until streaming starts; the server-side limits apply throughout.
+  auto setup_limits = opts.session;
+  setup_limits.operation_timeout = std::chrono::milliseconds(0);
+  auto storage = co_await pg_connection::async_connect(ex, opts.storage_conninfo,
+                                                       opts.connect_timeout, {}, setup_limits);
   if (!storage) co_return storage.error();
-  auto source = co_await pg_connection::async_connect(ex, opts.source_conninfo, opts.connect_timeout);
+  auto source = co_await pg_connection::async_connect(ex, opts.source_conninfo,
+                                                      opts.connect_timeout, {}, setup_limits);
   if (!source) co_return source.error();
   if (auto m = co_await async_migrate_log_schema(**storage); !m) co_return m.error();
   if (auto p = co_await async_sync_publication(**source, opts.publication, opts.collections); !p) {
@@ -519,6 +542,7 @@ asio::awaitable<pg_outcome<void>> ingest::impl::lead() {
   auto filters = co_await prepare_collections(**source, **storage, *state);
   if (!filters) co_return filters.error();
   source->reset();  // the stream has its own connection
+  (*storage)->set_operation_timeout(opts.session.operation_timeout);
 
   replication_options ro;
   ro.conninfo = opts.source_conninfo;
@@ -526,6 +550,7 @@ asio::awaitable<pg_outcome<void>> ingest::impl::lead() {
   ro.publications = {opts.publication};
   ro.status_interval = opts.status_interval;
   ro.connect_timeout = opts.connect_timeout;
+  ro.session = opts.session;
   auto stream = co_await replication_stream::async_start(ex, ro, state->resume);
   if (!stream) co_return stream.error();
 

@@ -26,6 +26,7 @@
 #include "protocol/collection_schema.hpp"
 #include "protocol/lsn.hpp"
 #include "storage/log_state.hpp"
+#include "storage/pg_connection.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -52,6 +53,9 @@ struct ingest_options {
   std::chrono::milliseconds heartbeat_interval{10'000};
   std::chrono::milliseconds reconnect_min{500};
   std::chrono::milliseconds reconnect_max{30'000};
+  // Every connection's limits. The set-up of a streaming session (migrations, initial
+  // copies) runs without the client-side operation timeout: it may take long for good.
+  pg_session_limits session;
   std::chrono::milliseconds leader_retry{1'000};
   // How a new epoch's reset waits for readers of the log (storage/log_state.hpp).
   epoch_reset_options epoch_reset;

@@ -36,17 +36,18 @@ std::optional<log_position> parse_payload(std::string_view text) {
 struct log_listener::loop {
   static asio::awaitable<void> run(std::shared_ptr<log_listener> self) {
     asio::steady_timer timer(self->ex_);
-    auto backoff = std::chrono::milliseconds(200);
+    const auto& o = self->options_;
+    auto backoff = o.reconnect_min;
     while (!self->stopped_) {
       auto conn = co_await pg_connection::async_connect(self->ex_, self->conninfo_,
-                                                        self->connect_timeout_);
+                                                        o.connect_timeout, {}, o.session);
       if (conn) {
         pg_connection* raw = conn->get();
         self->cancel_ = [raw, &timer] {
           raw->cancel();
           timer.cancel();
         };
-        if (co_await follow(*self, *raw)) backoff = std::chrono::milliseconds(200);
+        if (co_await follow(*self, *raw)) backoff = o.reconnect_min;
         self->cancel_ = [&timer] { timer.cancel(); };
       } else {
         spdlog::debug("log listener: {}", conn.error().to_string());
@@ -54,27 +55,46 @@ struct log_listener::loop {
       if (self->stopped_) break;
       timer.expires_after(backoff);
       (void)co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-      backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+      backoff = std::min(backoff * 2, o.reconnect_max);
     }
     self->cancel_ = nullptr;
   }
 
-  // Listens until the connection fails; true when it got as far as listening.
-  static asio::awaitable<bool> follow(log_listener& self, pg_connection& conn) {
-    auto listening = co_await conn.async_exec("LISTEN fieldsync_log");
-    if (!listening) co_return false;
+  // The state as stored: every advance before it, whether notified or not.
+  static asio::awaitable<bool> read_state(log_listener& self, pg_connection& conn) {
     auto state = co_await conn.async_query("SELECT epoch, high_lsn::text FROM fieldsync.state");
-    if (state && state->rows() == 1) {
+    if (!state) {
+      if (!self.stopped_) spdlog::debug("log listener: {}", state.error().to_string());
+      // No log yet (the ingest creates it) is no reason to drop the connection.
+      co_return conn.is_ok();
+    }
+    if (state->rows() == 1) {
       log_position p;
       p.epoch = std::stoll(std::string(state->value(0, 0)));
       p.high = lsn::parse(state->value(0, 1)).value_or(lsn());
       self.deliver(p);
     }
+    co_return true;
+  }
+
+  // Listens until the connection fails; true when it got as far as listening.
+  static asio::awaitable<bool> follow(log_listener& self, pg_connection& conn) {
+    // LISTEN before the read: whatever commits after the read is notified.
+    auto listening = co_await conn.async_exec("LISTEN fieldsync_log");
+    if (!listening) co_return false;
+    if (!co_await read_state(self, conn)) co_return true;
     for (;;) {
-      auto notes = co_await conn.async_wait_notifications();
+      auto notes = co_await conn.async_wait_notifications(std::chrono::steady_clock::now() +
+                                                          self.options_.check_interval);
       if (!notes) {
         if (!self.stopped_) spdlog::debug("log listener: {}", notes.error().to_string());
         co_return true;
+      }
+      if (notes->empty()) {
+        // Quiet for check_interval: prove the connection still answers (the operation
+        // timeout bounds it) and pick up anything not notified.
+        if (!co_await read_state(self, conn)) co_return true;
+        continue;
       }
       for (const auto& n : *notes) {
         if (auto p = parse_payload(n.payload)) self.deliver(*p);
@@ -86,17 +106,26 @@ struct log_listener::loop {
 std::shared_ptr<log_listener> log_listener::create(asio::any_io_executor ex,
                                                    std::string storage_conninfo,
                                                    callback on_advance,
+                                                   log_listener_options options) {
+  return std::shared_ptr<log_listener>(new log_listener(std::move(ex), std::move(storage_conninfo),
+                                                        std::move(on_advance), std::move(options)));
+}
+
+std::shared_ptr<log_listener> log_listener::create(asio::any_io_executor ex,
+                                                   std::string storage_conninfo,
+                                                   callback on_advance,
                                                    std::chrono::milliseconds connect_timeout) {
-  return std::shared_ptr<log_listener>(new log_listener(
-      std::move(ex), std::move(storage_conninfo), std::move(on_advance), connect_timeout));
+  log_listener_options o;
+  o.connect_timeout = connect_timeout;
+  return create(std::move(ex), std::move(storage_conninfo), std::move(on_advance), std::move(o));
 }
 
 log_listener::log_listener(asio::any_io_executor ex, std::string conninfo, callback cb,
-                           std::chrono::milliseconds timeout)
+                           log_listener_options options)
     : ex_(std::move(ex)),
       conninfo_(std::move(conninfo)),
       on_advance_(std::move(cb)),
-      connect_timeout_(timeout) {}
+      options_(std::move(options)) {}
 
 void log_listener::start() { asio::co_spawn(ex_, loop::run(shared_from_this()), asio::detached); }
 

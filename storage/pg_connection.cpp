@@ -7,6 +7,11 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <optional>
 #include <vector>
 
@@ -31,7 +36,7 @@ std::string one_line(const char* msg) {
 // Settings every session runs with, whatever the server's defaults: values come back in
 // the text forms protocol/value_json.hpp expects (the walsender formats pgoutput values
 // with its session's settings too). Appended to the conninfo's own `options`.
-std::string session_options(const std::string& conninfo) {
+std::string session_options(const std::string& conninfo, const pg_session_limits& limits) {
   std::string out;
   char* err = nullptr;
   if (PQconninfoOption* opts = PQconninfoParse(conninfo.c_str(), &err)) {
@@ -41,9 +46,27 @@ std::string session_options(const std::string& conninfo) {
     PQconninfoFree(opts);
   }
   if (err) PQfreemem(err);
-  return out +
-         "-c DateStyle=ISO,YMD -c TimeZone=UTC -c IntervalStyle=iso_8601 "
-         "-c extra_float_digits=3 -c bytea_output=hex -c client_encoding=UTF8";
+  out +=
+      "-c DateStyle=ISO,YMD -c TimeZone=UTC -c IntervalStyle=iso_8601 "
+      "-c extra_float_digits=3 -c bytea_output=hex -c client_encoding=UTF8";
+  // The server's safety net: a session that died on our side (or hangs) while it holds row
+  // locks ends its transaction by itself, and nobody waits for a lock without limit.
+  if (limits.lock_timeout) {
+    out += " -c lock_timeout=" + std::to_string(limits.lock_timeout->count());
+  }
+  if (limits.idle_in_transaction_timeout) {
+    out += " -c idle_in_transaction_session_timeout=" +
+           std::to_string(limits.idle_in_transaction_timeout->count());
+  }
+  return out;
+}
+
+// Two descriptors name the same socket: compared by identity, since numbers are reused.
+bool same_socket(int a, int b) {
+  struct stat sa {};
+  struct stat sb {};
+  if (::fstat(a, &sa) != 0 || ::fstat(b, &sb) != 0) return false;
+  return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
 pg_error make_error(pg_errc code, std::string message) {
@@ -62,32 +85,129 @@ pg_error error_from_result(const PGresult* r) {
 struct pg_connection::impl {
   executor_type ex;
   PGconn* conn = nullptr;
+  // The reactor's view of the socket: a duplicate of PQsocket that this connection owns
+  // (see the header's invariants). Empty before connecting and once broken.
   std::optional<asio::posix::stream_descriptor> socket;
   bool busy = false;
   bool broken = false;
   std::deque<pg_notification> notifications;
+  // The operation deadline: operations are numbered, so that an expiry that was already
+  // queued when its operation ended cannot hit the next one.
+  std::chrono::milliseconds operation_timeout{0};
+  asio::steady_timer deadline;
+  std::uint64_t operation = 0;
+  bool timed_out = false;
+  // The server said FATAL outside an operation (shutting down, idle_in_transaction
+  // timeout): the socket closes next.
+  bool goodbye = false;
+  PQnoticeReceiver previous_receiver = nullptr;
 
-  explicit impl(executor_type e) : ex(std::move(e)) {}
+  explicit impl(executor_type e) : ex(e), deadline(e) {}
 
   ~impl() {
-    // libpq owns the descriptor: take it out of the reactor without closing it.
-    if (socket) socket->release();
+    // The duplicate goes first, while libpq's socket still holds the connection open: no
+    // descriptor number we registered can have been reused yet.
+    detach_socket();
     if (conn) PQfinish(conn);
   }
 
-  // (Re-)registers PQsocket with the reactor. During connect libpq may close its socket and
-  // open another one, possibly under the same number, so connect steps always re-register.
-  bool attach_socket(bool force) {
+  // Errors that arrive while no operation runs are delivered as notices: the reason a
+  // server gives before it closes an idle session among them. Notices go on to libpq's
+  // receiver as before.
+  static void on_notice(void* arg, const PGresult* r) {
+    auto* d = static_cast<impl*>(arg);
+    const char* severity = PQresultErrorField(r, PG_DIAG_SEVERITY_NONLOCALIZED);
+    if (severity &&
+        (std::string_view(severity) == "FATAL" || std::string_view(severity) == "PANIC")) {
+      d->goodbye = true;
+    }
+    if (d->previous_receiver) d->previous_receiver(nullptr, r);
+  }
+
+  // Removes the reactor's registration and closes our duplicate. Waits still pending on
+  // it complete with operation_aborted.
+  void detach_socket() noexcept {
+    if (!socket) return;
+    boost::system::error_code ignored;
+    socket->close(ignored);
+    socket.reset();
+  }
+
+  // Makes the reactor watch libpq's current socket, through a duplicate of our own. During
+  // connect libpq may close its socket and open another one (the next address, a retry
+  // without SSL), possibly under the same number: identity decides, not the number.
+  bool attach_socket() {
     int fd = PQsocket(conn);
-    if (fd < 0) return false;
-    if (socket && !force && socket->native_handle() == fd) return true;
-    if (socket) socket->release();
-    socket.emplace(ex, fd);
+    if (fd < 0) {
+      detach_socket();
+      return false;
+    }
+    if (socket && same_socket(fd, socket->native_handle())) return true;
+    detach_socket();
+    int mine = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (mine < 0) return false;
+    socket.emplace(ex);
+    boost::system::error_code ec;
+    socket->assign(mine, ec);
+    if (ec) {
+      socket.reset();
+      ::close(mine);
+      return false;
+    }
     return true;
   }
 
+  // Starts operation number `operation`: its deadline, when the connection has one.
+  void arm_deadline(const std::shared_ptr<impl>& self) {
+    ++operation;
+    timed_out = false;
+    if (operation_timeout.count() <= 0) return;
+    deadline.expires_after(operation_timeout);
+    deadline.async_wait(
+        [weak = std::weak_ptr<impl>(self), n = operation](boost::system::error_code ec) {
+          auto d = weak.lock();
+          if (ec || !d || d->operation != n || !d->busy) return;
+          d->timed_out = true;
+          // The operation's wait ends with operation_aborted; aborted() turns it into the timeout.
+          if (d->socket) {
+            boost::system::error_code ignored;
+            d->socket->cancel(ignored);
+          }
+        });
+  }
+
+  void disarm_deadline() noexcept {
+    if (operation_timeout.count() > 0) deadline.cancel();
+  }
+
+  // Marks the connection busy for one operation and holds its deadline (idle waits, which
+  // have deadlines of their own, pass timed = false).
+  class operation_guard {
+   public:
+    operation_guard(const std::shared_ptr<impl>& d, bool timed = true)
+        : d_(*d), acquired_(!d->busy), timed_(timed) {
+      if (!acquired_) return;
+      d_.busy = true;
+      if (timed_ && !d_.broken) d_.arm_deadline(d);
+    }
+    ~operation_guard() {
+      if (!acquired_) return;
+      d_.busy = false;
+      if (timed_) d_.disarm_deadline();
+    }
+    bool acquired() const noexcept { return acquired_; }
+
+   private:
+    impl& d_;
+    bool acquired_;
+    bool timed_;
+  };
+
+  // libpq found the connection broken, and has closed its socket already or will: ours
+  // goes now, before anything else can open a socket.
   pg_error lost(const char* what) {
     broken = true;
+    detach_socket();
     std::string msg = one_line(PQerrorMessage(conn));
     return make_error(pg_errc::connection_lost, msg.empty() ? what : msg);
   }
@@ -99,13 +219,21 @@ struct pg_connection::impl {
     }
   }
 
+  // A deadline that expired while the operation was not waiting (its completion already
+  // queued) must still end the operation's next wait.
   asio::awaitable<boost::system::error_code> wait(wait_type w) {
+    if (timed_out) co_return asio::error::operation_aborted;
+    if (!socket) co_return asio::error::bad_descriptor;
     auto [ec] = co_await socket->async_wait(w, as_tuple(use_awaitable));
     co_return ec;
   }
 
   // Whichever of readable/writable comes first (the flush rule of the libpq manual).
   asio::awaitable<std::pair<boost::system::error_code, bool /*readable*/>> wait_read_or_write() {
+    if (timed_out) {
+      co_return std::pair{boost::system::error_code(asio::error::operation_aborted), true};
+    }
+    if (!socket) co_return std::pair{boost::system::error_code(asio::error::bad_descriptor), true};
     auto r = co_await (socket->async_wait(wait_type::wait_read, as_tuple(use_awaitable)) ||
                        socket->async_wait(wait_type::wait_write, as_tuple(use_awaitable)));
     if (r.index() == 0) co_return std::pair{std::get<0>(std::get<0>(r)), true};
@@ -132,6 +260,11 @@ struct pg_connection::impl {
   pg_error aborted(const boost::system::error_code& ec) {
     // An operation interrupted mid-protocol leaves the connection in an unknown state.
     broken = true;
+    detach_socket();
+    if (timed_out) {
+      return make_error(pg_errc::operation_timeout,
+                        "no answer within " + std::to_string(operation_timeout.count()) + " ms");
+    }
     return pg_error{ec, {}, "operation interrupted: " + ec.message()};
   }
 
@@ -166,40 +299,25 @@ struct pg_connection::impl {
   }
 };
 
-namespace {
-
-// Marks the connection busy for one operation.
-class operation_guard {
- public:
-  explicit operation_guard(bool& busy) : busy_(busy), acquired_(!busy) {
-    if (acquired_) busy_ = true;
-  }
-  ~operation_guard() {
-    if (acquired_) busy_ = false;
-  }
-  bool acquired() const noexcept { return acquired_; }
-
- private:
-  bool& busy_;
-  bool acquired_;
-};
-
-}  // namespace
-
 pg_connection::pg_connection(std::shared_ptr<impl> p) : impl_(std::move(p)) {}
 
 pg_connection::~pg_connection() { cancel(); }
 
 asio::awaitable<pg_outcome<std::unique_ptr<pg_connection>>> pg_connection::async_connect(
     executor_type ex, std::string conninfo, std::chrono::milliseconds timeout,
-    std::vector<std::pair<std::string, std::string>> extra) {
+    std::vector<std::pair<std::string, std::string>> extra, pg_session_limits limits) {
   auto d = std::make_shared<impl>(ex);
+  d->operation_timeout = limits.operation_timeout;
   // dbname carries the whole conninfo (expand_dbname); keywords after it override it.
   std::vector<const char*> keys{"dbname"};
   std::vector<const char*> values{conninfo.c_str()};
-  std::string options = session_options(conninfo);
+  std::string options = session_options(conninfo, limits);
   keys.push_back("options");
   values.push_back(options.c_str());
+  // Operators find fieldsync's sessions in pg_stat_activity by it; a conninfo's own
+  // application_name wins.
+  keys.push_back("fallback_application_name");
+  values.push_back("fieldsync");
   for (const auto& [k, v] : extra) {
     keys.push_back(k.c_str());
     values.push_back(v.c_str());
@@ -211,6 +329,8 @@ asio::awaitable<pg_outcome<std::unique_ptr<pg_connection>>> pg_connection::async
   if (PQstatus(d->conn) == CONNECTION_BAD) {
     co_return make_error(pg_errc::connection_failed, one_line(PQerrorMessage(d->conn)));
   }
+  // libpq's own receiver (the one replaced) ignores its argument.
+  d->previous_receiver = PQsetNoticeReceiver(d->conn, &impl::on_notice, d.get());
 
   auto* raw = d.get();
   auto poll_loop = [raw]() -> asio::awaitable<std::optional<pg_error>> {
@@ -221,7 +341,7 @@ asio::awaitable<pg_outcome<std::unique_ptr<pg_connection>>> pg_connection::async
       if (status == PGRES_POLLING_FAILED) {
         co_return make_error(pg_errc::connection_failed, one_line(PQerrorMessage(raw->conn)));
       }
-      if (!raw->attach_socket(true)) {
+      if (!raw->attach_socket()) {
         co_return make_error(pg_errc::connection_failed, one_line(PQerrorMessage(raw->conn)));
       }
       auto ec = co_await raw->wait(status == PGRES_POLLING_READING ? wait_type::wait_read
@@ -239,7 +359,7 @@ asio::awaitable<pg_outcome<std::unique_ptr<pg_connection>>> pg_connection::async
   }
   if (auto err = std::get<0>(outcome)) co_return *err;
 
-  if (PQsetnonblocking(d->conn, 1) != 0 || !d->attach_socket(true)) {
+  if (PQsetnonblocking(d->conn, 1) != 0 || !d->attach_socket()) {
     co_return make_error(pg_errc::connection_failed, one_line(PQerrorMessage(d->conn)));
   }
   co_return std::unique_ptr<pg_connection>(new pg_connection(std::move(d)));
@@ -248,7 +368,7 @@ asio::awaitable<pg_outcome<std::unique_ptr<pg_connection>>> pg_connection::async
 asio::awaitable<pg_outcome<pg_result>> pg_connection::async_query(std::string_view sql,
                                                                   const pg_params& params) {
   auto d = impl_;  // keeps the state alive across suspensions
-  operation_guard guard(d->busy);
+  impl::operation_guard guard(d);
   if (!guard.acquired()) co_return make_error(pg_errc::busy, "another operation is in flight");
   if (d->broken) co_return make_error(pg_errc::connection_lost, "connection is broken");
 
@@ -273,7 +393,7 @@ pg_connection::async_pipeline(const std::vector<pg_statement>& statements) {
   auto d = impl_;  // keeps the state alive across suspensions
   const std::size_t n = statements.size();
   auto failed = [n](pg_error e) { return pg_pipeline_error{n, std::move(e)}; };
-  operation_guard guard(d->busy);
+  impl::operation_guard guard(d);
   if (!guard.acquired()) co_return failed(make_error(pg_errc::busy, "another operation is in flight"));
   if (d->broken) co_return failed(make_error(pg_errc::connection_lost, "connection is broken"));
   if (PQenterPipelineMode(d->conn) != 1) co_return failed(d->lost("cannot enter pipeline mode"));
@@ -332,7 +452,7 @@ pg_connection::async_pipeline(const std::vector<pg_statement>& statements) {
 
 asio::awaitable<pg_outcome<pg_result>> pg_connection::async_exec(std::string_view sql) {
   auto d = impl_;  // keeps the state alive across suspensions
-  operation_guard guard(d->busy);
+  impl::operation_guard guard(d);
   if (!guard.acquired()) co_return make_error(pg_errc::busy, "another operation is in flight");
   if (d->broken) co_return make_error(pg_errc::connection_lost, "connection is broken");
   std::string text(sql);
@@ -363,7 +483,7 @@ asio::awaitable<pg_outcome<long>> pg_connection::async_copy_in(std::string_view 
 asio::awaitable<pg_outcome<long>> pg_connection::copy_in(std::string_view copy_sql,
                                                          copy_views next_chunk) {
   auto d = impl_;  // keeps the state alive across suspensions
-  operation_guard guard(d->busy);
+  impl::operation_guard guard(d);
   if (!guard.acquired()) co_return make_error(pg_errc::busy, "another operation is in flight");
   if (d->broken) co_return make_error(pg_errc::connection_lost, "connection is broken");
   auto* conn = d->conn;
@@ -429,7 +549,7 @@ asio::awaitable<pg_outcome<long>> pg_connection::copy_in(std::string_view copy_s
 
 asio::awaitable<pg_outcome<void>> pg_connection::async_start_copy_both(std::string_view sql) {
   auto d = impl_;  // keeps the state alive across suspensions
-  operation_guard guard(d->busy);
+  impl::operation_guard guard(d);
   if (!guard.acquired()) co_return make_error(pg_errc::busy, "another operation is in flight");
   if (d->broken) co_return make_error(pg_errc::connection_lost, "connection is broken");
   std::string text(sql);
@@ -446,7 +566,7 @@ asio::awaitable<pg_outcome<void>> pg_connection::async_start_copy_both(std::stri
 asio::awaitable<pg_outcome<std::optional<std::string>>> pg_connection::async_read_copy_data(
     std::chrono::steady_clock::time_point deadline) {
   auto d = impl_;  // keeps the state alive across suspensions
-  operation_guard guard(d->busy);
+  impl::operation_guard guard(d, false);
   if (!guard.acquired()) co_return make_error(pg_errc::busy, "another operation is in flight");
   if (d->broken) co_return make_error(pg_errc::connection_lost, "connection is broken");
   asio::steady_timer timer(d->ex, deadline);
@@ -475,6 +595,7 @@ asio::awaitable<pg_outcome<std::optional<std::string>>> pg_connection::async_rea
       d->drain_notifications();
       continue;
     }
+    if (!d->socket) co_return d->lost("connection lost");
     auto outcome = co_await (d->socket->async_wait(wait_type::wait_read, as_tuple(use_awaitable)) ||
                              timer.async_wait(as_tuple(use_awaitable)));
     if (outcome.index() == 1) {
@@ -489,7 +610,7 @@ asio::awaitable<pg_outcome<std::optional<std::string>>> pg_connection::async_rea
 
 asio::awaitable<pg_outcome<void>> pg_connection::async_write_copy_data(std::string_view data) {
   auto d = impl_;  // keeps the state alive across suspensions
-  operation_guard guard(d->busy);
+  impl::operation_guard guard(d);
   if (!guard.acquired()) co_return make_error(pg_errc::busy, "another operation is in flight");
   if (d->broken) co_return make_error(pg_errc::connection_lost, "connection is broken");
   for (;;) {
@@ -506,7 +627,7 @@ asio::awaitable<pg_outcome<void>> pg_connection::async_write_copy_data(std::stri
 
 asio::awaitable<pg_outcome<void>> pg_connection::async_end_copy() {
   auto d = impl_;  // keeps the state alive across suspensions
-  operation_guard guard(d->busy);
+  impl::operation_guard guard(d);
   if (!guard.acquired()) co_return make_error(pg_errc::busy, "another operation is in flight");
   if (d->broken) co_return make_error(pg_errc::connection_lost, "connection is broken");
   for (;;) {
@@ -536,13 +657,23 @@ asio::awaitable<pg_outcome<void>> pg_connection::async_end_copy() {
   co_return pg_outcome<void>{};
 }
 
-asio::awaitable<pg_outcome<std::deque<pg_notification>>> pg_connection::async_wait_notifications() {
+asio::awaitable<pg_outcome<std::deque<pg_notification>>> pg_connection::async_wait_notifications(
+    std::chrono::steady_clock::time_point deadline) {
   auto d = impl_;  // keeps the state alive across suspensions
-  operation_guard guard(d->busy);
+  impl::operation_guard guard(d, false);
   if (!guard.acquired()) co_return make_error(pg_errc::busy, "another operation is in flight");
   if (d->broken) co_return make_error(pg_errc::connection_lost, "connection is broken");
+  asio::steady_timer timer(d->ex, deadline);
   while (d->notifications.empty()) {
-    auto ec = co_await d->wait(wait_type::wait_read);
+    if (!d->socket) co_return d->lost("connection lost");
+    auto outcome = co_await (d->socket->async_wait(wait_type::wait_read, as_tuple(use_awaitable)) ||
+                             timer.async_wait(as_tuple(use_awaitable)));
+    if (outcome.index() == 1) {
+      auto ec = std::get<0>(std::get<1>(outcome));
+      if (ec) co_return pg_error{ec, {}, "wait interrupted"};  // idle: the connection stays usable
+      co_return std::deque<pg_notification>();                 // the deadline: none came
+    }
+    auto ec = std::get<0>(std::get<0>(outcome));
     if (ec) co_return pg_error{ec, {}, "wait interrupted"};  // idle: the connection stays usable
     if (!PQconsumeInput(d->conn)) co_return d->lost("connection lost");
     d->drain_notifications();
@@ -553,7 +684,41 @@ asio::awaitable<pg_outcome<std::deque<pg_notification>>> pg_connection::async_wa
 }
 
 bool pg_connection::is_ok() const noexcept {
-  return !impl_->broken && PQstatus(impl_->conn) == CONNECTION_OK;
+  return !impl_->broken && !impl_->goodbye && PQstatus(impl_->conn) == CONNECTION_OK;
+}
+
+bool pg_connection::check_idle() {
+  auto& d = *impl_;
+  if (d.busy || d.broken || PQstatus(d.conn) != CONNECTION_OK) return is_ok();
+  // What an idle connection can have been sent: notifications, or the server's goodbye (a
+  // FATAL, then the end of the stream, which may take a second read to see).
+  for (int i = 0; i < 4; ++i) {
+    pollfd p{PQsocket(d.conn), POLLIN, 0};
+    if (p.fd < 0 || ::poll(&p, 1, 0) <= 0) break;
+    if (!PQconsumeInput(d.conn)) {
+      (void)d.lost("connection lost");
+      return false;
+    }
+    (void)PQisBusy(d.conn);  // parses it: an error while idle reaches on_notice
+    d.drain_notifications();
+  }
+  if (d.goodbye) {
+    (void)d.lost("the server ended the session");
+    return false;
+  }
+  return is_ok();
+}
+
+void pg_connection::set_operation_timeout(std::chrono::milliseconds timeout) noexcept {
+  impl_->operation_timeout = timeout;
+}
+
+std::chrono::milliseconds pg_connection::operation_timeout() const noexcept {
+  return impl_->operation_timeout;
+}
+
+int pg_connection::reactor_descriptor() const noexcept {
+  return impl_->socket ? impl_->socket->native_handle() : -1;
 }
 
 int pg_connection::backend_pid() const noexcept { return PQbackendPID(impl_->conn); }

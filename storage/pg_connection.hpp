@@ -4,8 +4,30 @@
 // Concurrency contract: a pg_connection lives on the executor it was created with and is
 // used from that executor only. One operation is in flight at a time; starting a second
 // one fails with pg_errc::busy instead of corrupting the protocol state. No call blocks:
-// every wait is an async_wait on PQsocket, re-read after each connect step because libpq
-// may open a new socket (for example when it tries the next host).
+// every wait is an async_wait on the connection's socket.
+//
+// Descriptor ownership (the invariants that keep connections from going deaf):
+//   1. libpq owns its socket, PQsocket, and closes it whenever it decides to: when the
+//      server drops the connection (inside PQconsumeInput, PQflush, PQgetResult, ...),
+//      when a connect attempt moves on to another address, and in PQfinish. Its number
+//      may then be given to the next socket the process opens, another connection's.
+//   2. So the reactor never watches libpq's descriptor. It watches a duplicate (dup) that
+//      this class owns and alone closes; closing it removes its registration by number,
+//      which is safe only because nobody else can have been given that number meanwhile.
+//      Releasing a registration under libpq's number after libpq closed it would remove
+//      whatever socket got the number since, from the epoll set: that connection would
+//      wait forever (issue 11).
+//   3. The duplicate is closed as soon as the connection is known to be broken, and
+//      always before PQfinish: a dead connection holds no registration and no socket.
+//   4. After each connect step the duplicate is compared with PQsocket by socket
+//      identity (device and inode), never by number, and replaced when libpq switched
+//      sockets.
+//
+// Deadlines: every operation but the idle waits (async_wait_notifications,
+// async_read_copy_data, which take deadlines of their own) fails with
+// pg_errc::operation_timeout when it has no complete answer within the connection's
+// operation timeout; the connection is broken then (its protocol state is unknown), and
+// closing it makes the server end the backend's transaction.
 
 #include "storage/pg_error.hpp"
 #include "storage/pg_params.hpp"
@@ -46,6 +68,16 @@ struct pg_notification {
   int backend_pid = 0;
 };
 
+// The limits a session runs with (docs/config.md, [database]).
+struct pg_session_limits {
+  // Client side: the longest an operation may wait for its complete answer; 0: no limit.
+  std::chrono::milliseconds operation_timeout{0};
+  // Server side, sent as the session's settings when connecting; nullopt leaves the
+  // server's own. 0 means no limit, as in PostgreSQL.
+  std::optional<std::chrono::milliseconds> lock_timeout;
+  std::optional<std::chrono::milliseconds> idle_in_transaction_timeout;
+};
+
 class pg_connection {
  public:
   using executor_type = boost::asio::any_io_executor;
@@ -53,9 +85,10 @@ class pg_connection {
   // Connects with the libpq conninfo string or URI. Fails with connect_timeout when the
   // server does not complete the handshake in time (an unreachable host never hangs).
   // `extra` keyword/value pairs override the conninfo's (e.g. {"replication", "database"}).
+  // The session is named `fieldsync` (application_name) unless the conninfo names it.
   static boost::asio::awaitable<pg_outcome<std::unique_ptr<pg_connection>>> async_connect(
       executor_type ex, std::string conninfo, std::chrono::milliseconds timeout,
-      std::vector<std::pair<std::string, std::string>> extra = {});
+      std::vector<std::pair<std::string, std::string>> extra = {}, pg_session_limits limits = {});
 
   ~pg_connection();
   pg_connection(const pg_connection&) = delete;
@@ -103,15 +136,28 @@ class pg_connection {
   boost::asio::awaitable<pg_outcome<void>> async_end_copy();
 
   // Waits until at least one LISTEN notification is queued (only while no other operation
-  // is in flight), then returns them all. Notifications that arrive during other
-  // operations are queued as well.
-  boost::asio::awaitable<pg_outcome<std::deque<pg_notification>>> async_wait_notifications();
+  // is in flight), then returns them all; returns none when `deadline` passes first (the
+  // connection stays usable). Notifications that arrive during other operations are
+  // queued as well.
+  boost::asio::awaitable<pg_outcome<std::deque<pg_notification>>> async_wait_notifications(
+      std::chrono::steady_clock::time_point deadline =
+          std::chrono::steady_clock::time_point::max());
 
   // False once the connection broke; a pool discards such connections.
   bool is_ok() const noexcept;
+  // For a connection nobody uses: takes in what its socket holds without waiting (a
+  // server that went away has sent its FATAL or closed the socket) and returns is_ok().
+  bool check_idle();
+
+  // Applies from the next operation on; 0: no limit.
+  void set_operation_timeout(std::chrono::milliseconds timeout) noexcept;
+  std::chrono::milliseconds operation_timeout() const noexcept;
   int backend_pid() const noexcept;
   const executor_type& get_executor() const noexcept;
   PGconn* native() const noexcept;
+  // The descriptor the reactor watches (this connection's duplicate of PQsocket), -1 when
+  // none: for tests and diagnostics.
+  int reactor_descriptor() const noexcept;
 
   // Interrupts the operation in flight, if any: it completes with operation_aborted.
   void cancel();

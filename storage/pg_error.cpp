@@ -24,6 +24,8 @@ class pg_category_impl final : public boost::system::error_category {
       case pg_errc::unexpected_result: return "unexpected_result";
       case pg_errc::copy_ended: return "copy_ended";
       case pg_errc::fenced: return "fenced";
+      case pg_errc::operation_timeout: return "operation_timeout";
+      case pg_errc::pool_timeout: return "pool_timeout";
     }
     return "unknown pg error";
   }

@@ -22,6 +22,8 @@ enum class pg_errc {
   unexpected_result,      // the server answered with a result of an unexpected shape
   copy_ended,             // the server ended a COPY OUT/BOTH stream
   fenced,                 // fieldsync's own state changed under us: another node took over
+  operation_timeout,      // no complete answer within the operation timeout (connection broken)
+  pool_timeout,           // no pooled connection became free within the acquire timeout
 };
 
 const boost::system::error_category& pg_category() noexcept;

@@ -7,6 +7,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <deque>
+#include <optional>
 #include <vector>
 
 namespace fieldsync::storage {
@@ -21,11 +22,11 @@ pg_error make_error(pg_errc code, std::string message) {
 
 }  // namespace
 
-// A coroutine waiting for a connection. It sleeps on a timer that never expires; whoever
-// has something for it fills it in and cancels the timer.
+// A coroutine waiting for a connection. It sleeps on a timer that expires at its deadline;
+// whoever has something for it earlier fills it in and cancels the timer.
 struct pool_waiter {
-  explicit pool_waiter(const asio::any_io_executor& ex)
-      : wake(ex, asio::steady_timer::time_point::max()) {}
+  pool_waiter(const asio::any_io_executor& ex, asio::steady_timer::time_point deadline)
+      : wake(ex, deadline) {}
   asio::steady_timer wake;
   std::unique_ptr<pg_connection> connection;
   bool may_open = false;  // a slot was freed: open a new connection yourself
@@ -54,17 +55,21 @@ asio::awaitable<pg_outcome<pooled_connection>> pg_pool::async_acquire() {
   auto self = shared_from_this();
   auto& d = *impl_;
   bool may_open = false;
+  // One deadline for the whole wait, however often the caller is woken to open a
+  // connection that then fails.
+  std::optional<std::chrono::steady_clock::time_point> deadline;
   for (;;) {
     if (d.closed) co_return make_error(pg_errc::pool_closed, "the pool is closed");
     while (!d.idle.empty()) {
       auto c = std::move(d.idle.back());
       d.idle.pop_back();
-      if (c->is_ok()) co_return pooled_connection(self, std::move(c));
+      if (c->check_idle()) co_return pooled_connection(self, std::move(c));
       --d.open;  // broke while idle (server restart, terminated backend)
     }
     if (may_open || d.open < d.opts.size) {
       if (!may_open) ++d.open;
-      auto c = co_await pg_connection::async_connect(d.ex, d.opts.conninfo, d.opts.connect_timeout);
+      auto c = co_await pg_connection::async_connect(d.ex, d.opts.conninfo, d.opts.connect_timeout,
+                                                     {}, d.opts.session);
       if (!c) {
         --d.open;
         // Someone else waiting may try again; this caller gets the error.
@@ -84,12 +89,18 @@ asio::awaitable<pg_outcome<pooled_connection>> pg_pool::async_acquire() {
       co_return make_error(pg_errc::pool_queue_full,
                            std::to_string(d.waiters.size()) + " requests already wait for a connection");
     }
-    auto w = std::make_shared<pool_waiter>(d.ex);
+    if (!deadline) deadline = std::chrono::steady_clock::now() + d.opts.acquire_timeout;
+    auto w = std::make_shared<pool_waiter>(d.ex, *deadline);
     d.waiters.push_back(w);
-    co_await w->wake.async_wait(asio::as_tuple(asio::use_awaitable));
+    auto [ec] = co_await w->wake.async_wait(asio::as_tuple(asio::use_awaitable));
     if (!w->woken) {
-      // Cancelled from outside (shutdown): leave the queue.
       std::erase(d.waiters, w);
+      if (!ec) {
+        co_return make_error(pg_errc::pool_timeout,
+                             "no connection became free within " +
+                                 std::to_string(d.opts.acquire_timeout.count()) + " ms");
+      }
+      // Cancelled from outside (shutdown): leave the queue.
       co_return make_error(pg_errc::pool_closed, "wait for a connection was cancelled");
     }
     if (w->connection) co_return pooled_connection(self, std::move(w->connection));

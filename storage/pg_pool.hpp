@@ -2,9 +2,15 @@
 // A small pool of pg_connections for the reactor.
 //
 // Concurrency contract: the pool and every connection it hands out live on the pool's
-// executor. async_acquire waits (bounded by max_waiters) until a connection is free or a
-// new one can be opened; the returned handle gives the connection back when destroyed,
-// or drops it if it broke. Connections are opened lazily, up to `size`.
+// executor. async_acquire waits (bounded by max_waiters and acquire_timeout) until a
+// connection is free or a new one can be opened; the returned handle gives the connection
+// back when destroyed. Connections are opened lazily, up to `size`, with the session
+// limits of the options.
+//
+// What it hands out is usable as far as it can tell: a connection that broke, or that was
+// given back inside a transaction (a failure half-way, a reader abandoned), is closed, never
+// lent again; an idle one whose server went away meanwhile (a restart) is noticed without
+// waiting when it is taken and replaced.
 
 #include "storage/pg_connection.hpp"
 
@@ -23,6 +29,9 @@ struct pg_pool_options {
   std::size_t size = 8;
   std::size_t max_waiters = 10000;
   std::chrono::milliseconds connect_timeout{5000};
+  // A caller waiting longer than this for a free connection fails with pool_timeout.
+  std::chrono::milliseconds acquire_timeout{10'000};
+  pg_session_limits session;
 };
 
 class pg_pool;

@@ -53,7 +53,7 @@ asio::awaitable<pg_outcome<std::unique_ptr<replication_stream>>> replication_str
   // Built outside the co_await: GCC 12 miscompiles braced initialisers in coroutine frames.
   std::vector<std::pair<std::string, std::string>> extra{{"replication", "database"}};
   auto conn = co_await pg_connection::async_connect(ex, opts.conninfo, opts.connect_timeout,
-                                                    std::move(extra));
+                                                    std::move(extra), opts.session);
   if (!conn) co_return conn.error();
   auto started = co_await (*conn)->async_start_copy_both(start_sql(opts, start));
   if (!started) co_return started.error();

@@ -33,6 +33,7 @@ struct replication_options {
   // wal_sender_timeout (60 s by default), which drops a silent consumer.
   std::chrono::milliseconds status_interval{10'000};
   std::chrono::milliseconds connect_timeout{5'000};
+  pg_session_limits session;
 };
 
 // One pgoutput message and where it sits in the WAL.

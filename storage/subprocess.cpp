@@ -45,6 +45,17 @@ void child_write(std::string_view s) noexcept {
   }
 }
 
+// Closes every descriptor above stderr in the child. Not every descriptor of the process
+// is close-on-exec (Asio opens its sockets without it), and pg_ctl's postmaster lives on
+// as a daemon: a socket it inherited would stay open for as long as PostgreSQL runs, so
+// a client connection that was open at the moment of a `pg_ctl start` or `restart` would
+// never see its peer leave. `max_fd` is taken before fork for the fallback without
+// close_range(2).
+void child_close_inherited(int max_fd) noexcept {
+  if (::close_range(3, ~0U, 0) == 0) return;
+  for (int fd = 3; fd < max_fd; ++fd) ::close(fd);
+}
+
 [[noreturn]] void child_fail(const char* what, const char* subject, int err) noexcept {
   char digits[16];
   std::size_t n = 0;
@@ -115,14 +126,17 @@ subprocess_result run_subprocess(const std::vector<std::string>& argv, const sys
   unique_fd dev_null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
   if (dev_null.get() < 0) throw std::system_error(errno, std::generic_category(), "open /dev/null");
 
+  const int max_fd = static_cast<int>(::sysconf(_SC_OPEN_MAX));
   pid_t pid = ::fork();
   if (pid < 0) throw std::system_error(errno, std::generic_category(), "fork " + argv[0]);
   if (pid == 0) {
-    // dup2 clears O_CLOEXEC on the copies, so exactly stdin/stdout/stderr survive exec.
+    // dup2 clears O_CLOEXEC on the copies; everything else goes, so exactly
+    // stdin/stdout/stderr survive exec.
     if (::dup2(dev_null.get(), STDIN_FILENO) < 0 || ::dup2(write_end.get(), STDOUT_FILENO) < 0 ||
         ::dup2(write_end.get(), STDERR_FILENO) < 0) {
       ::_exit(127);
     }
+    child_close_inherited(max_fd);
     if (as_user) child_switch_user(*as_user);
     if (::chdir("/") != 0) child_fail("chdir ", "/", errno);
     if (search_path) {

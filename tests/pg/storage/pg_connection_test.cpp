@@ -39,6 +39,16 @@ auto run(F f) {
   return fut.get();
 }
 
+pg_pool_options pool_options(const std::string& conninfo, std::size_t size,
+                             std::size_t max_waiters) {
+  pg_pool_options o;
+  o.conninfo = conninfo;
+  o.size = size;
+  o.max_waiters = max_waiters;
+  o.connect_timeout = 10s;
+  return o;
+}
+
 asio::awaitable<std::unique_ptr<pg_connection>> connect(asio::any_io_executor ex,
                                                         const std::string& conninfo) {
   auto c = co_await pg_connection::async_connect(ex, conninfo, 10s);
@@ -170,7 +180,7 @@ TEST_CASE("a terminated backend: connection_lost, and the pool replaces it", "[p
   fresh_database db;
   run([&](asio::any_io_executor ex) -> asio::awaitable<void> {
     auto admin = co_await connect(ex, db.conninfo());
-    auto pool = pg_pool::create(ex, {db.conninfo(), 1, 100, 10s});
+    auto pool = pg_pool::create(ex, pool_options(db.conninfo(), 1, 100));
     int victim_pid = 0;
     {
       auto c = co_await pool->async_acquire();
@@ -198,7 +208,7 @@ TEST_CASE("a connection given back inside a transaction is not handed to the nex
           "[pg][pool]") {
   fresh_database db;
   run([&](asio::any_io_executor ex) -> asio::awaitable<void> {
-    auto pool = pg_pool::create(ex, {db.conninfo(), 1, 100, 10s});
+    auto pool = pg_pool::create(ex, pool_options(db.conninfo(), 1, 100));
     int first_pid = 0;
     {
       auto c = co_await pool->async_acquire();
@@ -283,7 +293,7 @@ TEST_CASE("destroying a connection mid-query cancels the query safely", "[pg][pg
 TEST_CASE("closing the pool fails its waiters", "[pg][pool]") {
   fresh_database db;
   run([&](asio::any_io_executor ex) -> asio::awaitable<void> {
-    auto pool = pg_pool::create(ex, {db.conninfo(), 1, 100, 10s});
+    auto pool = pg_pool::create(ex, pool_options(db.conninfo(), 1, 100));
     auto held = co_await pool->async_acquire();
     REQUIRE(held.has_value());
     int failed = 0;
@@ -314,7 +324,7 @@ TEST_CASE("1,000 concurrent queries through the pool while a timer keeps firing"
   fresh_database db;
   asio::io_context ioc;
   auto ex = ioc.get_executor();
-  auto pool = pg_pool::create(ex, {db.conninfo(), 8, 10'000, 10s});
+  auto pool = pg_pool::create(ex, pool_options(db.conninfo(), 8, 10'000));
   constexpr int queries = 1000;
   int completed = 0, correct = 0, ticks = 0, ticks_before_release = -1;
   std::chrono::steady_clock::duration max_gap{};

@@ -150,3 +150,29 @@ TEST_CASE("bad collections and keys are errors naming them", "[config]") {
                         {{"FIELDSYNC_COLLECTIONS_B_TABLE", "x"}}),
              Catch::Contains("FIELDSYNC_COLLECTIONS_B_TABLE") && Catch::Contains("must exist in the file"));
 }
+
+TEST_CASE(
+    "database deadlines: defaults, and the idle-in-transaction timeout above the client waits",
+    "[config]") {
+  temp_dir dir;
+  auto file = dir.path() / "c.toml";
+  write_file(file, "[database]\ndsn = \"host=/tmp dbname=x\"\n");
+  auto cfg = load_config(file, {});
+  CHECK(cfg.database.acquire_timeout_ms == 10'000);
+  CHECK(cfg.database.query_timeout_ms == 60'000);
+  CHECK(cfg.database.lock_timeout_ms == 10'000);
+  CHECK(cfg.database.idle_in_transaction_timeout_ms == 120'000);
+  CHECK(cfg.database.listen_check_interval_ms == 10'000);
+
+  CHECK_THAT(load_error("[database]\ndsn = \"x\"\nidle_in_transaction_timeout_ms = 30000\n"),
+             Catch::Contains("database.idle_in_transaction_timeout_ms") &&
+                 Catch::Contains("websocket.idle_timeout_ms"));
+  CHECK_THAT(load_error("[websocket]\nidle_timeout_ms = 200000\n[database]\ndsn = \"x\"\n"),
+             Catch::Contains("database.idle_in_transaction_timeout_ms"));
+  CHECK(load_error(
+            "[database]\ndsn = \"x\"\nidle_in_transaction_timeout_ms = 0\nquery_timeout_ms = 0\n"
+            "lock_timeout_ms = 0\n")
+            .empty());
+  CHECK_THAT(load_error("[database]\ndsn = \"x\"\nacquire_timeout_ms = 0\n"),
+             Catch::Contains("database.acquire_timeout_ms"));
+}

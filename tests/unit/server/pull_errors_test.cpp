@@ -10,7 +10,7 @@ using fieldsync::storage::pg_error;
 TEST_CASE("pull errors: an unreachable database is 503 with Retry-After", "[pulls]") {
   http_request req{http::verb::get, "/v1/collections/a/changes", 11};
   for (auto code : {pg_errc::connection_failed, pg_errc::connect_timeout, pg_errc::connection_lost,
-                    pg_errc::pool_queue_full}) {
+                    pg_errc::pool_queue_full, pg_errc::pool_timeout, pg_errc::operation_timeout}) {
     auto res = pull_service::database_error(req, pg_error{make_error_code(code), {}, "down"});
     CHECK(res.result() == http::status::service_unavailable);
     CHECK(res[http::field::retry_after] == "5");
