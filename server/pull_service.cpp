@@ -142,7 +142,21 @@ asio::awaitable<bool> pull_service::async_claim(const std::string& key,
 }
 
 asio::awaitable<std::shared_ptr<const prepared_body>> pull_service::async_cached_or_claim(
-    const std::string& key, std::optional<computation>& claim) {
+    std::string& key, std::optional<computation>& claim) {
+  {
+    // The generation below moves only when the notification of a change arrives, which
+    // may be after the client saw a new epoch committed: the epoch itself is read here.
+    std::optional<std::string> epoch;
+    if (auto conn = co_await app_.storage_pool().async_acquire()) {
+      auto state = co_await (*conn)->async_query("SELECT epoch FROM fieldsync.state");
+      if (state && state->rows() == 1) epoch = std::string(state->value(0, 0));
+    }
+    if (!epoch) {
+      key.clear();
+      co_return nullptr;
+    }
+    key += "\x1f" + *epoch;
+  }
   for (;;) {
     const auto now = std::chrono::steady_clock::now();
     if (auto hit = cache_.find(key, watch_->generation(), now)) co_return hit;

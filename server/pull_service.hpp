@@ -111,8 +111,12 @@ class pull_service {
   // previous one. Null when this request is to compute it: `claim` then holds the
   // computation, and identical requests arriving meanwhile wait for it instead of reading
   // the database too.
+  //
+  // `key` gains the epoch committed now (one small read): an answer computed in an epoch
+  // that has ended is never served, even before this node hears of the change. When that
+  // read fails, `key` is cleared: the request computes its own answer and caches nothing.
   boost::asio::awaitable<std::shared_ptr<const prepared_body>> async_cached_or_claim(
-      const std::string& key, std::optional<computation>& claim);
+      std::string& key, std::optional<computation>& claim);
 
   // A delta page after `after` (a log cursor), compacted (delta_builder).
   boost::asio::awaitable<storage::pg_outcome<pull_page>> async_changes_page(

@@ -7,7 +7,8 @@
 // listener reconnects). Bounded by bytes; least recently used entries go first.
 //
 // Serving a cached answer is never wrong even when the log moved meanwhile: it is the
-// answer as of an earlier instant, with the cursor to continue from.
+// answer as of an earlier instant, with the cursor to continue from. Across an epoch it
+// would be: pull_service keys every entry by the epoch it reads as committed.
 //
 // Concurrency contract: lives on the app's io_context; not thread-safe.
 

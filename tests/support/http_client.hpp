@@ -13,6 +13,7 @@
 #include <deque>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -33,6 +34,9 @@ struct http_reply {
 http_reply http_call(std::uint16_t port, boost::beast::http::verb method, std::string target,
                      std::string body = {}, const headers& extra = {},
                      std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
+// Percent-encodes everything but RFC 3986's unreserved characters (for query values).
+std::string url_encode(std::string_view s);
 
 // Sends raw bytes and returns what the server answered before closing (or the timeout).
 std::string raw_exchange(std::uint16_t port, const std::string& bytes,

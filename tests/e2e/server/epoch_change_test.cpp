@@ -64,20 +64,6 @@ constexpr auto client_deadline = 240s;
 constexpr auto answer_deadline = 140s;
 constexpr std::int64_t wake_id = 100000;
 
-std::string url_encode(std::string_view s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      char buf[4];
-      std::snprintf(buf, sizeof(buf), "%%%02X", c);
-      out += buf;
-    }
-  }
-  return out;
-}
-
 headers bearer(const std::string& token) {
   return {{"Authorization", "Bearer " + token}};
 }

@@ -313,20 +313,6 @@ void subscriber(std::uint16_t port, const std::atomic<bool>& stop, const std::at
   }
 }
 
-std::string url_encode(const std::string& s) {
-  std::string out;
-  for (unsigned char ch : s) {
-    if (std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '~') {
-      out += static_cast<char>(ch);
-    } else {
-      char buf[4];
-      std::snprintf(buf, sizeof(buf), "%%%02X", ch);
-      out += buf;
-    }
-  }
-  return out;
-}
-
 // Follows the change log with live long-polls until `stop`: a snapshot first, then the
 // changes after each answer's cursor. A failed poll is repeated with the same cursor.
 void long_poller(std::uint16_t port, const std::atomic<bool>& stop, const std::atomic<bool>& abort,

@@ -23,20 +23,6 @@ namespace json = boost::json;
 
 namespace {
 
-std::string encode(std::string_view s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      char buf[4];
-      std::snprintf(buf, sizeof(buf), "%%%02X", c);
-      out += buf;
-    }
-  }
-  return out;
-}
-
 // key -> row, as a client holds them after applying pulls from no cursor to the end.
 struct held {
   std::map<std::string, json::object> rows;
@@ -45,8 +31,8 @@ struct held {
 
 void pull_all(std::uint16_t port, const std::string& token, held& h, const std::string& where = "") {
   for (;;) {
-    std::string target = "/v1/collections/accounts/changes?limit=50&cursor=" + encode(h.cursor);
-    if (!where.empty()) target += "&where=" + encode(where);
+    std::string target = "/v1/collections/accounts/changes?limit=50&cursor=" + url_encode(h.cursor);
+    if (!where.empty()) target += "&where=" + url_encode(where);
     auto r = http_call(port, http::verb::get, target, {}, {{"Authorization", "Bearer " + token}});
     REQUIRE(r.status == 200);
     auto page = r.json().as_object();
@@ -74,8 +60,8 @@ std::pair<std::uint64_t, std::string> local_digest(const held& h) {
 
 json::object server_digest(std::uint16_t port, const std::string& token, const std::string& cursor,
                            const std::string& where = "") {
-  std::string target = "/v1/collections/accounts/digest?cursor=" + encode(cursor);
-  if (!where.empty()) target += "&where=" + encode(where);
+  std::string target = "/v1/collections/accounts/digest?cursor=" + url_encode(cursor);
+  if (!where.empty()) target += "&where=" + url_encode(where);
   auto r = http_call(port, http::verb::get, target, {}, {{"Authorization", "Bearer " + token}});
   INFO(r.body);
   REQUIRE(r.status == 200);
@@ -142,13 +128,22 @@ TEST_CASE("state check: the digest of the rows at a cursor, before and after lat
   auto auth = headers{{"Authorization", "Bearer " + token}};
   CHECK(http_call(port, http::verb::get, "/v1/collections/accounts/digest", {}, auth).status == 400);
   CHECK(http_call(port, http::verb::get, "/v1/collections/accounts/digest?cursor=nonsense", {}, auth).status == 400);
-  CHECK(http_call(port, http::verb::get, "/v1/collections/accounts/digest?cursor=" + encode(before.cursor) + "&limit=3", {}, auth).status == 400);
+  CHECK(
+      http_call(port, http::verb::get,
+                "/v1/collections/accounts/digest?cursor=" + url_encode(before.cursor) + "&limit=3",
+                {}, auth)
+          .status == 400);
   auto epoch = before.cursor.substr(0, before.cursor.find('-'));
   auto other = std::to_string(std::stoll(epoch) + 1) + before.cursor.substr(epoch.size());
-  auto reset = http_call(port, http::verb::get, "/v1/collections/accounts/digest?cursor=" + encode(other), {}, auth);
+  auto reset = http_call(port, http::verb::get,
+                         "/v1/collections/accounts/digest?cursor=" + url_encode(other), {}, auth);
   CHECK(reset.status == 409);
   CHECK(reset.json().at("error").at("reason").as_string() == "other_epoch");
-  CHECK(http_call(port, http::verb::get, "/v1/collections/accounts/digest?cursor=" + encode(before.cursor)).status == 401);
-  CHECK(http_call(port, http::verb::get, "/v1/collections/nope/digest?cursor=" + encode(before.cursor), {}, auth).status == 404);
+  CHECK(http_call(port, http::verb::get,
+                  "/v1/collections/accounts/digest?cursor=" + url_encode(before.cursor))
+            .status == 401);
+  CHECK(http_call(port, http::verb::get,
+                  "/v1/collections/nope/digest?cursor=" + url_encode(before.cursor), {}, auth)
+            .status == 404);
   CHECK(server.terminate() == 0);
 }
