@@ -164,7 +164,7 @@ json_result integer_to_json(type_oid oid, std::string_view text) {
   const auto range = range_of(oid);
   if (v < range.min || v > range.max) return value_errc::bad_text;
   if (v < -max_exact_double_integer || v > max_exact_double_integer) {
-    return json::value(json::string(text));
+    return json::value(json::string(std::to_string(v)));  // int8out's spelling, always
   }
   return json::value(v);
 }
@@ -188,7 +188,15 @@ json_result floating_to_json(type_oid oid, std::string_view text) {
   double d = 0;
   // from_chars also reads "inf" and "nan" spellings, which PostgreSQL never prints.
   if (!parse_whole(text, d) || !std::isfinite(d)) return value_errc::bad_text;
-  if (oid == oids::float4 && !fits_float4(d)) return value_errc::bad_text;
+  if (d == 0 && std::signbit(d)) return json::value(json::string("-0"));  // "-0e80" too
+  if (oid == oids::float4) {
+    if (!fits_float4(d)) return value_errc::bad_text;
+    // The double of the float's shortest digits, whatever the spelling read: every text
+    // of one float4 value gives the same JSON, and the JSON the same text back.
+    std::array<char, 32> buf{};
+    const auto r = std::to_chars(buf.data(), buf.data() + buf.size(), static_cast<float>(d));
+    if (!parse_whole(std::string_view(buf.data(), r.ptr), d)) return value_errc::bad_text;
+  }
   return json::value(d);
 }
 
