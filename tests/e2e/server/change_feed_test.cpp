@@ -129,7 +129,12 @@ TEST_CASE("/admin/v1/status reports the slot, the log and the ingest", "[e2e][fe
   create_feed_schema(dsn);
   server_process server(dsn, feed_sections(db));
   wait_for_log(dsn);
+  // The log is loaded a moment before the ingest reports that it streams.
   auto status = admin_status(server).at("replication").as_object();
+  for (int i = 0; i < 300 && status.at("ingest").at("phase") != "streaming"; ++i) {
+    std::this_thread::sleep_for(100ms);
+    status = admin_status(server).at("replication").as_object();
+  }
   const auto& ingest = status.at("ingest");
   CHECK(ingest.at("phase") == "streaming");
   CHECK(ingest.at("leader") == true);
