@@ -13,7 +13,7 @@
 #include "storage/replication_slot.hpp"
 #include "storage/replication_stream.hpp"
 #include "storage/source_catalog.hpp"
-#include "storage/transaction_assembler.hpp"
+#include "protocol/transaction_assembler.hpp"
 #include "storage/xid_snapshot.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -35,6 +35,8 @@ using namespace asio::experimental::awaitable_operators;
 using asio::as_tuple;
 using asio::use_awaitable;
 using protocol::lsn;
+using protocol::assembler_errc;
+using protocol::transaction_assembler;
 using steady = std::chrono::steady_clock;
 
 namespace {

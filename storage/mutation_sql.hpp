@@ -118,7 +118,7 @@ pg_statement duplicate_versions_statement(const boost::json::array& lookups);
 // --- the batch transaction, second pipeline: write and record ---------------------------
 
 // The transactional logical message that gives the following changes their origin
-// (storage/transaction_assembler.cpp reads it).
+// (protocol/transaction_assembler.cpp reads it).
 pg_statement origin_statement(const std::string& client_id, std::int64_t mutation_id,
                               const std::string& client_ts);
 // `values`: column -> PostgreSQL text (nullopt: NULL).

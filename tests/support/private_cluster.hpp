@@ -3,7 +3,7 @@
 // reconfigure the server (which the shared test cluster must never suffer). initdb into
 // a temp dir, loopback only; stopped (immediate) and removed on destruction.
 
-#include "storage/dev_cluster.hpp"
+#include "storage/dev/dev_cluster.hpp"
 #include "tests/support/temp_dir.hpp"
 
 #include <memory>

@@ -1,6 +1,6 @@
 #include "tests/support/sync_workload.hpp"
 
-#include "server/jwt_verifier.hpp"
+#include "server/access/jwt_verifier.hpp"
 #include "tests/support/libpq_handle.hpp"
 
 #include <libpq-fe.h>

@@ -4,7 +4,7 @@
 // The state file is what tests/support/pg_test_db reads; its format is fixed: one key=value
 // per line, keys host (the unix socket directory), port, user and data_dir.
 
-#include "storage/dev_cluster.hpp"
+#include "storage/dev/dev_cluster.hpp"
 
 #include <sys/stat.h>
 

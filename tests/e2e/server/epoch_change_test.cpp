@@ -23,7 +23,7 @@
 // that is how a long-poll came to be answered with the old handle after its full timeout.
 
 #include "protocol/cursor.hpp"
-#include "server/shape_offset.hpp"
+#include "server/pull/shape_offset.hpp"
 #include "storage/log_state.hpp"
 #include "tests/support/feed_workload.hpp"
 #include "tests/support/http_client.hpp"

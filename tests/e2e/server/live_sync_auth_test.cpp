@@ -3,7 +3,7 @@
 // expiry on an open socket, the hello deadline, the Origin allow-list, the message size
 // limit, sessions per user, subscription errors, and /metrics.
 
-#include "server/jwt_verifier.hpp"
+#include "server/access/jwt_verifier.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/jwt_forge.hpp"
 #include "tests/support/pg_test_db.hpp"

@@ -1,7 +1,7 @@
 // `fieldsync token`: bearer tokens for the demo and for tests, signed with the dev key of a
 // data directory or an HS256 key of a config file, that the server's verifier accepts.
 
-#include "server/jwt_verifier.hpp"
+#include "server/access/jwt_verifier.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tests/support/test_env.hpp"

@@ -4,7 +4,7 @@
 // change log's form, read through ("row"->>'c')::type. Deterministic: a fixed seed, and a
 // failure names the filter, its parameters and claims, the SQL and the row.
 
-#include "protocol/filter.hpp"
+#include "protocol/filter/filter.hpp"
 
 #include "tests/support/pg_test_db.hpp"
 

@@ -1,6 +1,6 @@
 // Loading the demo data into a real database, reusing it, and the KPI ETL tick.
 
-#include "storage/demo_data.hpp"
+#include "storage/dev/demo_data.hpp"
 #include "storage/pg_connection.hpp"
 #include "tests/support/pg_test_db.hpp"
 

@@ -2,7 +2,7 @@
 // cluster in a temporary directory (as the postgres user when the tests run as root) and
 // stops it whatever happens.
 
-#include "storage/dev_cluster.hpp"
+#include "storage/dev/dev_cluster.hpp"
 #include "tests/support/temp_dir.hpp"
 
 #include <catch2/catch.hpp>

@@ -1,7 +1,7 @@
 // Evaluating bound filters on rows: SQL's three-valued logic in full, NULLs in every
 // operator, LIKE, and the row representations of protocol/value_json.hpp.
 
-#include "protocol/filter_like.hpp"
+#include "protocol/filter/filter_like.hpp"
 
 #include "tests/unit/protocol/filter_test_schema.hpp"
 

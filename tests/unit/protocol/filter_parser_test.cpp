@@ -1,7 +1,7 @@
 // The filter grammar: every construct, every syntax error with its position, the limits.
 
-#include "protocol/filter_parser.hpp"
-#include "protocol/filter_lexer.hpp"
+#include "protocol/filter/filter_parser.hpp"
+#include "protocol/filter/filter_lexer.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -3,7 +3,7 @@
 // depend on describe_type), covering every filter domain and some non-comparable types.
 
 #include "protocol/collection_schema.hpp"
-#include "protocol/filter.hpp"
+#include "protocol/filter/filter.hpp"
 
 #include <boost/json/parse.hpp>
 

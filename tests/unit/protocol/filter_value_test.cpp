@@ -1,7 +1,7 @@
 // Values in the filter domains: parsing literals and JSON, reading row values, PostgreSQL's
 // ordering, equality keys and the text sent to PostgreSQL.
 
-#include "protocol/filter_value.hpp"
+#include "protocol/filter/filter_value.hpp"
 
 #include <boost/json/parse.hpp>
 

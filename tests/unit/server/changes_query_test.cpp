@@ -1,4 +1,4 @@
-#include "server/changes_query.hpp"
+#include "server/pull/changes_query.hpp"
 
 #include "tests/unit/protocol/filter_test_schema.hpp"
 

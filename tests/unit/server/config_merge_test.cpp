@@ -1,8 +1,8 @@
 // [collections.NAME.merge] and [mutations]: nested tables of a collection entry, checked
 // against the strategy registry at load time.
 
-#include "server/config.hpp"
-#include "server/dev_command.hpp"
+include "server/app/config_file.hpp"
+#include "server/app/dev_command.hpp"
 
 #include "tests/support/temp_dir.hpp"
 #include "tests/support/test_env.hpp"

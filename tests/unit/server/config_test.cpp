@@ -1,4 +1,4 @@
-#include "server/config.hpp"
+include "server/app/config_file.hpp"
 
 #include "tests/support/temp_dir.hpp"
 #include "tests/support/test_env.hpp"

@@ -1,4 +1,4 @@
-#include "server/connection_registry.hpp"
+#include "server/net/connection_registry.hpp"
 
 #include <catch2/catch.hpp>
 

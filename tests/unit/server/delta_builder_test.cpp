@@ -1,4 +1,4 @@
-#include "server/delta_builder.hpp"
+#include "server/pull/delta_builder.hpp"
 
 #include "tests/unit/protocol/filter_test_schema.hpp"
 

@@ -1,5 +1,5 @@
-#include "server/http_body.hpp"
-#include "server/response_cache.hpp"
+#include "server/net/http_body.hpp"
+#include "server/pull/response_cache.hpp"
 
 #include <zlib.h>
 #include <catch2/catch.hpp>

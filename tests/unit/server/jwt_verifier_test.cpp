@@ -1,4 +1,4 @@
-#include "server/jwt_verifier.hpp"
+#include "server/access/jwt_verifier.hpp"
 #include "tests/support/jwt_forge.hpp"
 
 #include <boost/json/serialize.hpp>

@@ -1,7 +1,7 @@
 // The [websocket] keys of live subscriptions.
 
-#include "server/config.hpp"
-#include "server/dev_command.hpp"
+include "server/app/config_file.hpp"
+#include "server/app/dev_command.hpp"
 
 #include "tests/support/temp_dir.hpp"
 

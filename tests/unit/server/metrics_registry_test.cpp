@@ -1,4 +1,4 @@
-#include "server/metrics_registry.hpp"
+#include "server/core/metrics_registry.hpp"
 
 #include <catch2/catch.hpp>
 

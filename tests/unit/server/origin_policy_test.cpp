@@ -1,4 +1,4 @@
-#include "server/origin_policy.hpp"
+#include "server/net/origin_policy.hpp"
 
 #include <catch2/catch.hpp>
 

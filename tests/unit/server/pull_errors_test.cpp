@@ -1,4 +1,4 @@
-#include "server/pull_service.hpp"
+#include "server/pull/pull_service.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,4 +1,4 @@
-#include "server/pull_position.hpp"
+#include "server/pull/pull_position.hpp"
 
 #include <catch2/catch.hpp>
 

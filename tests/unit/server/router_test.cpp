@@ -1,4 +1,4 @@
-#include "server/router.hpp"
+#include "server/net/router.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>

@@ -1,4 +1,4 @@
-#include "server/shape_offset.hpp"
+#include "server/pull/shape_offset.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,8 +1,8 @@
 // Static files (server/static_files): the path rules, content types and caching, and
 // serve() against a directory with files, a precompressed sibling and symlinks.
 
-#include "server/http_body.hpp"
-#include "server/static_files.hpp"
+#include "server/net/http_body.hpp"
+#include "server/net/static_files.hpp"
 #include "tests/support/temp_dir.hpp"
 
 #include <catch2/catch.hpp>

@@ -1,7 +1,7 @@
 // What a change means for one subscription (old row and new row), and the index constraint
 // a subscription is filed under.
 
-#include "server/subscription_filter.hpp"
+#include "server/live/subscription_filter.hpp"
 #include "tests/unit/server/sync_test_schema.hpp"
 
 #include <catch2/catch.hpp>

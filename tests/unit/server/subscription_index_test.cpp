@@ -1,7 +1,7 @@
 // The hub's subscription index: every subscription that could match a change is offered,
 // once; those filed under other keys are not looked at.
 
-#include "server/subscription_index.hpp"
+#include "server/live/subscription_index.hpp"
 #include "tests/unit/server/sync_test_schema.hpp"
 
 #include <catch2/catch.hpp>

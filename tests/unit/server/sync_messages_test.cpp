@@ -1,7 +1,7 @@
 // The texts of change and snapshot messages: valid JSON, the shared body after the
 // subscription's head, deletes that carry only the key and the scope's columns.
 
-#include "server/sync_messages.hpp"
+#include "server/live/sync_messages.hpp"
 #include "tests/unit/server/sync_test_schema.hpp"
 
 #include <boost/json/parse.hpp>

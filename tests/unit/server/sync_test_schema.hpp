@@ -3,8 +3,8 @@
 // and a numeric, typed through protocol::describe_type.
 
 #include "protocol/collection_schema.hpp"
-#include "protocol/filter.hpp"
-#include "server/subscription_filter.hpp"
+#include "protocol/filter/filter.hpp"
+#include "server/live/subscription_filter.hpp"
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>

@@ -1,7 +1,7 @@
 // ws_session over real loopback sockets, without a database: the bounded send queue.
 
-#include "server/connection_registry.hpp"
-#include "server/ws_session.hpp"
+#include "server/net/connection_registry.hpp"
+#include "server/net/ws_session.hpp"
 
 #include "tests/support/http_client.hpp"
 

@@ -2,7 +2,7 @@
 // it writes has the right shape and consistent references.
 
 #include "storage/civil_time.hpp"
-#include "storage/demo_generator.hpp"
+#include "storage/dev/demo_generator.hpp"
 
 #include <catch2/catch.hpp>
 

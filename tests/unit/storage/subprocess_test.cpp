@@ -1,4 +1,4 @@
-#include "storage/subprocess.hpp"
+#include "storage/dev/subprocess.hpp"
 
 #include <catch2/catch.hpp>
 

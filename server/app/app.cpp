@@ -1,0 +1,279 @@
+#include "server/app/app.hpp"
+
+#include "server/core/database_limits.hpp"
+#include "server/core/endpoint.hpp"
+#include "server/app/routes.hpp"
+#include "storage/pg_conninfo.hpp"
+#include "storage/source_catalog.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+
+namespace fieldsync::server {
+
+namespace asio = boost::asio;
+using asio::as_tuple;
+using asio::use_awaitable;
+using namespace std::chrono_literals;
+
+app::app(config cfg)
+    : cfg_(std::move(cfg)),
+      ws_metrics_(ws_metrics::create(metrics_)),
+      auth_(cfg_.auth),
+      started_at_(std::chrono::system_clock::now()) {
+  storage::pg_pool_options pool_opts;
+  pool_opts.conninfo = cfg_.database.dsn;
+  pool_opts.size = static_cast<std::size_t>(cfg_.database.pool_size);
+  pool_opts.connect_timeout = std::chrono::milliseconds(cfg_.database.connect_timeout_ms);
+  pool_opts.acquire_timeout = std::chrono::milliseconds(cfg_.database.acquire_timeout_ms);
+  pool_opts.session = session_limits(cfg_.database);
+  auto storage_opts = pool_opts;
+  pool_ = storage::pg_pool::create(ioc_.get_executor(), std::move(pool_opts));
+  if (cfg_.database.storage_dsn.empty() || cfg_.database.storage_dsn == cfg_.database.dsn) {
+    storage_pool_ = pool_;
+  } else {
+    storage_opts.conninfo = cfg_.database.storage_dsn;
+    storage_pool_ = storage::pg_pool::create(ioc_.get_executor(), std::move(storage_opts));
+  }
+  add_public_routes(public_routes_, *this);
+  add_admin_routes(admin_routes_, *this);
+}
+
+app::~app() = default;
+
+asio::ip::tcp::endpoint app::public_endpoint() const { return public_listener_->local_endpoint(); }
+asio::ip::tcp::endpoint app::admin_endpoint() const { return admin_listener_->local_endpoint(); }
+
+void app::on_shutdown(std::function<void()> f) { shutdown_hooks_.push_back(std::move(f)); }
+
+void app::run(startup_hook on_start, std::function<void(app&)> on_ready) {
+  http_limits limits;
+  limits.max_header_bytes = static_cast<std::size_t>(cfg_.server.max_header_bytes);
+  limits.max_body_bytes = static_cast<std::size_t>(cfg_.server.max_body_bytes);
+  limits.request_timeout = std::chrono::milliseconds(cfg_.server.request_timeout_ms);
+  limits.keepalive_timeout = std::chrono::milliseconds(cfg_.server.keepalive_timeout_ms);
+
+  ws_options ws;
+  ws.max_message_bytes = static_cast<std::size_t>(cfg_.websocket.max_message_bytes);
+  ws.send_queue_messages = static_cast<std::size_t>(cfg_.websocket.send_queue_messages);
+  ws.send_queue_bytes = static_cast<std::size_t>(cfg_.websocket.send_queue_bytes);
+  ws.handshake_timeout = std::chrono::milliseconds(cfg_.websocket.handshake_timeout_ms);
+  ws.idle_timeout = std::chrono::milliseconds(cfg_.websocket.idle_timeout_ms);
+  ws.permessage_deflate = cfg_.websocket.permessage_deflate;
+  ws.batch_bytes = static_cast<std::size_t>(cfg_.websocket.batch_bytes);
+  ws.allowed_origins = cfg_.websocket.allowed_origins;
+  ws.metrics = &ws_metrics_;
+
+  auto protocol = std::make_shared<ws_protocol>();
+  add_live_sync(protocol);
+
+  auto public_ctx = std::make_shared<listener_context>(
+      listener_context{"public", &public_routes_, limits, protocol, ws, &registry_});
+  auto admin_ctx = std::make_shared<listener_context>(
+      listener_context{"admin", &admin_routes_, limits, nullptr, ws, &registry_});
+
+  // config validation guarantees both parse.
+  auto max_conn = static_cast<std::size_t>(cfg_.server.max_connections);
+  try {
+    public_listener_ = listener::bind(ioc_, *parse_endpoint(cfg_.server.listen), public_ctx, max_conn);
+    admin_listener_ = listener::bind(ioc_, *parse_endpoint(cfg_.server.admin_listen), admin_ctx, max_conn);
+  } catch (const std::runtime_error& e) {
+    throw startup_error(e.what());
+  }
+
+  asio::signal_set signals(ioc_, SIGINT, SIGTERM);
+  signals.async_wait([this](const boost::system::error_code& ec, int signo) {
+    if (ec) return;
+    spdlog::info("received {}, shutting down", signo == SIGINT ? "SIGINT" : "SIGTERM");
+    begin_shutdown();
+  });
+
+  asio::co_spawn(ioc_, start(std::move(on_start), std::move(on_ready)),
+                 [this](std::exception_ptr e) {
+                   if (!e) return;
+                   try {
+                     std::rethrow_exception(e);
+                   } catch (const std::exception& ex) {
+                     startup_failure_ = ex.what();
+                   }
+                   begin_shutdown();
+                 });
+  ioc_.run();
+  if (!startup_failure_.empty()) throw startup_error(startup_failure_);
+}
+
+asio::awaitable<void> app::start(startup_hook on_start, std::function<void(app&)> on_ready) {
+  auto check = co_await pool_->async_query("SELECT 1");
+  if (!check) {
+    throw startup_error("cannot connect to PostgreSQL (" +
+                        storage::describe_conninfo(cfg_.database.dsn) +
+                        "): " + check.error().to_string());
+  }
+  if (on_start) co_await on_start(*this);
+  if (shutting_down_) co_return;
+  co_await start_change_feed();
+  if (shutting_down_) co_return;
+  co_await start_mutations();
+  if (shutting_down_) co_return;
+  hub_->start();
+  public_listener_->start();
+  admin_listener_->start();
+  spdlog::info("ready");
+  if (on_ready) on_ready(*this);
+}
+
+asio::awaitable<void> app::start_change_feed() {
+  if (cfg_.collections.empty()) {
+    spdlog::warn("no [collections] configured: nothing is synced");
+    co_return;
+  }
+  std::vector<storage::collection_spec> specs;
+  for (const auto& c : cfg_.collections) specs.push_back({c.name, c.table, c.primary_key, c.columns});
+  auto conn = co_await pool_->async_acquire();
+  if (!conn) throw startup_error("cannot connect to PostgreSQL: " + conn.error().to_string());
+  auto described = co_await storage::async_describe_collections(**conn, specs);
+  if (!described) throw startup_error("configuration does not match the database: " + described.error().message);
+  try {
+    collections_ = collection_registry(cfg_.collections, *described);
+  } catch (const config_error& e) {
+    throw startup_error(std::string("configuration: ") + e.what());
+  }
+  storage::compaction_options co;
+  co.history = std::chrono::milliseconds(cfg_.changelog.history_ms);
+  co.tombstones = std::chrono::milliseconds(cfg_.changelog.tombstone_ms);
+  co.interval = std::chrono::milliseconds(cfg_.changelog.compaction_interval_ms);
+  compactor_ = storage::log_compactor::create(ioc_.get_executor(), storage_pool_, co);
+  compactor_->start();
+  if (!cfg_.replication.ingest) {
+    spdlog::info("replication.ingest is off: this node serves, another one ingests");
+    co_return;
+  }
+  storage::ingest_options o;
+  o.source_conninfo = cfg_.database.dsn;
+  o.storage_conninfo = storage_dsn(cfg_);
+  o.slot = cfg_.replication.slot;
+  o.publication = cfg_.replication.publication;
+  o.collections = std::move(*described);
+  o.connect_timeout = std::chrono::milliseconds(cfg_.database.connect_timeout_ms);
+  o.session = session_limits(cfg_.database);
+  o.status_interval = std::chrono::milliseconds(cfg_.replication.status_interval_ms);
+  o.heartbeat_interval = std::chrono::milliseconds(cfg_.replication.heartbeat_interval_ms);
+  o.reconnect_min = std::chrono::milliseconds(cfg_.replication.reconnect_min_ms);
+  o.reconnect_max = std::chrono::milliseconds(cfg_.replication.reconnect_max_ms);
+  o.leader_retry = std::chrono::milliseconds(cfg_.replication.leader_retry_ms);
+  o.max_transaction_bytes = static_cast<std::size_t>(cfg_.replication.max_transaction_bytes);
+  o.batch_max_changes = static_cast<std::size_t>(cfg_.replication.batch_max_changes);
+  o.batch_max_bytes = static_cast<std::size_t>(cfg_.replication.batch_max_bytes);
+  auto& failures = metrics_.add_counter(
+      "fieldsync_collection_failures_total",
+      "Collections this node's ingest could not copy, or met a value of it could not read "
+      "(each is skipped until fieldsync restarts; /admin/v1/status says why).");
+  o.on_collection_failed = [&failures](const std::string&, const std::string&) { failures.add(); };
+  ingest_ = storage::ingest::create(ioc_.get_executor(), std::move(o));
+  ingest_->start();
+}
+
+asio::awaitable<void> app::start_mutations() {
+  std::map<std::string, conflicts::merge_config> merges;
+  for (const auto& c : cfg_.collections) merges[c.name] = merge_config_of(c);
+  mutation_options o;
+  const auto& m = cfg_.mutations;
+  o.batch.max_mutations = static_cast<std::size_t>(m.max_batch);
+  o.values.max_value_bytes = static_cast<std::size_t>(m.max_value_bytes);
+  o.result_retention = m.result_retention;
+  o.version_wait = std::chrono::milliseconds(m.version_wait_ms);
+  o.lock_timeout = std::chrono::milliseconds(m.lock_timeout_ms);
+  o.max_clock_drift = std::chrono::milliseconds(m.max_clock_drift_ms);
+  o.conflict_retention = std::chrono::milliseconds(m.conflict_retention_ms);
+  o.clock_retention = std::chrono::milliseconds(cfg_.changelog.tombstone_ms);
+  o.listener = listener_options(cfg_.database);
+  o.storage_conninfo = storage_dsn(cfg_);
+  o.storage_is_source = storage_pool_ == pool_;
+  try {
+    mutations_ = co_await mutation_service::async_create(ioc_.get_executor(), pool_, storage_pool_,
+                                                         collections_, std::move(merges), std::move(o));
+  } catch (const std::runtime_error& e) {
+    throw startup_error(e.what());
+  }
+}
+
+// Live subscriptions and pushes over the WebSocket: the fan-out hub and the fieldsync.v1
+// messages.
+void app::add_live_sync(const std::shared_ptr<ws_protocol>& protocol) {
+  const auto& w = cfg_.websocket;
+  fanout_options fo;
+  fo.storage_conninfo = storage_dsn(cfg_);
+  fo.connect_timeout = std::chrono::milliseconds(cfg_.database.connect_timeout_ms);
+  fo.session = session_limits(cfg_.database);
+  fo.listen_check_interval = std::chrono::milliseconds(cfg_.database.listen_check_interval_ms);
+  fo.read_changes = static_cast<std::size_t>(w.fanout_read_changes);
+  fo.snapshot_batch_rows = static_cast<std::size_t>(w.snapshot_batch_rows);
+  fo.session_queue_messages = static_cast<std::size_t>(w.send_queue_messages);
+  fo.session_queue_bytes = static_cast<std::size_t>(w.send_queue_bytes);
+  fo.stall_timeout = std::chrono::milliseconds(w.idle_timeout_ms);
+  // Half the storage pool at most, so pulls and mutations keep connections.
+  fo.concurrent_starts =
+      std::max<std::size_t>(1, static_cast<std::size_t>(cfg_.database.pool_size) / 2);
+  hub_ = fanout_hub::create(ioc_, storage_pool_, fo, &ws_metrics_);
+  live_sync_options lo;
+  lo.auth_timeout = std::chrono::milliseconds(w.auth_timeout_ms);
+  lo.max_subscriptions_per_session = static_cast<std::size_t>(w.max_subscriptions_per_session);
+  lo.max_sessions_per_user = static_cast<std::size_t>(w.max_sessions_per_user);
+  lo.token_leeway = std::chrono::milliseconds(cfg_.auth.leeway_ms);
+  live_sync_ = std::make_shared<live_sync>(auth_, collections_, hub_, lo, &ws_metrics_);
+  live_sync_->install(*protocol);
+  install_push(
+      *protocol, [this] { return mutations_; },
+      static_cast<std::size_t>(cfg_.mutations.max_queued_pushes));
+}
+
+void app::stop() {
+  asio::post(ioc_, [this] { begin_shutdown(); });
+}
+
+void app::begin_shutdown() {
+  if (shutting_down_) return;
+  shutting_down_ = true;
+  public_listener_->close();
+  admin_listener_->close();
+  for (auto& hook : shutdown_hooks_) hook();
+  if (ingest_) ingest_->request_stop();
+  if (compactor_) compactor_->stop();
+  if (mutations_) mutations_->stop();
+  if (hub_) hub_->stop();
+  registry_.shutdown_all();
+  await_drain(std::chrono::steady_clock::now() +
+              std::chrono::milliseconds(cfg_.server.shutdown_timeout_ms));
+}
+
+// Polls until every connection has ended or the deadline passed, then stops the reactor.
+// Stopping explicitly (rather than waiting for the io_context to run out of work) means a
+// forgotten timer somewhere can never keep the process from exiting.
+void app::await_drain(std::chrono::steady_clock::time_point deadline) {
+  bool ingest_done = !ingest_ || ingest_->stopped();
+  if ((registry_.size() == 0 && ingest_done) || std::chrono::steady_clock::now() >= deadline) {
+    if (registry_.size() != 0) {
+      spdlog::warn("shutdown timeout: {} connections still open ({} HTTP, {} WebSocket)",
+                   registry_.size(), registry_.count("http"), registry_.count("websocket"));
+    }
+    if (!ingest_done) spdlog::warn("shutdown timeout: the ingest did not stop in time");
+    pool_->close();
+    storage_pool_->close();
+    ioc_.stop();
+    return;
+  }
+  auto timer = std::make_shared<asio::steady_timer>(ioc_, 20ms);
+  timer->async_wait([this, timer, deadline](const boost::system::error_code&) {
+    await_drain(deadline);
+  });
+}
+
+}  // namespace fieldsync::server

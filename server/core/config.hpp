@@ -1,0 +1,190 @@
+#pragma once
+// The configuration's values, as every part of the server reads them. server/app/config_file.hpp
+// loads them (one TOML file, every key overridable by FIELDSYNC_<SECTION>_<KEY>);
+// docs/config.md is the reference; config/fieldsync.toml the documented example.
+
+#include "conflicts/merge_config.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace fieldsync::server {
+
+struct server_config {
+  std::string listen = "0.0.0.0:8080";
+  std::string admin_listen = "127.0.0.1:9090";
+  std::string admin_token;  // empty: admin endpoints other than health checks answer 403
+  std::int64_t max_connections = 10000;
+  std::int64_t max_header_bytes = 16 * 1024;
+  std::int64_t max_body_bytes = 1024 * 1024;
+  std::int64_t request_timeout_ms = 30'000;
+  std::int64_t keepalive_timeout_ms = 60'000;
+  std::int64_t shutdown_timeout_ms = 10'000;
+  // A directory served at / on the public listener for paths the API does not own (the
+  // PWA); empty: none. `fieldsync dev` looks for the built app when it is empty.
+  std::string static_dir;
+};
+
+struct websocket_config {
+  std::int64_t max_message_bytes = 1024 * 1024;
+  std::int64_t send_queue_messages = 1024;
+  std::int64_t send_queue_bytes = 8 * 1024 * 1024;
+  std::int64_t handshake_timeout_ms = 10'000;
+  std::int64_t idle_timeout_ms = 60'000;
+  bool permessage_deflate = true;
+  std::int64_t batch_bytes = 64 * 1024;  // queued messages sent as one batch; 0: never
+  // Live subscriptions (docs/protocol.md, "Subscriptions").
+  std::int64_t auth_timeout_ms = 10'000;  // hello must arrive within this
+  std::int64_t max_subscriptions_per_session = 100;
+  std::int64_t max_sessions_per_user = 20;   // per node, by the token's sub
+  std::vector<std::string> allowed_origins;  // empty: same origin only; "*": any
+  std::int64_t snapshot_batch_rows = 500;
+  std::int64_t fanout_read_changes = 2000;  // log entries per read of the hub and of catch-ups
+};
+
+struct database_config {
+  std::string dsn;  // libpq conninfo or URI of the source database; required for `serve`
+  std::string storage_dsn;  // fieldsync's own schema (change log); empty: the source database
+  std::int64_t pool_size = 8;
+  std::int64_t connect_timeout_ms = 5'000;
+  // Deadlines of every wait on PostgreSQL (docs/config.md, [database]).
+  std::int64_t acquire_timeout_ms = 10'000;               // for a free pooled connection
+  std::int64_t query_timeout_ms = 60'000;                 // for one operation's answer; 0: none
+  std::int64_t lock_timeout_ms = 10'000;                  // every session's lock_timeout; 0: none
+  std::int64_t idle_in_transaction_timeout_ms = 120'000;  // idle_in_transaction_session_timeout
+  std::int64_t listen_check_interval_ms = 10'000;  // LISTEN waits end to check the connection
+};
+
+// The change feed: logical replication from the source into the change log.
+struct replication_config {
+  bool ingest = true;  // this node competes for ingest leadership
+  std::string slot = "fieldsync";
+  std::string publication = "fieldsync";
+  std::int64_t status_interval_ms = 10'000;
+  std::int64_t heartbeat_interval_ms = 10'000;
+  std::int64_t reconnect_min_ms = 500;
+  std::int64_t reconnect_max_ms = 30'000;
+  std::int64_t leader_retry_ms = 1'000;
+  std::int64_t max_transaction_bytes = 64LL << 20;
+  std::int64_t batch_max_changes = 20'000;
+  std::int64_t batch_max_bytes = 16LL << 20;
+};
+
+// Retention of the change log.
+struct changelog_config {
+  std::int64_t history_ms = 7LL * 24 * 3600 * 1000;    // superseded versions and deletes
+  std::int64_t tombstone_ms = 7LL * 24 * 3600 * 1000;  // deleted rows' last versions
+  std::int64_t compaction_interval_ms = 60'000;
+};
+
+// HTTP delta pulls, row history and the Shape API (docs/protocol.md, "Delta pulls").
+struct pulls_config {
+  std::int64_t long_poll_timeout_ms = 20'000;  // live=true waits this long for a change
+  std::int64_t default_limit = 1000;           // changes or rows per page without limit=
+  std::int64_t max_limit = 10'000;             // the largest limit= accepted
+  std::int64_t max_page_bytes = 4LL << 20;     // rows per page at most, roughly, in bytes
+  std::int64_t max_scan_changes = 100'000;     // log entries one request reads at most
+  std::int64_t cache_bytes = 64LL << 20;       // recently computed answers kept
+  std::int64_t cache_ttl_ms = 1'000;           // an unchanged log's answer is reused this long
+  std::int64_t shape_chunk_rows = 10'000;      // Shape API: snapshot rows per response
+};
+
+struct log_config {
+  std::string level = "info";  // trace, debug, info, warn, error, critical, off
+  std::string format = "text";  // text | json
+};
+
+// A key that signs bearer tokens, from [auth.keys.<kid>].
+struct jwt_key_config {
+  std::string kid;  // the table name
+  std::string alg;  // HS256, RS256 or ES256: pinned, never taken from the token
+  std::string secret;           // HS256
+  std::string public_key_file;  // RS256, ES256: PEM
+};
+
+struct auth_config {
+  std::string issuer;    // expected "iss"; empty: not checked
+  std::string audience;  // expected "aud"; empty: not checked
+  std::int64_t leeway_ms = 30'000;
+  std::int64_t max_token_bytes = 8192;
+  std::vector<jwt_key_config> keys;
+};
+
+// [collections.<name>.merge] and [collections.<name>.merge.fields]: how the collection
+// merges concurrent edits (docs/merge.md). Names are checked against the strategy registry
+// at load time and against the table's columns and types at start-up.
+struct merge_settings {
+  std::string default_strategy = "lww";   // key `default`
+  std::string update_deleted = "delete-wins";
+  std::string delete_changed = "reject";
+  std::string insert_existing = "reject";
+  std::map<std::string, std::string> fields;  // column -> strategy
+};
+
+// A synced table, from [collections.<name>].
+struct collection_config {
+  std::string name;                      // the table name; what clients subscribe to
+  std::string table;                     // "schema.table" or "table"; defaults to the name
+  std::vector<std::string> primary_key;  // required
+  std::vector<std::string> columns;      // empty: every column of the table
+  std::string read_scope;                // filter over row columns and $claims
+  std::string write_scope;
+  bool is_public = false;                // readable by every authenticated user
+  merge_settings merge;
+};
+
+// The merge module's view of a collection's [merge] settings (validated at load time).
+conflicts::merge_config merge_config_of(const collection_config& c);
+
+// Client writes: POST /v1/mutations and the WebSocket push (docs/protocol.md "Mutations").
+struct mutations_config {
+  std::int64_t max_batch = 1000;           // mutations per batch
+  std::int64_t max_queued_pushes = 8;      // WebSocket pushes waiting per session
+  std::int64_t max_value_bytes = 64 * 1024;  // one value's PostgreSQL text
+  std::int64_t result_retention = 1000;    // results kept per client for retries
+  std::int64_t version_wait_ms = 2000;     // wait for the change log to name a write's version
+  std::int64_t lock_timeout_ms = 5000;     // wait for a row another transaction holds
+  std::int64_t max_clock_drift_ms = 60'000;  // how far ahead of ours a client's clock may be
+  std::int64_t conflict_retention_ms = 30LL * 24 * 3600 * 1000;  // recorded conflicts
+};
+
+struct dev_config {
+  std::int64_t demo_seed = 20261124;
+  double demo_scale = 1.0;
+  std::int64_t etl_interval_ms = 5'000;  // 0 disables the demo KPI job
+  std::int64_t insights_interval_ms = 5'000;  // 0: the insights are computed once, at start
+};
+
+
+struct config {
+  server_config server;
+  websocket_config websocket;
+  database_config database;
+  replication_config replication;
+  changelog_config changelog;
+  pulls_config pulls;
+  log_config log;
+  auth_config auth;
+  std::vector<collection_config> collections;
+  dev_config dev;
+  mutations_config mutations;
+};
+
+// The storage DSN in effect: storage_dsn, or the source's when it is empty.
+inline const std::string& storage_dsn(const config& c) {
+  return c.database.storage_dsn.empty() ? c.database.dsn : c.database.storage_dsn;
+}
+
+// A configuration problem, as one line that names the file, line and key (or the
+// environment variable) at fault. `fieldsync` prints it and exits with code 2.
+class config_error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+}  // namespace fieldsync::server

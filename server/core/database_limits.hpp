@@ -1,0 +1,29 @@
+#pragma once
+// The [database] limits of the config as the storage layer takes them: the session limits
+// of every connection fieldsync opens, and the options of its LISTEN connections.
+
+#include "server/core/config.hpp"
+#include "storage/log_listener.hpp"
+#include "storage/pg_connection.hpp"
+
+#include <chrono>
+
+namespace fieldsync::server {
+
+inline storage::pg_session_limits session_limits(const database_config& db) {
+  storage::pg_session_limits l;
+  l.operation_timeout = std::chrono::milliseconds(db.query_timeout_ms);
+  l.lock_timeout = std::chrono::milliseconds(db.lock_timeout_ms);
+  l.idle_in_transaction_timeout = std::chrono::milliseconds(db.idle_in_transaction_timeout_ms);
+  return l;
+}
+
+inline storage::log_listener_options listener_options(const database_config& db) {
+  storage::log_listener_options o;
+  o.connect_timeout = std::chrono::milliseconds(db.connect_timeout_ms);
+  o.check_interval = std::chrono::milliseconds(db.listen_check_interval_ms);
+  o.session = session_limits(db);
+  return o;
+}
+
+}  // namespace fieldsync::server

@@ -1,0 +1,91 @@
+#include "server/mutations/mutation_routes.hpp"
+
+#include "protocol/json_parse.hpp"
+#include "server/app/app.hpp"
+
+#include <charconv>
+
+namespace fieldsync::server {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+namespace {
+
+http_response reply_response(const http_request& req, mutation_reply reply) {
+  auto res = json_response(req, reply.status, reply.body);
+  if (reply.status == http::status::service_unavailable) res.set(http::field::retry_after, "1");
+  return res;
+}
+
+// The decoded value of one query parameter; empty when absent.
+std::string query_value(std::string_view query, std::string_view name) {
+  while (!query.empty()) {
+    auto amp = query.find('&');
+    auto pair = query.substr(0, amp);
+    auto eq = pair.find('=');
+    if (pair.substr(0, eq) == name) {
+      auto decoded = percent_decode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
+      return decoded.value_or(std::string());
+    }
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return {};
+}
+
+std::optional<std::int64_t> query_number(std::string_view query, std::string_view name,
+                                         std::int64_t fallback, std::int64_t min, std::int64_t max) {
+  auto text = query_value(query, name);
+  if (text.empty()) return fallback;
+  std::int64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc{} || end != text.data() + text.size() || v < min || v > max) return std::nullopt;
+  return v;
+}
+
+}  // namespace
+
+void add_mutation_routes(router& r, app& a) {
+  r.add(http::verb::post, "/v1/mutations", [&a](request_context& ctx) -> asio::awaitable<http_response> {
+    auto who = a.auth().verify_header(ctx.request[http::field::authorization],
+                                      std::chrono::system_clock::now());
+    if (!who) {
+      auto res = error_response(ctx.request, http::status::unauthorized, who.error().code,
+                                who.error().message);
+      res.set(http::field::www_authenticate, "Bearer realm=\"fieldsync\"");
+      co_return res;
+    }
+    auto body = protocol::parse_json_exact(ctx.request.body(), 64);
+    if (!body) {
+      co_return error_response(ctx.request, http::status::bad_request, "bad_request",
+                               "the body is not JSON: " + body.error().message());
+    }
+    if (!a.mutations()) {
+      co_return error_response(ctx.request, http::status::service_unavailable, "starting",
+                               "the server is starting");
+    }
+    auto service = a.mutations()->shared_from_this();
+    auto reply = co_await service->async_apply(*who, *body);
+    co_return reply_response(ctx.request, std::move(reply));
+  });
+}
+
+asio::awaitable<http_response> list_conflicts(request_context& ctx, app& a) {
+  auto limit = query_number(ctx.query, "limit", 100, 1, 1000);
+  auto before = query_number(ctx.query, "before", 0, 0, std::numeric_limits<std::int64_t>::max());
+  if (!limit || !before) {
+    co_return error_response(ctx.request, http::status::bad_request, "bad_request",
+                             "limit is 1 to 1000 and before a conflict id");
+  }
+  if (!a.mutations()) {
+    co_return error_response(ctx.request, http::status::service_unavailable, "starting",
+                             "the server is starting");
+  }
+  auto service = a.mutations()->shared_from_this();
+  auto reply = co_await service->async_list_conflicts(*before, *limit, query_value(ctx.query, "collection"),
+                                                      query_value(ctx.query, "client_id"));
+  co_return reply_response(ctx.request, std::move(reply));
+}
+
+}  // namespace fieldsync::server

@@ -1,0 +1,112 @@
+#pragma once
+// Client writes (DESIGN.md "Data flow" 7; docs/mutations.md): one batch of a client's
+// mutations, applied exactly once in one transaction on the source database, each merged
+// with concurrent edits by the collection's policies (conflicts/), each answered applied,
+// merged, rejected or duplicate. POST /v1/mutations (server/mutation_routes.cpp) and the
+// WebSocket `push` both call async_apply.
+//
+// Per batch: parse and check every mutation (nothing read yet); then one transaction:
+// pipeline 1 (one round trip) begins, locks the client's row (concurrent batches of one
+// client queue here), reads the stored results of ids already answered, locks and reads the
+// rows, their clocks and (same database) the log's versions of them; the merges run here;
+// pipeline 2 (one round trip) emits each writing mutation's origin message right before its
+// write, records clocks, results and conflicts, advances the client's last id and commits.
+// A write the database refuses (a unique or foreign key, a check, a trigger) rejects that
+// mutation with constraint_violation and the batch runs again without it; deadlocks and
+// serialization failures run it again as it was.
+//
+// Concurrency contract: lives on the app's io_context; async_apply may run for many batches
+// at once (each on its own pooled connection); all state here is touched on that executor.
+
+#include "conflicts/merge_config.hpp"
+#include "conflicts/strategy_registry.hpp"
+#include "protocol/mutation_check.hpp"
+#include "protocol/mutation_request.hpp"
+#include "server/access/authenticator.hpp"
+#include "server/access/collection_registry.hpp"
+#include "server/net/http_types.hpp"
+#include "storage/commit_version_waiter.hpp"
+#include "storage/pg_pool.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+
+namespace fieldsync::server {
+
+struct mutation_options {
+  protocol::batch_limits batch;
+  protocol::mutation_limits values;
+  std::int64_t result_retention = 1000;
+  std::chrono::milliseconds version_wait{2000};
+  std::chrono::milliseconds lock_timeout{5000};
+  std::chrono::milliseconds max_clock_drift{60'000};
+  std::chrono::milliseconds conflict_retention{30LL * 24 * 3600 * 1000};
+  std::chrono::milliseconds clock_retention{7LL * 24 * 3600 * 1000};  // deleted rows' clocks
+  storage::log_listener_options listener;  // the version waiter's LISTEN connection
+  std::string storage_conninfo;
+  bool storage_is_source = true;  // the change log is in the source database
+};
+
+// What a push gets back. 200: {"client_id", "last_mutation_id", "results": [...]}. Otherwise
+// the whole batch was refused and nothing was recorded: {"error": {"code", "message", ...}}
+// (mutation_gap adds "expected_mutation_id").
+struct mutation_reply {
+  http::status status = http::status::ok;
+  boost::json::object body;
+};
+
+class mutation_service : public std::enable_shared_from_this<mutation_service> {
+ public:
+  // Applies the mutation schema's migrations to the source database and checks every
+  // collection's merge config against its table. Throws std::runtime_error (one line) when
+  // either fails.
+  static boost::asio::awaitable<std::shared_ptr<mutation_service>> async_create(
+      boost::asio::any_io_executor ex, std::shared_ptr<storage::pg_pool> source,
+      std::shared_ptr<storage::pg_pool> storage, const collection_registry& collections,
+      std::map<std::string, conflicts::merge_config> merges, mutation_options options);
+
+  // `batch` is the request's JSON ({"client_id", "mutations"}; "type" and "id" are ignored).
+  // Never throws.
+  boost::asio::awaitable<mutation_reply> async_apply(const principal& who,
+                                                     const boost::json::value& batch);
+
+  // Recorded conflicts, newest first ({"conflicts": [...], "next_before": id|null}).
+  boost::asio::awaitable<mutation_reply> async_list_conflicts(std::int64_t before,
+                                                              std::int64_t limit,
+                                                              const std::string& collection,
+                                                              const std::string& client_id);
+
+  void stop();
+
+ private:
+  struct impl;
+  mutation_service(boost::asio::any_io_executor ex, std::shared_ptr<storage::pg_pool> source,
+                   std::shared_ptr<storage::pg_pool> storage,
+                   const collection_registry& collections,
+                   std::map<std::string, conflicts::merge_config> merges, mutation_options options);
+  boost::asio::awaitable<void> prune_loop();
+
+  boost::asio::any_io_executor ex_;
+  std::shared_ptr<storage::pg_pool> source_;
+  std::shared_ptr<storage::pg_pool> storage_;
+  const collection_registry& collections_;
+  std::map<std::string, conflicts::merge_config> merges_;
+  conflicts::strategy_registry registry_;
+  mutation_options options_;
+  std::shared_ptr<storage::commit_version_waiter> versions_;
+  boost::asio::steady_timer prune_timer_;
+  bool commit_times_ = false;  // track_commit_timestamp is on
+  bool log_ready_ = false;     // the change log's tables exist (storage in the source database)
+  bool kill_after_commit_ = false;
+  bool stopped_ = false;
+};
+
+}  // namespace fieldsync::server

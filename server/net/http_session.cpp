@@ -1,0 +1,173 @@
+#include "server/net/http_session.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+#include <spdlog/spdlog.h>
+
+namespace fieldsync::server {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using asio::as_tuple;
+using asio::use_awaitable;
+
+namespace {
+
+// The answer to a request that could not be read, or nothing when the peer just left.
+std::optional<http_response> answer_read_error(const boost::system::error_code& ec,
+                                               const http_limits& limits) {
+  if (ec == http::error::header_limit) {
+    return error_response(http::status::request_header_fields_too_large, "headers_too_large",
+                          "request headers exceed " + std::to_string(limits.max_header_bytes) +
+                              " bytes");
+  }
+  if (ec == http::error::body_limit) {
+    return error_response(http::status::payload_too_large, "body_too_large",
+                          "request body exceeds " + std::to_string(limits.max_body_bytes) +
+                              " bytes");
+  }
+  if (ec.category() == make_error_code(http::error::bad_target).category()) {
+    return error_response(http::status::bad_request, "bad_request",
+                          "malformed HTTP request: " + ec.message());
+  }
+  return std::nullopt;  // eof, reset, timeout, shutdown: nobody to answer
+}
+
+// Chunked writes straight to the session's socket, each within the request timeout.
+class chunked_stream final : public response_stream {
+ public:
+  chunked_stream(beast::tcp_stream& stream, std::chrono::milliseconds timeout)
+      : stream_(stream), timeout_(timeout) {}
+
+  asio::awaitable<bool> async_begin(http::response_header<> header) override {
+    started_ = true;
+    http::response<http::empty_body> res{std::move(header)};
+    res.chunked(true);
+    keep_alive_ = res.keep_alive();
+    http::response_serializer<http::empty_body> sr{res};
+    stream_.expires_after(timeout_);
+    auto [ec, n] = co_await http::async_write_header(stream_, sr, as_tuple(use_awaitable));
+    if (ec) failed_ = true;
+    co_return !failed_;
+  }
+
+  asio::awaitable<bool> async_write(std::string_view data) override {
+    if (failed_ || data.empty()) co_return !failed_;
+    stream_.expires_after(timeout_);
+    auto [ec, n] = co_await asio::async_write(
+        stream_, http::make_chunk(asio::buffer(data.data(), data.size())), as_tuple(use_awaitable));
+    if (ec) failed_ = true;
+    co_return !failed_;
+  }
+
+  asio::awaitable<bool> async_end() override {
+    if (failed_) co_return false;
+    stream_.expires_after(timeout_);
+    auto [ec, n] = co_await asio::async_write(stream_, http::make_chunk_last(),
+                                              as_tuple(use_awaitable));
+    if (ec) failed_ = true;
+    co_return !failed_;
+  }
+
+  bool keep_alive() const noexcept { return keep_alive_ && !failed_; }
+
+ private:
+  beast::tcp_stream& stream_;
+  std::chrono::milliseconds timeout_;
+  bool keep_alive_ = false;
+};
+
+}  // namespace
+
+http_session::http_session(beast::tcp_stream stream, std::shared_ptr<const listener_context> ctx)
+    : stream_(std::move(stream)), ctx_(std::move(ctx)) {}
+
+asio::awaitable<void> http_session::run(beast::tcp_stream stream,
+                                        std::shared_ptr<const listener_context> ctx) {
+  auto self = std::make_shared<http_session>(std::move(stream), ctx);
+  self->registration_.attach(*ctx->registry, self);
+  co_await self->serve();
+}
+
+asio::awaitable<void> http_session::serve() {
+  auto self = shared_from_this();
+  beast::flat_buffer buffer;
+  bool first = true;
+  while (!stopping_) {
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(ctx_->limits.max_header_bytes));
+    parser.body_limit(ctx_->limits.max_body_bytes);
+
+    idle_ = true;
+    stream_.expires_after(first ? ctx_->limits.request_timeout : ctx_->limits.keepalive_timeout);
+    // A keep-alive connection waits idle for the first byte, then has the request timeout.
+    auto [hec, hn] = co_await http::async_read_header(stream_, buffer, parser,
+                                                      as_tuple(use_awaitable));
+    idle_ = false;
+    first = false;
+    boost::system::error_code ec = hec;
+    if (!ec && !parser.is_done()) {
+      stream_.expires_after(ctx_->limits.request_timeout);
+      auto [bec, bn] = co_await http::async_read(stream_, buffer, parser, as_tuple(use_awaitable));
+      ec = bec;
+    }
+    if (ec) {
+      if (auto res = answer_read_error(ec, ctx_->limits)) {
+        stream_.expires_after(ctx_->limits.request_timeout);
+        co_await http::async_write(stream_, *res, as_tuple(use_awaitable));
+      }
+      break;
+    }
+
+    http_request req = parser.release();
+    if (beast::websocket::is_upgrade(req)) {
+      std::string_view path = req.target().substr(0, req.target().find('?'));
+      if (ctx_->websocket && path == "/v1/ws") {
+        // The WebSocket session takes the socket; this HTTP session ends here.
+        registration_.detach();
+        co_await ws_session::run(std::move(stream_), std::move(req), ctx_->websocket_options,
+                                 ctx_->websocket, *ctx_->registry);
+        co_return;
+      }
+      auto res = error_response(req, http::status::not_found, "not_found",
+                                "no WebSocket endpoint at " + std::string(path));
+      res.keep_alive(false);
+      co_await http::async_write(stream_, res, as_tuple(use_awaitable));
+      break;
+    }
+
+    chunked_stream streamed(stream_, ctx_->limits.request_timeout);
+    bool can_stream = req.method() != http::verb::head && req.version() >= 11;
+    http_response res = co_await ctx_->routes->dispatch(req, can_stream ? &streamed : nullptr);
+    if (streamed.started()) {
+      if (!streamed.keep_alive() || stopping_) break;
+      continue;
+    }
+    if (stopping_) res.keep_alive(false);
+    if (req.method() == http::verb::head) {
+      // HEAD: the GET headers, including its Content-Length, without the body.
+      res.content_length(res.body().size());
+      res.body().clear();
+    }
+    bool keep_alive = res.keep_alive();
+    stream_.expires_after(ctx_->limits.request_timeout);
+    auto [wec, wn] = co_await http::async_write(stream_, res, as_tuple(use_awaitable));
+    if (wec || !keep_alive) break;
+  }
+  beast::error_code ignored;
+  stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+}
+
+void http_session::shutdown() {
+  asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+    self->stopping_ = true;
+    if (self->idle_) self->stream_.cancel();
+  });
+}
+
+}  // namespace fieldsync::server

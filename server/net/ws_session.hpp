@@ -1,0 +1,145 @@
+#pragma once
+// One WebSocket connection of the fieldsync.v1 subprotocol.
+//
+// Concurrency contract: the session lives on the strand its socket was accepted on. send()
+// and close() may be called from any thread; they post to that strand. Exactly one write
+// is in flight at a time: a write loop drains a bounded queue of encoded messages shared
+// with other sessions (shared_ptr<const std::string>, encoded once per message). A queue
+// over its message or byte limit closes the session with 4008 (slow consumer), so a client
+// that stops reading can never grow server memory. The handler's hooks and the context
+// run and are read on the strand.
+
+#include "server/net/connection_registry.hpp"
+#include "server/net/http_types.hpp"
+#include "server/net/ws_metrics.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/websocket/stream.hpp>
+#include <boost/json/object.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace fieldsync::server {
+
+inline constexpr std::string_view ws_subprotocol = "fieldsync.v1";
+
+struct ws_options {
+  std::size_t max_message_bytes = 1 << 20;
+  std::size_t send_queue_messages = 1024;
+  std::size_t send_queue_bytes = 8 << 20;
+  std::chrono::milliseconds handshake_timeout{10'000};
+  std::chrono::milliseconds idle_timeout{60'000};  // a ping goes out after half of it
+  bool permessage_deflate = true;
+  // Queued messages up to this many bytes go out as one batch message; 0: never batch.
+  std::size_t batch_bytes = 64 * 1024;
+  // Origins allowed to upgrade (origin_policy.hpp); others get 403 before the upgrade.
+  std::vector<std::string> allowed_origins;
+  ws_metrics* metrics = nullptr;  // optional
+};
+
+// One outgoing message: an optional head shared by the messages of one subscription, then
+// a body shared by all recipients, written back to back as one text message.
+struct ws_message {
+  std::shared_ptr<const std::string> head;
+  std::shared_ptr<const std::string> body;
+  // Runs on the session's strand once the message was written (true) or dropped (false),
+  // for senders that pace themselves on the client (snapshots).
+  std::function<void(bool written)> on_done;
+
+  std::size_t size() const noexcept {
+    return (head ? head->size() : 0) + (body ? body->size() : 0);
+  }
+};
+
+class ws_session;
+
+// What the application does with a session's messages. Called on the session's strand.
+class ws_handler {
+ public:
+  virtual ~ws_handler() = default;
+  // Before the upgrade is accepted (the session is not open yet): an answer refuses it.
+  virtual std::optional<http_response> on_upgrade(ws_session&, const http_request&) {
+    return std::nullopt;
+  }
+  // Once the upgrade is accepted, before the first message.
+  virtual void on_open(ws_session&) {}
+  virtual void on_message(ws_session& session, std::string_view text) = 0;
+  virtual void on_close(ws_session&) {}
+  // Adds what the application knows of the session to its admin description.
+  virtual void describe(ws_session&, boost::json::object&) {}
+};
+
+class ws_session final : public connection, public std::enable_shared_from_this<ws_session> {
+ public:
+  using stream_type = boost::beast::websocket::stream<boost::beast::tcp_stream>;
+
+  // Completes the upgrade of `req` (which asked for it) and runs the session to its end.
+  // A request without the fieldsync.v1 subprotocol gets a 400 JSON answer instead, one from
+  // an origin the options do not allow a 403. `options` outlive the session (they belong
+  // to the listener).
+  static boost::asio::awaitable<void> run(boost::beast::tcp_stream stream, http_request req,
+                                          const ws_options& options,
+                                          std::shared_ptr<ws_handler> handler,
+                                          connection_registry& registry);
+
+  ws_session(stream_type ws, const ws_options& options, std::shared_ptr<ws_handler> handler);
+
+  void send(std::shared_ptr<const std::string> message);
+  void send(std::string message) { send(std::make_shared<const std::string>(std::move(message))); }
+  void send(ws_message message);
+  // Several messages in order, with one crossing into the strand.
+  void send(std::vector<ws_message> batch);
+  void close(std::uint16_t code, std::string reason);
+  void shutdown() override;
+  std::string_view kind() const noexcept override { return "websocket"; }
+
+  // The application protocol's per-session state (set by the handler's hooks).
+  void set_context(std::shared_ptr<void> c) { context_ = std::move(c); }
+  const std::shared_ptr<void>& context() const noexcept { return context_; }
+  stream_type::executor_type get_executor() { return ws_.get_executor(); }
+  std::uint64_t id() const noexcept { return registration_.id(); }
+  // On the strand: a close was requested or the connection ended.
+  bool closing() const noexcept { return closed_ || close_requested_.has_value(); }
+  // What an operator sees of the session (GET /admin/v1/clients): its id, peer address,
+  // start, send queue, and what the handler adds. It reads state of the session's strand:
+  // call it from the reactor's thread (fieldsync runs one, so every strand is on it).
+  boost::json::object describe();
+
+ private:
+  std::size_t gather_write(std::vector<boost::asio::const_buffer>& buffers) const;
+  boost::asio::awaitable<void> read_loop();
+  boost::asio::awaitable<void> write_loop();
+  void enqueue(ws_message message);
+  void request_close(std::uint16_t code, std::string reason);
+  void drop(ws_message& m) noexcept;
+
+  stream_type ws_;
+  const ws_options& options_;
+  std::shared_ptr<ws_handler> handler_;
+  registration registration_;
+  std::shared_ptr<void> context_;
+  std::string remote_;  // the peer's address, for operators
+  std::chrono::system_clock::time_point connected_at_ = std::chrono::system_clock::now();
+  boost::asio::steady_timer wake_;  // wakes the write loop; never expires on its own
+  std::deque<ws_message> queue_;
+  std::vector<boost::asio::const_buffer> write_buffers_;  // reused by every write
+  std::size_t writing_ = 0;  // how many of the queue's front messages are being written
+  std::vector<ws_message> written_;  // the messages of the last write, reused
+  static constexpr std::size_t max_batch_messages = 512;
+  std::size_t queued_bytes_ = 0;
+  std::optional<boost::beast::websocket::close_reason> close_requested_;
+  bool closed_ = false;
+};
+
+}  // namespace fieldsync::server

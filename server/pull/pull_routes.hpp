@@ -1,0 +1,20 @@
+#pragma once
+// Registration of the HTTP pull endpoints (server/pull_routes.cpp, server/shape_routes.cpp).
+
+#include "server/net/router.hpp"
+
+#include <memory>
+
+namespace fieldsync::server {
+
+class app;
+class pull_service;
+
+// GET /v1/collections, /v1/collections/{name}/changes, /v1/collections/{name}/rows/{key}/history.
+// Returns the service the Shape API shares.
+std::shared_ptr<pull_service> add_pull_routes(router& r, app& a);
+
+// GET and OPTIONS /v1/shape (the ElectricSQL Shape HTTP API).
+void add_shape_routes(router& r, std::shared_ptr<pull_service> svc);
+
+}  // namespace fieldsync::server

@@ -1,7 +1,0 @@
-#include "server/version.hpp"
-
-namespace fieldsync::server {
-
-std::string_view version() noexcept { return FIELDSYNC_VERSION; }
-
-}  // namespace fieldsync::server
