@@ -38,8 +38,8 @@ authenticator::authenticator(const auth_config& cfg) {
   jwt_policy policy;
   policy.issuer = cfg.issuer;
   policy.audience = cfg.audience;
-  policy.leeway = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::milliseconds(cfg.leeway_ms));
-  policy.max_token_bytes = static_cast<std::size_t>(cfg.max_token_bytes);
+  policy.leeway = std::chrono::duration_cast<std::chrono::seconds>(cfg.leeway);
+  policy.max_token_bytes = cfg.max_token_bytes;
   try {
     verifier_ = std::make_unique<jwt_verifier>(std::move(keys), policy);
   } catch (const std::invalid_argument& e) {

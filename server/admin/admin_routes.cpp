@@ -1,7 +1,6 @@
-#include "server/app/app.hpp"
+#include "server/admin/admin_services.hpp"
 #include "server/core/logging.hpp"
 #include "server/mutations/mutation_routes.hpp"
-#include "server/app/routes.hpp"
 #include "server/core/time_text.hpp"
 #include "server/core/version.hpp"
 
@@ -48,14 +47,14 @@ json::value ingest_json(const storage::ingest* ingest) {
 }
 
 // The slot as the source database sees it: lag and retained WAL in bytes.
-asio::awaitable<json::value> slot_json(app& a) {
-  auto r = co_await a.pool().async_query(
+asio::awaitable<json::value> slot_json(const admin_services& s) {
+  auto r = co_await s.source_pool->async_query(
       "SELECT pg_current_wal_lsn()::text, s.active, s.active_pid, s.wal_status, "
       "s.confirmed_flush_lsn::text, s.restart_lsn::text, "
       "pg_wal_lsn_diff(pg_current_wal_lsn(), s.confirmed_flush_lsn)::bigint, "
       "pg_wal_lsn_diff(pg_current_wal_lsn(), s.restart_lsn)::bigint "
       "FROM (SELECT 1) one LEFT JOIN pg_replication_slots s ON s.slot_name = $1",
-      storage::pg_params(a.cfg().replication.slot));
+      storage::pg_params(s.slot));
   if (!r) co_return json::object{{"error", r.error().to_string()}};
   auto opt = [&](int col) -> json::value {
     if (r->is_null(0, col)) return nullptr;
@@ -66,7 +65,7 @@ asio::awaitable<json::value> slot_json(app& a) {
     return json::value(std::stoll(std::string(r->value(0, col))));
   };
   co_return json::object{
-      {"name", a.cfg().replication.slot},
+      {"name", s.slot},
       {"exists", !r->is_null(0, 1)},
       {"active", r->is_null(0, 1) ? json::value(nullptr) : json::value(r->value(0, 1) == "t")},
       {"active_pid", num(2)},
@@ -80,8 +79,8 @@ asio::awaitable<json::value> slot_json(app& a) {
 }
 
 // The change log as stored: shared by every node.
-asio::awaitable<json::value> log_json(app& a) {
-  auto r = co_await a.storage_pool().async_query(
+asio::awaitable<json::value> log_json(const admin_services& s) {
+  auto r = co_await s.storage_pool->async_query(
       "SELECT epoch, resume_lsn::text, high_lsn::text, horizon_lsn::text, updated_at::text "
       "FROM fieldsync.state");
   if (!r) {
@@ -101,8 +100,8 @@ asio::awaitable<json::value> log_json(app& a) {
 
 // Each collection's copy in the log, as every node sees it: loaded (with the format and
 // position of its copy), being copied, or failed with the reason.
-asio::awaitable<json::value> collections_json(app& a) {
-  auto r = co_await a.storage_pool().async_query(
+asio::awaitable<json::value> collections_json(const admin_services& s) {
+  auto r = co_await s.storage_pool->async_query(
       "SELECT c.name, c.relation, c.loaded_lsn::text, c.format, c.failure, "
       "c.epoch = s.epoch FROM fieldsync.collections c CROSS JOIN fieldsync.state s "
       "ORDER BY c.name");
@@ -131,8 +130,8 @@ asio::awaitable<json::value> collections_json(app& a) {
 
 }  // namespace
 
-std::optional<http_response> check_admin(const request_context& ctx, const app& a) {
-  const auto& token = a.cfg().server.admin_token;
+std::optional<http_response> check_admin(const request_context& ctx, const admin_services& s) {
+  const auto& token = s.admin_token;
   if (token.empty()) {
     return error_response(ctx.request, http::status::forbidden, "admin_disabled",
                           "set server.admin_token to use the admin API");
@@ -148,9 +147,9 @@ std::optional<http_response> check_admin(const request_context& ctx, const app& 
   return std::nullopt;
 }
 
-void add_admin_routes(router& r, app& a) {
-  add_metrics_route(r, a);
-  add_client_routes(r, a);
+void add_admin_routes(router& r, std::shared_ptr<const admin_services> s) {
+  add_metrics_route(r, s);
+  add_client_routes(r, s);
 
   r.add(http::verb::get, "/healthz", [](request_context& ctx) -> asio::awaitable<http_response> {
     co_return json_response(ctx.request, http::status::ok,
@@ -158,8 +157,8 @@ void add_admin_routes(router& r, app& a) {
   });
 
   // Readiness: this node can serve, which needs its database.
-  r.add(http::verb::get, "/readyz", [&a](request_context& ctx) -> asio::awaitable<http_response> {
-    auto res = co_await a.pool().async_query("SELECT 1");
+  r.add(http::verb::get, "/readyz", [s](request_context& ctx) -> asio::awaitable<http_response> {
+    auto res = co_await s->source_pool->async_query("SELECT 1");
     if (!res) {
       auto out = error_response(ctx.request, http::status::service_unavailable,
                                 "database_unavailable", res.error().to_string());
@@ -169,27 +168,27 @@ void add_admin_routes(router& r, app& a) {
     co_return json_response(ctx.request, http::status::ok, {{"status", "ready"}});
   });
 
-  r.add(http::verb::get, "/admin/v1/status", [&a](request_context& ctx) -> asio::awaitable<http_response> {
-    if (auto denied = check_admin(ctx, a)) co_return std::move(*denied);
+  r.add(http::verb::get, "/admin/v1/status", [s](request_context& ctx) -> asio::awaitable<http_response> {
+    if (auto denied = check_admin(ctx, *s)) co_return std::move(*denied);
     auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
-        std::chrono::system_clock::now() - a.started_at());
+        std::chrono::system_clock::now() - s->started_at);
     json::object body{
         {"version", version()},
         {"uptime_seconds", uptime.count()},
         {"connections",
-         {{"http", a.connections().count("http")},
-          {"websocket", a.connections().count("websocket")}}},
+         {{"http", s->connections.count("http")},
+          {"websocket", s->connections.count("websocket")}}},
         {"database_pool",
-         {{"open", a.pool().open_connections()},
-          {"idle", a.pool().idle_connections()},
-          {"waiters", a.pool().waiters()}}},
+         {{"open", s->source_pool->open_connections()},
+          {"idle", s->source_pool->idle_connections()},
+          {"waiters", s->source_pool->waiters()}}},
     };
     // Awaited apart from the braces: GCC 12 mishandles co_await inside an initialiser list.
-    auto slot = co_await slot_json(a);
-    auto log = co_await log_json(a);
-    auto collections = co_await collections_json(a);
+    auto slot = co_await slot_json(*s);
+    auto log = co_await log_json(*s);
+    auto collections = co_await collections_json(*s);
     json::object replication;
-    replication["ingest"] = ingest_json(a.ingest());
+    replication["ingest"] = ingest_json(s->ingest());
     replication["slot"] = std::move(slot);
     replication["log"] = std::move(log);
     replication["collections"] = std::move(collections);
@@ -197,13 +196,13 @@ void add_admin_routes(router& r, app& a) {
     co_return json_response(ctx.request, http::status::ok, body);
   });
 
-  r.add(http::verb::get, "/admin/v1/conflicts", [&a](request_context& ctx) -> asio::awaitable<http_response> {
-    if (auto denied = check_admin(ctx, a)) co_return std::move(*denied);
-    co_return co_await list_conflicts(ctx, a);
+  r.add(http::verb::get, "/admin/v1/conflicts", [s](request_context& ctx) -> asio::awaitable<http_response> {
+    if (auto denied = check_admin(ctx, *s)) co_return std::move(*denied);
+    co_return co_await list_conflicts(ctx, s->mutations());
   });
 
-  r.add(http::verb::put, "/admin/v1/log-level", [&a](request_context& ctx) -> asio::awaitable<http_response> {
-    if (auto denied = check_admin(ctx, a)) co_return std::move(*denied);
+  r.add(http::verb::put, "/admin/v1/log-level", [s](request_context& ctx) -> asio::awaitable<http_response> {
+    if (auto denied = check_admin(ctx, *s)) co_return std::move(*denied);
     boost::system::error_code ec;
     auto body = json::parse(ctx.request.body(), ec);
     const json::value* level = (!ec && body.is_object()) ? body.as_object().if_contains("level") : nullptr;

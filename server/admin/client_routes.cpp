@@ -13,9 +13,8 @@
 // cancellation slot.) Listings are paged: an operator can walk 10,000 sessions without the
 // server building one huge answer.
 
-#include "server/app/app.hpp"
+#include "server/admin/admin_services.hpp"
 #include "server/net/query_string.hpp"
-#include "server/app/routes.hpp"
 #include "server/net/ws_close_codes.hpp"
 #include "server/net/ws_session.hpp"
 
@@ -54,7 +53,7 @@ http_response bad_parameter(const http_request& req, std::string message) {
   return error_response(req, http::status::bad_request, "bad_parameter", std::move(message));
 }
 
-asio::awaitable<http_response> list_clients(request_context& ctx, app& a) {
+asio::awaitable<http_response> list_clients(request_context& ctx, const admin_services& a) {
   auto params = parse_query(ctx.query);
   if (!params) {
     co_return bad_parameter(ctx.request, "the query string has a malformed %-escape");
@@ -78,7 +77,7 @@ asio::awaitable<http_response> list_clients(request_context& ctx, app& a) {
   bool more = false;
   // With a subject, sessions of others are skipped: scan on in pages until the page is full.
   for (;;) {
-    auto page = a.connections().list("websocket", scanned_to, limit + 1);
+    auto page = a.connections.list("websocket", scanned_to, limit + 1);
     for (std::size_t i = 0; i < page.size(); ++i) {
       if (clients.size() == limit) {
         more = true;
@@ -99,10 +98,10 @@ asio::awaitable<http_response> list_clients(request_context& ctx, app& a) {
 }
 
 // The session named by the path, or the answer to give instead.
-std::variant<std::shared_ptr<ws_session>, http_response> session_of(request_context& ctx, app& a) {
+std::variant<std::shared_ptr<ws_session>, http_response> session_of(request_context& ctx, const admin_services& a) {
   auto id = parse_number(ctx.param("id"));
   if (!id) return bad_parameter(ctx.request, "a client id is a number");
-  auto session = websocket_of(a.connections().find(*id));
+  auto session = websocket_of(a.connections.find(*id));
   if (!session) {
     return error_response(ctx.request, http::status::not_found, "not_found",
                           "no connected client has this id");
@@ -117,26 +116,26 @@ void disconnect(ws_session& session, const std::string& who) {
 
 }  // namespace
 
-void add_client_routes(router& r, app& a) {
+void add_client_routes(router& r, std::shared_ptr<const admin_services> s) {
   r.add(http::verb::get, "/admin/v1/clients",
-        [&a](request_context& ctx) -> asio::awaitable<http_response> {
-          if (auto denied = check_admin(ctx, a)) co_return std::move(*denied);
-          co_return co_await list_clients(ctx, a);
+        [s](request_context& ctx) -> asio::awaitable<http_response> {
+          if (auto denied = check_admin(ctx, *s)) co_return std::move(*denied);
+          co_return co_await list_clients(ctx, *s);
         });
 
   r.add(http::verb::get, "/admin/v1/clients/{id}",
-        [&a](request_context& ctx) -> asio::awaitable<http_response> {
-          if (auto denied = check_admin(ctx, a)) co_return std::move(*denied);
-          auto found = session_of(ctx, a);
+        [s](request_context& ctx) -> asio::awaitable<http_response> {
+          if (auto denied = check_admin(ctx, *s)) co_return std::move(*denied);
+          auto found = session_of(ctx, *s);
           if (auto* answer = std::get_if<http_response>(&found)) co_return std::move(*answer);
           auto session = std::get<std::shared_ptr<ws_session>>(std::move(found));
           co_return json_response(ctx.request, http::status::ok, session->describe());
         });
 
   r.add(http::verb::delete_, "/admin/v1/clients/{id}",
-        [&a](request_context& ctx) -> asio::awaitable<http_response> {
-          if (auto denied = check_admin(ctx, a)) co_return std::move(*denied);
-          auto found = session_of(ctx, a);
+        [s](request_context& ctx) -> asio::awaitable<http_response> {
+          if (auto denied = check_admin(ctx, *s)) co_return std::move(*denied);
+          auto found = session_of(ctx, *s);
           if (auto* answer = std::get_if<http_response>(&found)) co_return std::move(*answer);
           auto session = std::get<std::shared_ptr<ws_session>>(std::move(found));
           disconnect(*session, "by id");
@@ -147,8 +146,8 @@ void add_client_routes(router& r, app& a) {
   // Every session of one subject (a lost device's user, a revoked account). The subject is
   // required: closing every client at once is what a restart is for.
   r.add(http::verb::delete_, "/admin/v1/clients",
-        [&a](request_context& ctx) -> asio::awaitable<http_response> {
-          if (auto denied = check_admin(ctx, a)) co_return std::move(*denied);
+        [s](request_context& ctx) -> asio::awaitable<http_response> {
+          if (auto denied = check_admin(ctx, *s)) co_return std::move(*denied);
           auto params = parse_query(ctx.query);
           const std::string* subject = params ? find_param(*params, "subject") : nullptr;
           if (!subject || subject->empty()) {
@@ -158,7 +157,7 @@ void add_client_routes(router& r, app& a) {
           json::array closed;
           std::uint64_t after = 0;
           for (;;) {
-            auto page = a.connections().list("websocket", after, 256);
+            auto page = s->connections.list("websocket", after, 256);
             if (page.empty()) break;
             for (auto& [id, c] : page) {
               after = id;

@@ -3,6 +3,7 @@
 #include "server/core/database_limits.hpp"
 #include "server/core/endpoint.hpp"
 #include "server/app/routes.hpp"
+#include "server/admin/admin_services.hpp"
 #include "storage/pg_conninfo.hpp"
 #include "storage/source_catalog.hpp"
 
@@ -31,9 +32,9 @@ app::app(config cfg)
       started_at_(std::chrono::system_clock::now()) {
   storage::pg_pool_options pool_opts;
   pool_opts.conninfo = cfg_.database.dsn;
-  pool_opts.size = static_cast<std::size_t>(cfg_.database.pool_size);
-  pool_opts.connect_timeout = std::chrono::milliseconds(cfg_.database.connect_timeout_ms);
-  pool_opts.acquire_timeout = std::chrono::milliseconds(cfg_.database.acquire_timeout_ms);
+  pool_opts.size = cfg_.database.pool_size;
+  pool_opts.connect_timeout = cfg_.database.connect_timeout;
+  pool_opts.acquire_timeout = cfg_.database.acquire_timeout;
   pool_opts.session = session_limits(cfg_.database);
   auto storage_opts = pool_opts;
   pool_ = storage::pg_pool::create(ioc_.get_executor(), std::move(pool_opts));
@@ -43,8 +44,16 @@ app::app(config cfg)
     storage_opts.conninfo = cfg_.database.storage_dsn;
     storage_pool_ = storage::pg_pool::create(ioc_.get_executor(), std::move(storage_opts));
   }
+  pulls_ = std::make_shared<pull_service>(
+      pull_dependencies{ioc_.get_executor(), auth_, collections_, storage_pool_, storage_dsn(cfg_),
+                        listener_options(cfg_.database)},
+      cfg_.pulls);
   add_public_routes(public_routes_, *this);
-  add_admin_routes(admin_routes_, *this);
+  add_admin_routes(admin_routes_, std::make_shared<const admin_services>(admin_services{
+                                      cfg_.server.admin_token, cfg_.replication.slot, pool_,
+                                      storage_pool_, registry_, metrics_,
+                                      [this] { return ingest_.get(); }, [this] { return mutations_; },
+                                      started_at_}));
 }
 
 app::~app() = default;
@@ -56,19 +65,19 @@ void app::on_shutdown(std::function<void()> f) { shutdown_hooks_.push_back(std::
 
 void app::run(startup_hook on_start, std::function<void(app&)> on_ready) {
   http_limits limits;
-  limits.max_header_bytes = static_cast<std::size_t>(cfg_.server.max_header_bytes);
-  limits.max_body_bytes = static_cast<std::size_t>(cfg_.server.max_body_bytes);
-  limits.request_timeout = std::chrono::milliseconds(cfg_.server.request_timeout_ms);
-  limits.keepalive_timeout = std::chrono::milliseconds(cfg_.server.keepalive_timeout_ms);
+  limits.max_header_bytes = cfg_.server.max_header_bytes;
+  limits.max_body_bytes = cfg_.server.max_body_bytes;
+  limits.request_timeout = cfg_.server.request_timeout;
+  limits.keepalive_timeout = cfg_.server.keepalive_timeout;
 
   ws_options ws;
-  ws.max_message_bytes = static_cast<std::size_t>(cfg_.websocket.max_message_bytes);
-  ws.send_queue_messages = static_cast<std::size_t>(cfg_.websocket.send_queue_messages);
-  ws.send_queue_bytes = static_cast<std::size_t>(cfg_.websocket.send_queue_bytes);
-  ws.handshake_timeout = std::chrono::milliseconds(cfg_.websocket.handshake_timeout_ms);
-  ws.idle_timeout = std::chrono::milliseconds(cfg_.websocket.idle_timeout_ms);
+  ws.max_message_bytes = cfg_.websocket.max_message_bytes;
+  ws.send_queue_messages = cfg_.websocket.send_queue_messages;
+  ws.send_queue_bytes = cfg_.websocket.send_queue_bytes;
+  ws.handshake_timeout = cfg_.websocket.handshake_timeout;
+  ws.idle_timeout = cfg_.websocket.idle_timeout;
   ws.permessage_deflate = cfg_.websocket.permessage_deflate;
-  ws.batch_bytes = static_cast<std::size_t>(cfg_.websocket.batch_bytes);
+  ws.batch_bytes = cfg_.websocket.batch_bytes;
   ws.allowed_origins = cfg_.websocket.allowed_origins;
   ws.metrics = &ws_metrics_;
 
@@ -81,7 +90,7 @@ void app::run(startup_hook on_start, std::function<void(app&)> on_ready) {
       listener_context{"admin", &admin_routes_, limits, nullptr, ws, &registry_});
 
   // config validation guarantees both parse.
-  auto max_conn = static_cast<std::size_t>(cfg_.server.max_connections);
+  auto max_conn = cfg_.server.max_connections;
   try {
     public_listener_ = listener::bind(ioc_, *parse_endpoint(cfg_.server.listen), public_ctx, max_conn);
     admin_listener_ = listener::bind(ioc_, *parse_endpoint(cfg_.server.admin_listen), admin_ctx, max_conn);
@@ -147,9 +156,9 @@ asio::awaitable<void> app::start_change_feed() {
     throw startup_error(std::string("configuration: ") + e.what());
   }
   storage::compaction_options co;
-  co.history = std::chrono::milliseconds(cfg_.changelog.history_ms);
-  co.tombstones = std::chrono::milliseconds(cfg_.changelog.tombstone_ms);
-  co.interval = std::chrono::milliseconds(cfg_.changelog.compaction_interval_ms);
+  co.history = cfg_.changelog.history;
+  co.tombstones = cfg_.changelog.tombstone;
+  co.interval = cfg_.changelog.compaction_interval;
   compactor_ = storage::log_compactor::create(ioc_.get_executor(), storage_pool_, co);
   compactor_->start();
   if (!cfg_.replication.ingest) {
@@ -162,16 +171,16 @@ asio::awaitable<void> app::start_change_feed() {
   o.slot = cfg_.replication.slot;
   o.publication = cfg_.replication.publication;
   o.collections = std::move(*described);
-  o.connect_timeout = std::chrono::milliseconds(cfg_.database.connect_timeout_ms);
+  o.connect_timeout = cfg_.database.connect_timeout;
   o.session = session_limits(cfg_.database);
-  o.status_interval = std::chrono::milliseconds(cfg_.replication.status_interval_ms);
-  o.heartbeat_interval = std::chrono::milliseconds(cfg_.replication.heartbeat_interval_ms);
-  o.reconnect_min = std::chrono::milliseconds(cfg_.replication.reconnect_min_ms);
-  o.reconnect_max = std::chrono::milliseconds(cfg_.replication.reconnect_max_ms);
-  o.leader_retry = std::chrono::milliseconds(cfg_.replication.leader_retry_ms);
-  o.max_transaction_bytes = static_cast<std::size_t>(cfg_.replication.max_transaction_bytes);
-  o.batch_max_changes = static_cast<std::size_t>(cfg_.replication.batch_max_changes);
-  o.batch_max_bytes = static_cast<std::size_t>(cfg_.replication.batch_max_bytes);
+  o.status_interval = cfg_.replication.status_interval;
+  o.heartbeat_interval = cfg_.replication.heartbeat_interval;
+  o.reconnect_min = cfg_.replication.reconnect_min;
+  o.reconnect_max = cfg_.replication.reconnect_max;
+  o.leader_retry = cfg_.replication.leader_retry;
+  o.max_transaction_bytes = cfg_.replication.max_transaction_bytes;
+  o.batch_max_changes = cfg_.replication.batch_max_changes;
+  o.batch_max_bytes = cfg_.replication.batch_max_bytes;
   auto& failures = metrics_.add_counter(
       "fieldsync_collection_failures_total",
       "Collections this node's ingest could not copy, or met a value of it could not read "
@@ -186,14 +195,14 @@ asio::awaitable<void> app::start_mutations() {
   for (const auto& c : cfg_.collections) merges[c.name] = merge_config_of(c);
   mutation_options o;
   const auto& m = cfg_.mutations;
-  o.batch.max_mutations = static_cast<std::size_t>(m.max_batch);
-  o.values.max_value_bytes = static_cast<std::size_t>(m.max_value_bytes);
+  o.batch.max_mutations = m.max_batch;
+  o.values.max_value_bytes = m.max_value_bytes;
   o.result_retention = m.result_retention;
-  o.version_wait = std::chrono::milliseconds(m.version_wait_ms);
-  o.lock_timeout = std::chrono::milliseconds(m.lock_timeout_ms);
-  o.max_clock_drift = std::chrono::milliseconds(m.max_clock_drift_ms);
-  o.conflict_retention = std::chrono::milliseconds(m.conflict_retention_ms);
-  o.clock_retention = std::chrono::milliseconds(cfg_.changelog.tombstone_ms);
+  o.version_wait = m.version_wait;
+  o.lock_timeout = m.lock_timeout;
+  o.max_clock_drift = m.max_clock_drift;
+  o.conflict_retention = m.conflict_retention;
+  o.clock_retention = cfg_.changelog.tombstone;
   o.listener = listener_options(cfg_.database);
   o.storage_conninfo = storage_dsn(cfg_);
   o.storage_is_source = storage_pool_ == pool_;
@@ -211,28 +220,28 @@ void app::add_live_sync(const std::shared_ptr<ws_protocol>& protocol) {
   const auto& w = cfg_.websocket;
   fanout_options fo;
   fo.storage_conninfo = storage_dsn(cfg_);
-  fo.connect_timeout = std::chrono::milliseconds(cfg_.database.connect_timeout_ms);
+  fo.connect_timeout = cfg_.database.connect_timeout;
   fo.session = session_limits(cfg_.database);
-  fo.listen_check_interval = std::chrono::milliseconds(cfg_.database.listen_check_interval_ms);
-  fo.read_changes = static_cast<std::size_t>(w.fanout_read_changes);
-  fo.snapshot_batch_rows = static_cast<std::size_t>(w.snapshot_batch_rows);
-  fo.session_queue_messages = static_cast<std::size_t>(w.send_queue_messages);
-  fo.session_queue_bytes = static_cast<std::size_t>(w.send_queue_bytes);
-  fo.stall_timeout = std::chrono::milliseconds(w.idle_timeout_ms);
+  fo.listen_check_interval = cfg_.database.listen_check_interval;
+  fo.read_changes = w.fanout_read_changes;
+  fo.snapshot_batch_rows = w.snapshot_batch_rows;
+  fo.session_queue_messages = w.send_queue_messages;
+  fo.session_queue_bytes = w.send_queue_bytes;
+  fo.stall_timeout = w.idle_timeout;
   // Half the storage pool at most, so pulls and mutations keep connections.
   fo.concurrent_starts =
-      std::max<std::size_t>(1, static_cast<std::size_t>(cfg_.database.pool_size) / 2);
+      std::max<std::size_t>(1, cfg_.database.pool_size / 2);
   hub_ = fanout_hub::create(ioc_, storage_pool_, fo, &ws_metrics_);
   live_sync_options lo;
-  lo.auth_timeout = std::chrono::milliseconds(w.auth_timeout_ms);
-  lo.max_subscriptions_per_session = static_cast<std::size_t>(w.max_subscriptions_per_session);
-  lo.max_sessions_per_user = static_cast<std::size_t>(w.max_sessions_per_user);
-  lo.token_leeway = std::chrono::milliseconds(cfg_.auth.leeway_ms);
+  lo.auth_timeout = w.auth_timeout;
+  lo.max_subscriptions_per_session = w.max_subscriptions_per_session;
+  lo.max_sessions_per_user = w.max_sessions_per_user;
+  lo.token_leeway = cfg_.auth.leeway;
   live_sync_ = std::make_shared<live_sync>(auth_, collections_, hub_, lo, &ws_metrics_);
   live_sync_->install(*protocol);
   install_push(
       *protocol, [this] { return mutations_; },
-      static_cast<std::size_t>(cfg_.mutations.max_queued_pushes));
+      cfg_.mutations.max_queued_pushes);
 }
 
 void app::stop() {
@@ -248,10 +257,11 @@ void app::begin_shutdown() {
   if (ingest_) ingest_->request_stop();
   if (compactor_) compactor_->stop();
   if (mutations_) mutations_->stop();
+  pulls_->stop();
   if (hub_) hub_->stop();
   registry_.shutdown_all();
   await_drain(std::chrono::steady_clock::now() +
-              std::chrono::milliseconds(cfg_.server.shutdown_timeout_ms));
+              cfg_.server.shutdown_timeout);
 }
 
 // Polls until every connection has ended or the deadline passed, then stops the reactor.

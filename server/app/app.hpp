@@ -13,6 +13,7 @@
 #include "server/net/listener.hpp"
 #include "server/mutations/mutation_service.hpp"
 #include "server/live/live_sync.hpp"
+#include "server/pull/pull_service.hpp"
 #include "server/core/metrics_registry.hpp"
 #include "server/net/router.hpp"
 #include "server/net/ws_metrics.hpp"
@@ -75,7 +76,9 @@ class app {
   // The ingest of this node; null when replication.ingest is off or nothing is synced.
   const storage::ingest* ingest() const noexcept { return ingest_.get(); }
   // Client writes (POST /v1/mutations, the WebSocket push); null until start-up made it.
-  mutation_service* mutations() noexcept { return mutations_.get(); }
+  std::shared_ptr<mutation_service> mutations() const noexcept { return mutations_; }
+  // The HTTP pulls and the Shape API; made with the app.
+  const std::shared_ptr<pull_service>& pulls() const noexcept { return pulls_; }
   const config& cfg() const noexcept { return cfg_; }
   const connection_registry& connections() const noexcept { return registry_; }
   // The Prometheus metrics of /metrics; features register theirs at construction.
@@ -108,6 +111,7 @@ class app {
   std::shared_ptr<storage::ingest> ingest_;
   std::shared_ptr<storage::log_compactor> compactor_;
   std::shared_ptr<mutation_service> mutations_;
+  std::shared_ptr<pull_service> pulls_;
   std::shared_ptr<fanout_hub> hub_;
   std::shared_ptr<live_sync> live_sync_;
   std::shared_ptr<listener> public_listener_;

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <chrono>
 #include <cstdlib>
 #include <functional>
 #include <limits>
@@ -22,8 +23,14 @@ namespace fieldsync::server {
 namespace {
 
 using string_map = std::map<std::string, std::string>;
-using target = std::variant<std::string*, std::int64_t*, bool*, double*,
-                            std::vector<std::string>*, string_map*>;
+using target = std::variant<std::string*, std::int64_t*, std::size_t*, std::chrono::milliseconds*,
+                            bool*, double*, std::vector<std::string>*, string_map*>;
+
+// Integers, counts and durations (in milliseconds): read and range-checked as an int64, then
+// stored in the field's own type.
+template <class T>
+constexpr bool is_integer_field = std::is_same_v<T, std::int64_t> || std::is_same_v<T, std::size_t> ||
+                                  std::is_same_v<T, std::chrono::milliseconds>;
 
 std::string upper(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(),
@@ -60,18 +67,18 @@ std::vector<key_spec> section_schema(config& c) {
       {"server", "max_connections", &c.server.max_connections, 1, 1'000'000},
       {"server", "max_header_bytes", &c.server.max_header_bytes, 1024, 1024 * 1024},
       {"server", "max_body_bytes", &c.server.max_body_bytes, 1024, 1024LL * 1024 * 1024},
-      {"server", "request_timeout_ms", &c.server.request_timeout_ms, 100, max_ms},
-      {"server", "keepalive_timeout_ms", &c.server.keepalive_timeout_ms, 100, max_ms},
-      {"server", "shutdown_timeout_ms", &c.server.shutdown_timeout_ms, 0, max_ms},
+      {"server", "request_timeout_ms", &c.server.request_timeout, 100, max_ms},
+      {"server", "keepalive_timeout_ms", &c.server.keepalive_timeout, 100, max_ms},
+      {"server", "shutdown_timeout_ms", &c.server.shutdown_timeout, 0, max_ms},
       {"server", "static_dir", &c.server.static_dir},
       {"websocket", "max_message_bytes", &c.websocket.max_message_bytes, 1024, 256LL << 20},
       {"websocket", "send_queue_messages", &c.websocket.send_queue_messages, 1, 1'000'000},
       {"websocket", "send_queue_bytes", &c.websocket.send_queue_bytes, 1024, 1LL << 32},
-      {"websocket", "handshake_timeout_ms", &c.websocket.handshake_timeout_ms, 100, max_ms},
-      {"websocket", "idle_timeout_ms", &c.websocket.idle_timeout_ms, 1000, max_ms},
+      {"websocket", "handshake_timeout_ms", &c.websocket.handshake_timeout, 100, max_ms},
+      {"websocket", "idle_timeout_ms", &c.websocket.idle_timeout, 1000, max_ms},
       {"websocket", "permessage_deflate", &c.websocket.permessage_deflate},
       {"websocket", "batch_bytes", &c.websocket.batch_bytes, 0, 64LL << 20},
-      {"websocket", "auth_timeout_ms", &c.websocket.auth_timeout_ms, 100, max_ms},
+      {"websocket", "auth_timeout_ms", &c.websocket.auth_timeout, 100, max_ms},
       {"websocket", "max_subscriptions_per_session", &c.websocket.max_subscriptions_per_session, 1,
        100'000},
       {"websocket", "max_sessions_per_user", &c.websocket.max_sessions_per_user, 1, 1'000'000},
@@ -81,53 +88,53 @@ std::vector<key_spec> section_schema(config& c) {
       {"database", "dsn", &c.database.dsn},
       {"database", "storage_dsn", &c.database.storage_dsn},
       {"database", "pool_size", &c.database.pool_size, 1, 1000},
-      {"database", "connect_timeout_ms", &c.database.connect_timeout_ms, 100, max_ms},
-      {"database", "acquire_timeout_ms", &c.database.acquire_timeout_ms, 100, max_ms},
-      {"database", "query_timeout_ms", &c.database.query_timeout_ms, 0, max_ms},
-      {"database", "lock_timeout_ms", &c.database.lock_timeout_ms, 0, max_ms},
-      {"database", "idle_in_transaction_timeout_ms", &c.database.idle_in_transaction_timeout_ms, 0, max_ms},
-      {"database", "listen_check_interval_ms", &c.database.listen_check_interval_ms, 100, max_ms},
+      {"database", "connect_timeout_ms", &c.database.connect_timeout, 100, max_ms},
+      {"database", "acquire_timeout_ms", &c.database.acquire_timeout, 100, max_ms},
+      {"database", "query_timeout_ms", &c.database.query_timeout, 0, max_ms},
+      {"database", "lock_timeout_ms", &c.database.lock_timeout, 0, max_ms},
+      {"database", "idle_in_transaction_timeout_ms", &c.database.idle_in_transaction_timeout, 0, max_ms},
+      {"database", "listen_check_interval_ms", &c.database.listen_check_interval, 100, max_ms},
       {"replication", "ingest", &c.replication.ingest},
       {"replication", "slot", &c.replication.slot},
       {"replication", "publication", &c.replication.publication},
-      {"replication", "status_interval_ms", &c.replication.status_interval_ms, 100, 600'000},
-      {"replication", "heartbeat_interval_ms", &c.replication.heartbeat_interval_ms, 100, 3'600'000},
-      {"replication", "reconnect_min_ms", &c.replication.reconnect_min_ms, 10, max_ms},
-      {"replication", "reconnect_max_ms", &c.replication.reconnect_max_ms, 10, max_ms},
-      {"replication", "leader_retry_ms", &c.replication.leader_retry_ms, 10, max_ms},
+      {"replication", "status_interval_ms", &c.replication.status_interval, 100, 600'000},
+      {"replication", "heartbeat_interval_ms", &c.replication.heartbeat_interval, 100, 3'600'000},
+      {"replication", "reconnect_min_ms", &c.replication.reconnect_min, 10, max_ms},
+      {"replication", "reconnect_max_ms", &c.replication.reconnect_max, 10, max_ms},
+      {"replication", "leader_retry_ms", &c.replication.leader_retry, 10, max_ms},
       {"replication", "max_transaction_bytes", &c.replication.max_transaction_bytes, 64 * 1024, 1LL << 34},
       {"replication", "batch_max_changes", &c.replication.batch_max_changes, 1, 10'000'000},
       {"replication", "batch_max_bytes", &c.replication.batch_max_bytes, 64 * 1024, 1LL << 32},
-      {"changelog", "history_ms", &c.changelog.history_ms, 0, 3650LL * max_ms},
-      {"changelog", "tombstone_ms", &c.changelog.tombstone_ms, 0, 3650LL * max_ms},
-      {"changelog", "compaction_interval_ms", &c.changelog.compaction_interval_ms, 1000, max_ms},
-      {"pulls", "long_poll_timeout_ms", &c.pulls.long_poll_timeout_ms, 100, max_ms},
+      {"changelog", "history_ms", &c.changelog.history, 0, 3650LL * max_ms},
+      {"changelog", "tombstone_ms", &c.changelog.tombstone, 0, 3650LL * max_ms},
+      {"changelog", "compaction_interval_ms", &c.changelog.compaction_interval, 1000, max_ms},
+      {"pulls", "long_poll_timeout_ms", &c.pulls.long_poll_timeout, 100, max_ms},
       {"pulls", "default_limit", &c.pulls.default_limit, 1, 1'000'000},
       {"pulls", "max_limit", &c.pulls.max_limit, 1, 1'000'000},
       {"pulls", "max_page_bytes", &c.pulls.max_page_bytes, 1024, 1LL << 30},
       {"pulls", "max_scan_changes", &c.pulls.max_scan_changes, 100, 100'000'000},
       {"pulls", "cache_bytes", &c.pulls.cache_bytes, 0, 1LL << 34},
-      {"pulls", "cache_ttl_ms", &c.pulls.cache_ttl_ms, 0, max_ms},
+      {"pulls", "cache_ttl_ms", &c.pulls.cache_ttl, 0, max_ms},
       {"pulls", "shape_chunk_rows", &c.pulls.shape_chunk_rows, 1, 1'000'000},
       {"log", "level", &c.log.level, 0, 0,
        {"trace", "debug", "info", "warn", "error", "critical", "off"}},
       {"log", "format", &c.log.format, 0, 0, {"text", "json"}},
       {"auth", "issuer", &c.auth.issuer},
       {"auth", "audience", &c.auth.audience},
-      {"auth", "leeway_ms", &c.auth.leeway_ms, 0, 3'600'000},
+      {"auth", "leeway_ms", &c.auth.leeway, 0, 3'600'000},
       {"auth", "max_token_bytes", &c.auth.max_token_bytes, 256, 1 << 20},
       {"dev", "demo_seed", &c.dev.demo_seed, 0, std::numeric_limits<std::int64_t>::max()},
       {"dev", "demo_scale", &c.dev.demo_scale},
-      {"dev", "etl_interval_ms", &c.dev.etl_interval_ms, 0, max_ms},
-      {"dev", "insights_interval_ms", &c.dev.insights_interval_ms, 0, max_ms},
+      {"dev", "etl_interval_ms", &c.dev.etl_interval, 0, max_ms},
+      {"dev", "insights_interval_ms", &c.dev.insights_interval, 0, max_ms},
       {"mutations", "max_batch", &c.mutations.max_batch, 1, 100'000},
       {"mutations", "max_value_bytes", &c.mutations.max_value_bytes, 16, 256LL << 20},
       {"mutations", "result_retention", &c.mutations.result_retention, 1, 10'000'000},
-      {"mutations", "version_wait_ms", &c.mutations.version_wait_ms, 0, 600'000},
-      {"mutations", "lock_timeout_ms", &c.mutations.lock_timeout_ms, 0, max_ms},
+      {"mutations", "version_wait_ms", &c.mutations.version_wait, 0, 600'000},
+      {"mutations", "lock_timeout_ms", &c.mutations.lock_timeout, 0, max_ms},
       {"mutations", "max_queued_pushes", &c.mutations.max_queued_pushes, 1, 1000},
-      {"mutations", "max_clock_drift_ms", &c.mutations.max_clock_drift_ms, 0, max_ms},
-      {"mutations", "conflict_retention_ms", &c.mutations.conflict_retention_ms, 60'000, 3650LL * max_ms},
+      {"mutations", "max_clock_drift_ms", &c.mutations.max_clock_drift, 0, max_ms},
+      {"mutations", "conflict_retention_ms", &c.mutations.conflict_retention, 60'000, 3650LL * max_ms},
   };
 }
 
@@ -166,7 +173,7 @@ const char* kind_name(const target& t) {
       [](auto* p) -> const char* {
         using T = std::remove_pointer_t<decltype(p)>;
         if constexpr (std::is_same_v<T, std::string>) return "a string";
-        else if constexpr (std::is_same_v<T, std::int64_t>) return "an integer";
+        else if constexpr (is_integer_field<T>) return "an integer";
         else if constexpr (std::is_same_v<T, bool>) return "a boolean (true or false)";
         else if constexpr (std::is_same_v<T, double>) return "a number";
         else if constexpr (std::is_same_v<T, string_map>) return "a table of strings";
@@ -193,15 +200,20 @@ bool is_identifier(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isalnum(c) || c == '_'; });
 }
 
-// Checks range and choices once the value is stored; `where` prefixes the message.
+// Stores an integer setting once its range is checked; `where` prefixes the message.
+template <class T>
+void store_integer(const key_spec& spec, T* field, std::int64_t v, const std::string& where) {
+  if (v < spec.min || v > spec.max) {
+    throw config_error(where + ": " + spec.name() + " must be between " +
+                       std::to_string(spec.min) + " and " + std::to_string(spec.max) +
+                       ", got " + std::to_string(v));
+  }
+  *field = T(v);
+}
+
+// Checks choices and numbers once the value is stored; `where` prefixes the message.
 void validate(const key_spec& spec, const std::string& where) {
-  if (auto* i = std::get_if<std::int64_t*>(&spec.field)) {
-    if (**i < spec.min || **i > spec.max) {
-      throw config_error(where + ": " + spec.name() + " must be between " +
-                         std::to_string(spec.min) + " and " + std::to_string(spec.max) +
-                         ", got " + std::to_string(**i));
-    }
-  } else if (auto* s = std::get_if<std::string*>(&spec.field)) {
+  if (auto* s = std::get_if<std::string*>(&spec.field)) {
     if (!spec.choices.empty() &&
         std::find(spec.choices.begin(), spec.choices.end(), **s) == spec.choices.end()) {
       std::string list;
@@ -243,6 +255,11 @@ void apply_toml(const key_spec& spec, const toml::node& node, const std::string&
         } else if constexpr (std::is_same_v<T, double>) {
           if (auto v = node.value<double>()) { *p = *v; return true; }  // ints widen too
           return false;
+        } else if constexpr (is_integer_field<T>) {
+          auto v = node.value_exact<std::int64_t>();
+          if (!v) return false;
+          store_integer(spec, p, *v, where);
+          return true;
         } else {
           if (auto v = node.value_exact<T>()) { *p = *v; return true; }
           return false;
@@ -293,11 +310,11 @@ void apply_env(const key_spec& spec, const std::string& text) {
           if (text == "true" || text == "1") { *p = true; return true; }
           if (text == "false" || text == "0") { *p = false; return true; }
           return false;
-        } else if constexpr (std::is_same_v<T, std::int64_t>) {
-          T v{};
+        } else if constexpr (is_integer_field<T>) {
+          std::int64_t v = 0;
           auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
           if (ec != std::errc{} || end != text.data() + text.size() || text.empty()) return false;
-          *p = v;
+          store_integer(spec, p, v, where);
           return true;
         } else {
           char* end = nullptr;
@@ -412,17 +429,17 @@ class loader {
                            "\"http://localhost:*\", \"*\")");
       }
     }
-    if (cfg_.replication.reconnect_min_ms > cfg_.replication.reconnect_max_ms) {
+    if (cfg_.replication.reconnect_min > cfg_.replication.reconnect_max) {
       throw config_error(origin() + ": replication.reconnect_min_ms is above replication.reconnect_max_ms");
     }
     // A snapshot's transaction stays open, idle, while its WebSocket client reads slowly
     // (up to websocket.idle_timeout_ms) and a streamed pull's while its HTTP answer is
     // written (server.request_timeout_ms): the server must not end them first.
-    if (const auto idle = cfg_.database.idle_in_transaction_timeout_ms;
-        idle != 0 &&
-        (idle <= cfg_.websocket.idle_timeout_ms || idle <= cfg_.server.request_timeout_ms)) {
+    if (const auto idle = cfg_.database.idle_in_transaction_timeout;
+        idle.count() != 0 &&
+        (idle <= cfg_.websocket.idle_timeout || idle <= cfg_.server.request_timeout)) {
       throw config_error(
-          origin() + ": database.idle_in_transaction_timeout_ms (" + std::to_string(idle) +
+          origin() + ": database.idle_in_transaction_timeout_ms (" + std::to_string(idle.count()) +
           ") must be above websocket.idle_timeout_ms and server.request_timeout_ms, or 0");
     }
     if (require_dsn && cfg_.database.dsn.empty()) {

@@ -242,18 +242,18 @@ int dev_command(config cfg, const dev_options& opts) {
       spdlog::warn("no demo tokens: {}", e.what());
     }
 
-    if (cfg.dev.etl_interval_ms > 0) {
+    if (cfg.dev.etl_interval.count() > 0) {
       auto timer = std::make_shared<asio::steady_timer>(a.io());
       a.on_shutdown([timer] { timer->cancel(); });
       spawn_logged(a, "demo ETL",
                    run_kpi_etl(a, cfg.dev.demo_seed,
-                               std::chrono::milliseconds(cfg.dev.etl_interval_ms), timer));
+                               cfg.dev.etl_interval, timer));
     }
-    if (cfg.dev.insights_interval_ms > 0) {
+    if (cfg.dev.insights_interval.count() > 0) {
       auto timer = std::make_shared<asio::steady_timer>(a.io());
       a.on_shutdown([timer] { timer->cancel(); });
       spawn_logged(a, "demo insights",
-                   run_insights_job(a, std::chrono::milliseconds(cfg.dev.insights_interval_ms), timer));
+                   run_insights_job(a, cfg.dev.insights_interval, timer));
     }
   };
 

@@ -1,10 +1,15 @@
 #pragma once
+// Durations are typed (std::chrono::milliseconds; the file's keys end in _ms), counts and
+// sizes are std::size_t: the loader checked their ranges, so users convert nothing.
+//
 // The configuration's values, as every part of the server reads them. server/app/config_file.hpp
 // loads them (one TOML file, every key overridable by FIELDSYNC_<SECTION>_<KEY>);
 // docs/config.md is the reference; config/fieldsync.toml the documented example.
 
 #include "conflicts/merge_config.hpp"
 
+#include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -19,45 +24,45 @@ struct server_config {
   std::string listen = "0.0.0.0:8080";
   std::string admin_listen = "127.0.0.1:9090";
   std::string admin_token;  // empty: admin endpoints other than health checks answer 403
-  std::int64_t max_connections = 10000;
-  std::int64_t max_header_bytes = 16 * 1024;
-  std::int64_t max_body_bytes = 1024 * 1024;
-  std::int64_t request_timeout_ms = 30'000;
-  std::int64_t keepalive_timeout_ms = 60'000;
-  std::int64_t shutdown_timeout_ms = 10'000;
+  std::size_t max_connections = 10000;
+  std::size_t max_header_bytes = 16 * 1024;
+  std::size_t max_body_bytes = 1024 * 1024;
+  std::chrono::milliseconds request_timeout{30'000};
+  std::chrono::milliseconds keepalive_timeout{60'000};
+  std::chrono::milliseconds shutdown_timeout{10'000};
   // A directory served at / on the public listener for paths the API does not own (the
   // PWA); empty: none. `fieldsync dev` looks for the built app when it is empty.
   std::string static_dir;
 };
 
 struct websocket_config {
-  std::int64_t max_message_bytes = 1024 * 1024;
-  std::int64_t send_queue_messages = 1024;
-  std::int64_t send_queue_bytes = 8 * 1024 * 1024;
-  std::int64_t handshake_timeout_ms = 10'000;
-  std::int64_t idle_timeout_ms = 60'000;
+  std::size_t max_message_bytes = 1024 * 1024;
+  std::size_t send_queue_messages = 1024;
+  std::size_t send_queue_bytes = 8 * 1024 * 1024;
+  std::chrono::milliseconds handshake_timeout{10'000};
+  std::chrono::milliseconds idle_timeout{60'000};
   bool permessage_deflate = true;
-  std::int64_t batch_bytes = 64 * 1024;  // queued messages sent as one batch; 0: never
+  std::size_t batch_bytes = 64 * 1024;  // queued messages sent as one batch; 0: never
   // Live subscriptions (docs/protocol.md, "Subscriptions").
-  std::int64_t auth_timeout_ms = 10'000;  // hello must arrive within this
-  std::int64_t max_subscriptions_per_session = 100;
-  std::int64_t max_sessions_per_user = 20;   // per node, by the token's sub
+  std::chrono::milliseconds auth_timeout{10'000};  // hello must arrive within this
+  std::size_t max_subscriptions_per_session = 100;
+  std::size_t max_sessions_per_user = 20;   // per node, by the token's sub
   std::vector<std::string> allowed_origins;  // empty: same origin only; "*": any
-  std::int64_t snapshot_batch_rows = 500;
-  std::int64_t fanout_read_changes = 2000;  // log entries per read of the hub and of catch-ups
+  std::size_t snapshot_batch_rows = 500;
+  std::size_t fanout_read_changes = 2000;  // log entries per read of the hub and of catch-ups
 };
 
 struct database_config {
   std::string dsn;  // libpq conninfo or URI of the source database; required for `serve`
   std::string storage_dsn;  // fieldsync's own schema (change log); empty: the source database
-  std::int64_t pool_size = 8;
-  std::int64_t connect_timeout_ms = 5'000;
+  std::size_t pool_size = 8;
+  std::chrono::milliseconds connect_timeout{5'000};
   // Deadlines of every wait on PostgreSQL (docs/config.md, [database]).
-  std::int64_t acquire_timeout_ms = 10'000;               // for a free pooled connection
-  std::int64_t query_timeout_ms = 60'000;                 // for one operation's answer; 0: none
-  std::int64_t lock_timeout_ms = 10'000;                  // every session's lock_timeout; 0: none
-  std::int64_t idle_in_transaction_timeout_ms = 120'000;  // idle_in_transaction_session_timeout
-  std::int64_t listen_check_interval_ms = 10'000;  // LISTEN waits end to check the connection
+  std::chrono::milliseconds acquire_timeout{10'000};               // for a free pooled connection
+  std::chrono::milliseconds query_timeout{60'000};                 // for one operation's answer; 0: none
+  std::chrono::milliseconds lock_timeout{10'000};                  // every session's lock_timeout; 0: none
+  std::chrono::milliseconds idle_in_transaction_timeout{120'000};  // idle_in_transaction_session_timeout
+  std::chrono::milliseconds listen_check_interval{10'000};  // LISTEN waits end to check the connection
 };
 
 // The change feed: logical replication from the source into the change log.
@@ -65,33 +70,33 @@ struct replication_config {
   bool ingest = true;  // this node competes for ingest leadership
   std::string slot = "fieldsync";
   std::string publication = "fieldsync";
-  std::int64_t status_interval_ms = 10'000;
-  std::int64_t heartbeat_interval_ms = 10'000;
-  std::int64_t reconnect_min_ms = 500;
-  std::int64_t reconnect_max_ms = 30'000;
-  std::int64_t leader_retry_ms = 1'000;
-  std::int64_t max_transaction_bytes = 64LL << 20;
-  std::int64_t batch_max_changes = 20'000;
-  std::int64_t batch_max_bytes = 16LL << 20;
+  std::chrono::milliseconds status_interval{10'000};
+  std::chrono::milliseconds heartbeat_interval{10'000};
+  std::chrono::milliseconds reconnect_min{500};
+  std::chrono::milliseconds reconnect_max{30'000};
+  std::chrono::milliseconds leader_retry{1'000};
+  std::size_t max_transaction_bytes = 64LL << 20;
+  std::size_t batch_max_changes = 20'000;
+  std::size_t batch_max_bytes = 16LL << 20;
 };
 
 // Retention of the change log.
 struct changelog_config {
-  std::int64_t history_ms = 7LL * 24 * 3600 * 1000;    // superseded versions and deletes
-  std::int64_t tombstone_ms = 7LL * 24 * 3600 * 1000;  // deleted rows' last versions
-  std::int64_t compaction_interval_ms = 60'000;
+  std::chrono::milliseconds history{7LL * 24 * 3600 * 1000};    // superseded versions and deletes
+  std::chrono::milliseconds tombstone{7LL * 24 * 3600 * 1000};  // deleted rows' last versions
+  std::chrono::milliseconds compaction_interval{60'000};
 };
 
 // HTTP delta pulls, row history and the Shape API (docs/protocol.md, "Delta pulls").
 struct pulls_config {
-  std::int64_t long_poll_timeout_ms = 20'000;  // live=true waits this long for a change
-  std::int64_t default_limit = 1000;           // changes or rows per page without limit=
-  std::int64_t max_limit = 10'000;             // the largest limit= accepted
-  std::int64_t max_page_bytes = 4LL << 20;     // rows per page at most, roughly, in bytes
-  std::int64_t max_scan_changes = 100'000;     // log entries one request reads at most
-  std::int64_t cache_bytes = 64LL << 20;       // recently computed answers kept
-  std::int64_t cache_ttl_ms = 1'000;           // an unchanged log's answer is reused this long
-  std::int64_t shape_chunk_rows = 10'000;      // Shape API: snapshot rows per response
+  std::chrono::milliseconds long_poll_timeout{20'000};  // live=true waits this long for a change
+  std::size_t default_limit = 1000;           // changes or rows per page without limit=
+  std::size_t max_limit = 10'000;             // the largest limit= accepted
+  std::size_t max_page_bytes = 4LL << 20;     // rows per page at most, roughly, in bytes
+  std::size_t max_scan_changes = 100'000;     // log entries one request reads at most
+  std::size_t cache_bytes = 64LL << 20;       // recently computed answers kept
+  std::chrono::milliseconds cache_ttl{1'000};           // an unchanged log's answer is reused this long
+  std::size_t shape_chunk_rows = 10'000;      // Shape API: snapshot rows per response
 };
 
 struct log_config {
@@ -110,8 +115,8 @@ struct jwt_key_config {
 struct auth_config {
   std::string issuer;    // expected "iss"; empty: not checked
   std::string audience;  // expected "aud"; empty: not checked
-  std::int64_t leeway_ms = 30'000;
-  std::int64_t max_token_bytes = 8192;
+  std::chrono::milliseconds leeway{30'000};
+  std::size_t max_token_bytes = 8192;
   std::vector<jwt_key_config> keys;
 };
 
@@ -143,21 +148,21 @@ conflicts::merge_config merge_config_of(const collection_config& c);
 
 // Client writes: POST /v1/mutations and the WebSocket push (docs/protocol.md "Mutations").
 struct mutations_config {
-  std::int64_t max_batch = 1000;           // mutations per batch
-  std::int64_t max_queued_pushes = 8;      // WebSocket pushes waiting per session
-  std::int64_t max_value_bytes = 64 * 1024;  // one value's PostgreSQL text
+  std::size_t max_batch = 1000;           // mutations per batch
+  std::size_t max_queued_pushes = 8;      // WebSocket pushes waiting per session
+  std::size_t max_value_bytes = 64 * 1024;  // one value's PostgreSQL text
   std::int64_t result_retention = 1000;    // results kept per client for retries
-  std::int64_t version_wait_ms = 2000;     // wait for the change log to name a write's version
-  std::int64_t lock_timeout_ms = 5000;     // wait for a row another transaction holds
-  std::int64_t max_clock_drift_ms = 60'000;  // how far ahead of ours a client's clock may be
-  std::int64_t conflict_retention_ms = 30LL * 24 * 3600 * 1000;  // recorded conflicts
+  std::chrono::milliseconds version_wait{2000};     // wait for the change log to name a write's version
+  std::chrono::milliseconds lock_timeout{5000};     // wait for a row another transaction holds
+  std::chrono::milliseconds max_clock_drift{60'000};  // how far ahead of ours a client's clock may be
+  std::chrono::milliseconds conflict_retention{30LL * 24 * 3600 * 1000};  // recorded conflicts
 };
 
 struct dev_config {
   std::int64_t demo_seed = 20261124;
   double demo_scale = 1.0;
-  std::int64_t etl_interval_ms = 5'000;  // 0 disables the demo KPI job
-  std::int64_t insights_interval_ms = 5'000;  // 0: the insights are computed once, at start
+  std::chrono::milliseconds etl_interval{5'000};  // 0 disables the demo KPI job
+  std::chrono::milliseconds insights_interval{5'000};  // 0: the insights are computed once, at start
 };
 
 

@@ -12,16 +12,16 @@ namespace fieldsync::server {
 
 inline storage::pg_session_limits session_limits(const database_config& db) {
   storage::pg_session_limits l;
-  l.operation_timeout = std::chrono::milliseconds(db.query_timeout_ms);
-  l.lock_timeout = std::chrono::milliseconds(db.lock_timeout_ms);
-  l.idle_in_transaction_timeout = std::chrono::milliseconds(db.idle_in_transaction_timeout_ms);
+  l.operation_timeout = db.query_timeout;
+  l.lock_timeout = db.lock_timeout;
+  l.idle_in_transaction_timeout = db.idle_in_transaction_timeout;
   return l;
 }
 
 inline storage::log_listener_options listener_options(const database_config& db) {
   storage::log_listener_options o;
-  o.connect_timeout = std::chrono::milliseconds(db.connect_timeout_ms);
-  o.check_interval = std::chrono::milliseconds(db.listen_check_interval_ms);
+  o.connect_timeout = db.connect_timeout;
+  o.check_interval = db.listen_check_interval;
   o.session = session_limits(db);
   return o;
 }

@@ -1,4 +1,5 @@
 #include "server/live/live_sync.hpp"
+#include "server/access/unauthorized.hpp"
 
 #include "server/live/sync_messages.hpp"
 #include "server/core/time_text.hpp"
@@ -87,10 +88,7 @@ std::optional<http_response> live_sync::on_upgrade(ws_session& session, const ht
     auto who = auth_.verify_header(authorization->value(), std::chrono::system_clock::now());
     if (!who) {
       if (metrics_) metrics_->auth_failures->add();
-      auto res =
-          error_response(req, http::status::unauthorized, who.error().code, who.error().message);
-      res.set(http::field::www_authenticate, "Bearer realm=\"fieldsync\"");
-      return res;
+      return unauthorized_response(req, who.error());
     }
     state->who = std::move(*who);
   }

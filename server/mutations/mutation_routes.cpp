@@ -1,7 +1,7 @@
 #include "server/mutations/mutation_routes.hpp"
 
 #include "protocol/json_parse.hpp"
-#include "server/app/app.hpp"
+#include "server/access/unauthorized.hpp"
 
 #include <charconv>
 
@@ -46,43 +46,39 @@ std::optional<std::int64_t> query_number(std::string_view query, std::string_vie
 
 }  // namespace
 
-void add_mutation_routes(router& r, app& a) {
-  r.add(http::verb::post, "/v1/mutations", [&a](request_context& ctx) -> asio::awaitable<http_response> {
-    auto who = a.auth().verify_header(ctx.request[http::field::authorization],
-                                      std::chrono::system_clock::now());
-    if (!who) {
-      auto res = error_response(ctx.request, http::status::unauthorized, who.error().code,
-                                who.error().message);
-      res.set(http::field::www_authenticate, "Bearer realm=\"fieldsync\"");
-      co_return res;
-    }
+void add_mutation_routes(router& r, const authenticator& auth, mutation_service_getter mutations) {
+  r.add(http::verb::post, "/v1/mutations",
+        [&auth, mutations](request_context& ctx) -> asio::awaitable<http_response> {
+    auto who = auth.verify_header(ctx.request[http::field::authorization],
+                                  std::chrono::system_clock::now());
+    if (!who) co_return unauthorized_response(ctx.request, who.error());
     auto body = protocol::parse_json_exact(ctx.request.body(), 64);
     if (!body) {
       co_return error_response(ctx.request, http::status::bad_request, "bad_request",
                                "the body is not JSON: " + body.error().message());
     }
-    if (!a.mutations()) {
+    auto service = mutations();
+    if (!service) {
       co_return error_response(ctx.request, http::status::service_unavailable, "starting",
                                "the server is starting");
     }
-    auto service = a.mutations()->shared_from_this();
     auto reply = co_await service->async_apply(*who, *body);
     co_return reply_response(ctx.request, std::move(reply));
   });
 }
 
-asio::awaitable<http_response> list_conflicts(request_context& ctx, app& a) {
+asio::awaitable<http_response> list_conflicts(request_context& ctx,
+                                              std::shared_ptr<mutation_service> service) {
   auto limit = query_number(ctx.query, "limit", 100, 1, 1000);
   auto before = query_number(ctx.query, "before", 0, 0, std::numeric_limits<std::int64_t>::max());
   if (!limit || !before) {
     co_return error_response(ctx.request, http::status::bad_request, "bad_request",
                              "limit is 1 to 1000 and before a conflict id");
   }
-  if (!a.mutations()) {
+  if (!service) {
     co_return error_response(ctx.request, http::status::service_unavailable, "starting",
                              "the server is starting");
   }
-  auto service = a.mutations()->shared_from_this();
   auto reply = co_await service->async_list_conflicts(*before, *limit, query_value(ctx.query, "collection"),
                                                       query_value(ctx.query, "client_id"));
   co_return reply_response(ctx.request, std::move(reply));

@@ -5,7 +5,6 @@
 
 #include "server/pull/digest_routes.hpp"
 
-#include "server/app/app.hpp"
 #include "server/pull/changes_query.hpp"
 #include "server/net/http_body.hpp"
 #include "server/pull/pull_service.hpp"
@@ -64,7 +63,7 @@ awaitable<http_response> digest(pull_service& svc, request_context& ctx) {
   }
 
   const auto& name = filter.collection->schema.name;
-  auto conn = co_await svc.owner().storage_pool().async_acquire();
+  auto conn = co_await svc.storage_pool().async_acquire();
   if (!conn) co_return pull_service::database_error(req, conn.error());
   auto bounds = co_await storage::async_begin_read(**conn, name);
   if (!bounds) co_return pull_service::database_error(req, bounds.error());

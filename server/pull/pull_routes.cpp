@@ -3,7 +3,6 @@
 
 #include "server/pull/pull_routes.hpp"
 #include "protocol/json_parse.hpp"
-#include "server/app/app.hpp"
 #include "server/pull/changes_query.hpp"
 #include "server/net/http_body.hpp"
 #include "server/pull/pull_service.hpp"
@@ -55,7 +54,7 @@ std::string cache_key(std::string_view route, const pull_filter& f, const change
 awaitable<http_response> stream_snapshot(pull_service& svc, request_context& ctx,
                                          const pull_filter& filter) {
   const auto& req = ctx.request;
-  auto conn = co_await svc.owner().storage_pool().async_acquire();
+  auto conn = co_await svc.storage_pool().async_acquire();
   if (!conn) co_return pull_service::database_error(req, conn.error());
   auto [where_sql, params] = filter.sql(1);
   storage::snapshot_stream reader(**conn, filter.collection->schema.name, where_sql, params);
@@ -142,8 +141,8 @@ awaitable<http_response> changes(pull_service& svc, request_context& ctx) {
   }
   const auto& cfg = svc.cfg();
   pull_limits limits;
-  limits.max_limit = static_cast<std::size_t>(cfg.max_limit);
-  limits.default_limit = std::min(static_cast<std::size_t>(cfg.default_limit), limits.max_limit);
+  limits.max_limit = cfg.max_limit;
+  limits.default_limit = std::min(cfg.default_limit, limits.max_limit);
   auto q = parse_changes_query(*parsed, limits);
   if (!q) {
     const auto& e = q.error();
@@ -166,7 +165,7 @@ awaitable<http_response> changes(pull_service& svc, request_context& ctx) {
   auto now = std::chrono::steady_clock::now();
   std::string key;
   std::optional<pull_service::computation> flight;
-  if (!q->live && cfg.cache_bytes > 0 && cfg.cache_ttl_ms > 0) {
+  if (!q->live && cfg.cache_bytes > 0 && cfg.cache_ttl.count() > 0) {
     key = cache_key("changes", filter, *q, ndjson);
     if (auto cached = co_await svc.async_cached_or_claim(key, flight))
       co_return serve_body(req, *cached);
@@ -191,7 +190,7 @@ awaitable<http_response> changes(pull_service& svc, request_context& ctx) {
   if (q->live && !page->snapshot && page->items.empty() && !page->has_more) {
     // Nothing new for this caller: wait for the log to move, look again, until something
     // matches or the long-poll ends (then an empty page with the advanced cursor).
-    auto deadline = now + std::chrono::milliseconds(cfg.long_poll_timeout_ms);
+    auto deadline = now + cfg.long_poll_timeout;
     page = co_await svc.async_long_poll(filter, std::move(*page), q->limit, seen, deadline);
     if (!page) co_return pull_service::database_error(req, page.error());
     if (page->verdict != storage::cursor_verdict::ok) {
@@ -211,7 +210,7 @@ awaitable<http_response> list_collections(pull_service& svc, request_context& ct
   if (auto* res = std::get_if<http_response>(&who)) co_return std::move(*res);
   const auto& caller = std::get<principal>(who);
   json::array out;
-  for (const auto& c : svc.owner().collections().all()) {
+  for (const auto& c : svc.collections().all()) {
     if (!bind_read_scope(c, caller)) continue;
     json::array columns;
     for (const auto& col : c.schema.columns) {
@@ -254,7 +253,7 @@ awaitable<http_response> row_history(pull_service& svc, request_context& ctx) {
     }
   }
   std::string key(ctx.param("key"));
-  auto conn = co_await svc.owner().storage_pool().async_acquire();
+  auto conn = co_await svc.storage_pool().async_acquire();
   if (!conn) co_return pull_service::database_error(req, conn.error());
   auto history =
       co_await storage::async_row_history(**conn, filter.collection->schema.name, key, limit);
@@ -321,18 +320,13 @@ awaitable<http_response> row_history(pull_service& svc, request_context& ctx) {
 
 }  // namespace
 
-std::shared_ptr<pull_service> add_pull_routes(router& r, app& a) {
-  auto svc = std::make_shared<pull_service>(a, a.cfg().pulls);
-  a.on_shutdown([weak = std::weak_ptr<pull_service>(svc)] {
-    if (auto s = weak.lock()) s->stop();
-  });
+void add_pull_routes(router& r, std::shared_ptr<pull_service> svc) {
   r.add(http::verb::get, "/v1/collections",
         [svc](request_context& ctx) { return list_collections(*svc, ctx); });
   r.add(http::verb::get, "/v1/collections/{name}/changes",
         [svc](request_context& ctx) { return changes(*svc, ctx); });
   r.add(http::verb::get, "/v1/collections/{name}/rows/{key}/history",
         [svc](request_context& ctx) { return row_history(*svc, ctx); });
-  return svc;
 }
 
 }  // namespace fieldsync::server

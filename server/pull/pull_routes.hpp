@@ -1,5 +1,5 @@
 #pragma once
-// Registration of the HTTP pull endpoints (server/pull_routes.cpp, server/shape_routes.cpp).
+// Registration of the HTTP pull endpoints (pull_routes.cpp, shape_routes.cpp).
 
 #include "server/net/router.hpp"
 
@@ -7,12 +7,10 @@
 
 namespace fieldsync::server {
 
-class app;
 class pull_service;
 
 // GET /v1/collections, /v1/collections/{name}/changes, /v1/collections/{name}/rows/{key}/history.
-// Returns the service the Shape API shares.
-std::shared_ptr<pull_service> add_pull_routes(router& r, app& a);
+void add_pull_routes(router& r, std::shared_ptr<pull_service> svc);
 
 // GET and OPTIONS /v1/shape (the ElectricSQL Shape HTTP API).
 void add_shape_routes(router& r, std::shared_ptr<pull_service> svc);

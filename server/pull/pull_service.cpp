@@ -1,8 +1,7 @@
 #include "server/pull/pull_service.hpp"
+#include "server/access/unauthorized.hpp"
 
-#include "server/core/database_limits.hpp"
 
-#include "server/app/app.hpp"
 #include "storage/log_sql.hpp"
 #include "storage/pull_reader.hpp"
 
@@ -59,13 +58,14 @@ void pull_filter::set_where(protocol::bound_filter w) {
   where = std::move(w);
 }
 
-pull_service::pull_service(app& a, const pulls_config& cfg)
-    : app_(a),
+pull_service::pull_service(pull_dependencies deps, const pulls_config& cfg)
+    : executor_(deps.executor),
+      auth_(deps.auth),
+      collections_(deps.collections),
+      storage_pool_(std::move(deps.storage_pool)),
       cfg_(cfg),
-      watch_(log_watch::create(a.io().get_executor(), storage_dsn(a.cfg()),
-                               listener_options(a.cfg().database))),
-      cache_(static_cast<std::size_t>(cfg.cache_bytes),
-             std::chrono::milliseconds(cfg.cache_ttl_ms)) {}
+      watch_(log_watch::create(executor_, deps.storage_conninfo, deps.listener)),
+      cache_(cfg.cache_bytes, cfg.cache_ttl) {}
 
 void pull_service::stop() {
   watch_->stop();
@@ -74,17 +74,15 @@ void pull_service::stop() {
 std::variant<principal, http_response> pull_service::authenticate(const http_request& req) const {
   auto it = req.find(http::field::authorization);
   std::string_view header = it == req.end() ? std::string_view{} : std::string_view(it->value());
-  auto who = app_.auth().verify_header(header, std::chrono::system_clock::now());
+  auto who = auth_.verify_header(header, std::chrono::system_clock::now());
   if (who) return std::move(*who);
-  auto res = error_response(req, http::status::unauthorized, who.error().code, who.error().message);
-  res.set(http::field::www_authenticate, "Bearer");
-  return res;
+  return unauthorized_response(req, who.error());
 }
 
 std::variant<pull_filter, http_response> pull_service::scope(const http_request& req,
                                                              std::string_view name,
                                                              const principal& who) const {
-  const auto* c = app_.collections().find(name);
+  const auto* c = collections_.find(name);
   if (!c) {
     return error_response(req, http::status::not_found, "unknown_collection",
                           "no collection named \"" + std::string(name) + "\"");
@@ -130,7 +128,7 @@ asio::awaitable<bool> pull_service::async_claim(const std::string& key,
     in_flight_.emplace(key, std::vector<asio::steady_timer*>{});
     co_return true;
   }
-  asio::steady_timer timer(app_.io().get_executor(), deadline);
+  asio::steady_timer timer(executor_, deadline);
   it->second.push_back(&timer);
   (void)co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
   // done() removed the entry (and this timer with it) unless the wait timed out.
@@ -147,7 +145,7 @@ asio::awaitable<std::shared_ptr<const prepared_body>> pull_service::async_cached
     // The generation below moves only when the notification of a change arrives, which
     // may be after the client saw a new epoch committed: the epoch itself is read here.
     std::optional<std::string> epoch;
-    if (auto conn = co_await app_.storage_pool().async_acquire()) {
+    if (auto conn = co_await storage_pool_->async_acquire()) {
       auto state = co_await (*conn)->async_query("SELECT epoch FROM fieldsync.state");
       if (state && state->rows() == 1) epoch = std::string(state->value(0, 0));
     }
@@ -248,7 +246,7 @@ http_response pull_service::reset_response(const http_request& req, cursor_verdi
 asio::awaitable<pg_outcome<pull_page>> pull_service::async_changes_page(
     const pull_filter& filter, const protocol::cursor& after, std::size_t limit) {
   const auto& name = filter.collection->schema.name;
-  auto conn = co_await app_.storage_pool().async_acquire();
+  auto conn = co_await storage_pool_->async_acquire();
   if (!conn) co_return conn.error();
   auto bounds = co_await storage::async_begin_read(**conn, name);
   if (!bounds) co_return bounds.error();
@@ -264,9 +262,9 @@ asio::awaitable<pg_outcome<pull_page>> pull_service::async_changes_page(
     co_return page;
   }
   delta_builder builder(*filter.scope, filter.where ? &*filter.where : nullptr, limit,
-                        static_cast<std::size_t>(cfg_.max_page_bytes));
+                        cfg_.max_page_bytes);
   const std::size_t batch = std::clamp<std::size_t>(limit * 2, 100, 2000);
-  const auto max_scan = static_cast<std::size_t>(cfg_.max_scan_changes);
+  const auto max_scan = cfg_.max_scan_changes;
   protocol::cursor pos = after;
   std::size_t scanned = 0;
   bool full = false;
@@ -353,7 +351,7 @@ asio::awaitable<pg_outcome<pull_page>> pull_service::async_long_poll(
 
 asio::awaitable<pg_outcome<std::optional<storage::log_bounds>>> pull_service::async_bounds(
     const pull_filter& filter) {
-  auto conn = co_await app_.storage_pool().async_acquire();
+  auto conn = co_await storage_pool_->async_acquire();
   if (!conn) co_return conn.error();
   co_return co_await storage::async_log_bounds(**conn, filter.collection->schema.name);
 }
@@ -362,7 +360,7 @@ asio::awaitable<pg_outcome<pull_page>> pull_service::async_snapshot_page(
     const pull_filter& filter, std::optional<snapshot_position> from, std::size_t limit,
     std::size_t skip) {
   const auto& name = filter.collection->schema.name;
-  auto conn = co_await app_.storage_pool().async_acquire();
+  auto conn = co_await storage_pool_->async_acquire();
   if (!conn) co_return conn.error();
   auto bounds = co_await storage::async_begin_read(**conn, name);
   if (!bounds) co_return bounds.error();
@@ -404,7 +402,7 @@ asio::awaitable<pg_outcome<pull_page>> pull_service::async_snapshot_page(
   }
   co_await storage::async_end_read(**conn, true);
   std::size_t bytes = 0;
-  const auto max_bytes = static_cast<std::size_t>(cfg_.max_page_bytes);
+  const auto max_bytes = cfg_.max_page_bytes;
   for (auto& r : *rows) {
     if (page.items.size() == limit) break;
     if (!page.items.empty() && bytes + r.row_json.size() > max_bytes) break;

@@ -18,6 +18,7 @@
 #include "storage/change_log_reader.hpp"
 #include "storage/pg_pool.hpp"
 
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -30,8 +31,6 @@
 #include <vector>
 
 namespace fieldsync::server {
-
-class app;
 
 // One row of an answer: an upsert (with the row) or a delete of a key.
 struct pull_item {
@@ -75,11 +74,23 @@ struct pull_caller {
   pull_filter filter;
 };
 
+// What the pull service reads and whom it asks; the app owns all of it and outlives the
+// service. `collections` is filled during start-up, before any request arrives.
+struct pull_dependencies {
+  boost::asio::any_io_executor executor;
+  const authenticator& auth;
+  const collection_registry& collections;
+  std::shared_ptr<storage::pg_pool> storage_pool;
+  std::string storage_conninfo;  // the log watch's own LISTEN connection
+  storage::log_listener_options listener;
+};
+
 class pull_service {
  public:
-  pull_service(app& a, const pulls_config& cfg);
+  pull_service(pull_dependencies deps, const pulls_config& cfg);
 
-  app& owner() noexcept { return app_; }
+  const collection_registry& collections() const noexcept { return collections_; }
+  storage::pg_pool& storage_pool() noexcept { return *storage_pool_; }
   const pulls_config& cfg() const noexcept { return cfg_; }
   log_watch& watch() noexcept { return *watch_; }
   response_cache& cache() noexcept { return cache_; }
@@ -160,7 +171,10 @@ class pull_service {
   std::variant<pull_filter, http_response> scope(const http_request& req, std::string_view name,
                                                  const principal& who) const;
 
-  app& app_;
+  boost::asio::any_io_executor executor_;
+  const authenticator& auth_;
+  const collection_registry& collections_;
+  std::shared_ptr<storage::pg_pool> storage_pool_;
   pulls_config cfg_;
   // One computation of `key` at a time: true when the caller should compute it (and then
   // call done(key)); false after waiting for another request's computation of the same key

@@ -6,7 +6,6 @@
 #include "protocol/json_parse.hpp"
 #include "protocol/pg_array_text.hpp"
 #include "protocol/value_json.hpp"
-#include "server/app/app.hpp"
 #include "server/pull/changes_query.hpp"
 #include "server/net/http_body.hpp"
 #include "server/pull/pull_routes.hpp"
@@ -334,7 +333,7 @@ awaitable<http_response> shape(pull_service& svc, request_context& ctx) {
   if (!table || table->empty()) {
     co_return shape_parameter_error(req, {"missing_parameter", "table: required", "table", {}});
   }
-  const auto* c = find_table(svc.owner().collections(), *table);
+  const auto* c = find_table(svc.collections(), *table);
   if (!c) {
     co_return shape_error(req, http::status::not_found, "unknown_collection",
                           "table: no synced table or collection named " + *table);
@@ -427,7 +426,7 @@ awaitable<http_response> shape(pull_service& svc, request_context& ctx) {
   std::string key;
   std::optional<pull_service::computation> flight;
   if (!live && offset->k != shape_offset::kind::before_all &&
-      offset->k != shape_offset::kind::now && cfg.cache_bytes > 0 && cfg.cache_ttl_ms > 0) {
+      offset->k != shape_offset::kind::now && cfg.cache_bytes > 0 && cfg.cache_ttl.count() > 0) {
     key = "shape\x1f" + c->schema.name + "\x1f" + filter.identity + "\x1f" + handle->to_string() +
           "\x1f" + offset->to_string() + "\x1f" + std::to_string(s.definition);
     if (auto cached = co_await svc.async_cached_or_claim(key, flight))
@@ -436,7 +435,7 @@ awaitable<http_response> shape(pull_service& svc, request_context& ctx) {
   }
   auto generation = watch.generation();
   auto seen = watch.position();
-  const auto chunk = static_cast<std::size_t>(cfg.shape_chunk_rows);
+  const auto chunk = cfg.shape_chunk_rows;
 
   // The answer instead of a page that could not be read: the database's error, 503 while
   // the log or the collection is not ready, must-refetch for a position it cannot resume.
@@ -496,7 +495,7 @@ awaitable<http_response> shape(pull_service& svc, request_context& ctx) {
     if (auto refused = refusal(p)) co_return std::move(*refused);
     page = std::move(*p);
     if (live && page.items.empty() && !page.has_more) {
-      auto deadline = now + std::chrono::milliseconds(cfg.long_poll_timeout_ms);
+      auto deadline = now + cfg.long_poll_timeout;
       auto waited = co_await svc.async_long_poll(filter, std::move(page), chunk, seen, deadline);
       if (auto refused = refusal(waited)) co_return std::move(*refused);
       page = std::move(*waited);

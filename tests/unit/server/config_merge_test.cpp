@@ -1,7 +1,7 @@
 // [collections.NAME.merge] and [mutations]: nested tables of a collection entry, checked
 // against the strategy registry at load time.
 
-include "server/app/config_file.hpp"
+#include "server/app/config_file.hpp"
 #include "server/app/dev_command.hpp"
 
 #include "tests/support/temp_dir.hpp"
@@ -97,7 +97,7 @@ TEST_CASE("merge settings are overridable from the environment", "[config][merge
 TEST_CASE("[mutations] limits are read and range-checked", "[config][mutations]") {
   auto cfg = load(base + "[mutations]\nmax_batch = 50\nversion_wait_ms = 0\nresult_retention = 10\n");
   CHECK(cfg.mutations.max_batch == 50);
-  CHECK(cfg.mutations.version_wait_ms == 0);
+  CHECK(cfg.mutations.version_wait == std::chrono::milliseconds(0));
   CHECK(cfg.mutations.result_retention == 10);
   CHECK(cfg.mutations.max_value_bytes == 64 * 1024);
   CHECK_THAT(load_error(base + "[mutations]\nmax_batch = 0\n"), Catch::Contains("mutations.max_batch"));

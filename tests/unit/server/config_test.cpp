@@ -1,4 +1,4 @@
-include "server/app/config_file.hpp"
+#include "server/app/config_file.hpp"
 
 #include "tests/support/temp_dir.hpp"
 #include "tests/support/test_env.hpp"
@@ -158,11 +158,11 @@ TEST_CASE(
   auto file = dir.path() / "c.toml";
   write_file(file, "[database]\ndsn = \"host=/tmp dbname=x\"\n");
   auto cfg = load_config(file, {});
-  CHECK(cfg.database.acquire_timeout_ms == 10'000);
-  CHECK(cfg.database.query_timeout_ms == 60'000);
-  CHECK(cfg.database.lock_timeout_ms == 10'000);
-  CHECK(cfg.database.idle_in_transaction_timeout_ms == 120'000);
-  CHECK(cfg.database.listen_check_interval_ms == 10'000);
+  CHECK(cfg.database.acquire_timeout == std::chrono::milliseconds(10'000));
+  CHECK(cfg.database.query_timeout == std::chrono::milliseconds(60'000));
+  CHECK(cfg.database.lock_timeout == std::chrono::milliseconds(10'000));
+  CHECK(cfg.database.idle_in_transaction_timeout == std::chrono::milliseconds(120'000));
+  CHECK(cfg.database.listen_check_interval == std::chrono::milliseconds(10'000));
 
   CHECK_THAT(load_error("[database]\ndsn = \"x\"\nidle_in_transaction_timeout_ms = 30000\n"),
              Catch::Contains("database.idle_in_transaction_timeout_ms") &&

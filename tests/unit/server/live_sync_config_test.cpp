@@ -1,6 +1,6 @@
 // The [websocket] keys of live subscriptions.
 
-include "server/app/config_file.hpp"
+#include "server/app/config_file.hpp"
 #include "server/app/dev_command.hpp"
 
 #include "tests/support/temp_dir.hpp"
@@ -24,7 +24,7 @@ TEST_CASE("live-sync limits are read from [websocket] and the environment", "[co
              "fanout_read_changes = 100\n"
              "[database]\ndsn = \"host=/tmp dbname=x\"\n");
   auto cfg = load_config(file, {{"FIELDSYNC_WEBSOCKET_MAX_SESSIONS_PER_USER", "9"}});
-  CHECK(cfg.websocket.auth_timeout_ms == 2500);
+  CHECK(cfg.websocket.auth_timeout == std::chrono::milliseconds(2500));
   CHECK(cfg.websocket.max_subscriptions_per_session == 7);
   CHECK(cfg.websocket.max_sessions_per_user == 9);
   CHECK(cfg.websocket.allowed_origins ==
@@ -42,7 +42,7 @@ TEST_CASE("defaults: same origin only, fieldsync dev allows local development se
   CHECK(c.websocket.allowed_origins.empty());
   CHECK(c.websocket.max_subscriptions_per_session == 100);
   CHECK(c.websocket.max_sessions_per_user == 20);
-  CHECK(c.websocket.auth_timeout_ms == 10'000);
+  CHECK(c.websocket.auth_timeout == std::chrono::milliseconds(10'000));
   auto dev = dev_defaults();
   CHECK(dev.websocket.allowed_origins ==
         std::vector<std::string>{"http://localhost:*", "http://127.0.0.1:*"});
