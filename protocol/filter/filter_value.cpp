@@ -1,5 +1,7 @@
 #include "protocol/filter/filter_value.hpp"
 
+#include "protocol/civil_calendar.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -321,49 +323,20 @@ std::string format_uuid(const std::array<std::uint8_t, 16>& u) {
 
 // ---- dates and times ----------------------------------------------------------------------
 
-// Days from 2000-01-01 (PostgreSQL's epoch) in the proleptic Gregorian calendar; `year` is
-// astronomical (1 BC is 0).
-std::int64_t days_from_civil(std::int64_t year, unsigned month, unsigned day) noexcept {
-  year -= month <= 2;
-  const std::int64_t era = (year >= 0 ? year : year - 399) / 400;
-  const auto yoe = static_cast<unsigned>(year - era * 400);
-  const unsigned doy = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<std::int64_t>(doe) - 719468 - 10957;
-}
+// The filter's dates count days from 2000-01-01, PostgreSQL's epoch; `year` is astronomical
+// (1 BC is 0).
+constexpr std::int64_t pg_epoch_day = days_from_civil({2000, 1, 1});
 
-struct civil {
-  std::int64_t year;
-  unsigned month, day;
-};
-
-civil civil_from_days(std::int64_t days) noexcept {
-  const std::int64_t z = days + 10957 + 719468;
-  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const auto doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const std::int64_t y = static_cast<std::int64_t>(yoe) + era * 400;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
-  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
-  return {y + (m <= 2), m, d};
-}
-
-bool is_leap(std::int64_t y) noexcept {
-  return y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
-}
-
-unsigned days_in_month(std::int64_t y, unsigned m) noexcept {
-  static constexpr unsigned days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  return m == 2 && is_leap(y) ? 29 : days[m - 1];
+constexpr std::int64_t pg_days_from_civil(std::int64_t year, unsigned month,
+                                          unsigned day) noexcept {
+  return days_from_civil({year, month, day}) - pg_epoch_day;
 }
 
 // PostgreSQL's ranges: dates from 4714-11-24 BC to 5874897-12-31, timestamps from
 // 4714-11-24 BC to 294276-12-31 23:59:59.999999 (UTC for timestamptz).
-const std::int64_t min_day = days_from_civil(-4713, 11, 24);
-const std::int64_t max_day = days_from_civil(5874897, 12, 31);
-const std::int64_t end_timestamp_day = days_from_civil(294277, 1, 1);
+constexpr std::int64_t min_day = pg_days_from_civil(-4713, 11, 24);
+constexpr std::int64_t max_day = pg_days_from_civil(5874897, 12, 31);
+constexpr std::int64_t end_timestamp_day = pg_days_from_civil(294277, 1, 1);
 
 // A tiny cursor over the text; every reader returns false on a mismatch.
 struct reader {
@@ -487,7 +460,7 @@ std::optional<std::int64_t> parse_date(std::string_view s) noexcept {
     year = 1 - year;
   }
   if (!r.done() || day > days_in_month(year, month)) return std::nullopt;
-  const std::int64_t days = days_from_civil(year, month, day);
+  const std::int64_t days = pg_days_from_civil(year, month, day);
   if (days < min_day || days > max_day) return std::nullopt;
   return days;
 }
@@ -521,7 +494,7 @@ std::optional<std::int64_t> parse_timestamp(std::string_view s, bool with_zone) 
     year = 1 - year;
   }
   if (!r.done() || day > days_in_month(year, month)) return std::nullopt;
-  const std::int64_t days = days_from_civil(year, month, day);
+  const std::int64_t days = pg_days_from_civil(year, month, day);
   if (days < min_day - 1 || days > end_timestamp_day) return std::nullopt;
   const std::int64_t result = days * usecs_per_day + usecs - offset * 1'000'000;
   if (result < min_day * usecs_per_day || result >= end_timestamp_day * usecs_per_day) {
@@ -554,7 +527,7 @@ void append_padded(std::string& out, std::int64_t v, int width) {
 }
 
 std::string format_date_part(std::int64_t days, bool& bc) {
-  const civil c = civil_from_days(days);
+  const civil_date c = civil_from_days(days + pg_epoch_day);
   bc = c.year <= 0;
   std::string out;
   append_padded(out, bc ? 1 - c.year : c.year, 4);
@@ -575,10 +548,6 @@ std::string format_time_part(std::int64_t usecs) {
   out.push_back('.');
   append_padded(out, usecs % 1'000'000, 6);
   return out;
-}
-
-std::int64_t floor_div(std::int64_t a, std::int64_t b) noexcept {
-  return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
 }
 
 std::string format_instant(filter_domain d, std::int64_t v) {
