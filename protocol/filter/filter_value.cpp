@@ -1,6 +1,7 @@
 #include "protocol/filter/filter_value.hpp"
 
 #include "protocol/civil_calendar.hpp"
+#include "protocol/decimal.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -18,7 +19,6 @@ using vk = filter_value::kind;
 constexpr std::int64_t minus_infinity = std::numeric_limits<std::int64_t>::min();
 constexpr std::int64_t plus_infinity = std::numeric_limits<std::int64_t>::max();
 constexpr std::int64_t usecs_per_day = 86'400'000'000;
-constexpr std::size_t max_decimal_chars = 1000;
 
 filter_error mismatch(std::string message) {
   return filter_error{filter_errc::type_mismatch, 0, std::move(message)};
@@ -130,62 +130,15 @@ filter_result<std::string> normalize_decimal(std::string_view s) {
   for (std::string_view inf : {"-infinity", "-inf"}) {
     if (iequals(s, inf)) return std::string("-Infinity");
   }
-  std::size_t i = 0;
-  bool negative = false;
-  if (i < s.size() && (s[i] == '-' || s[i] == '+')) negative = s[i++] == '-';
-  std::string digits;
-  long exponent = 0;
-  bool any_digit = false;
-  while (i < s.size() && is_digit(s[i])) {
-    digits.push_back(s[i++]);
-    any_digit = true;
-  }
-  if (i < s.size() && s[i] == '.') {
-    ++i;
-    while (i < s.size() && is_digit(s[i])) {
-      digits.push_back(s[i++]);
-      --exponent;
-      any_digit = true;
+  decimal::parse_error why{};
+  const auto d = decimal::parse(s, why);
+  if (!d) {
+    if (why == decimal::parse_error::too_many_digits) {
+      return bad("number with more than " + std::to_string(decimal::max_digits) + " digits");
     }
+    return bad("\"" + std::string(s) + "\" is not a number");
   }
-  if (!any_digit) return bad("\"" + std::string(s) + "\" is not a number");
-  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
-    ++i;
-    bool exp_negative = false;
-    if (i < s.size() && (s[i] == '-' || s[i] == '+')) exp_negative = s[i++] == '-';
-    const std::size_t start = i;
-    long e = 0;
-    while (i < s.size() && is_digit(s[i]) && i - start < 6) e = e * 10 + (s[i++] - '0');
-    if (i == start) return bad("\"" + std::string(s) + "\" is not a number");
-    exponent += exp_negative ? -e : e;
-  }
-  if (i != s.size()) return bad("\"" + std::string(s) + "\" is not a number");
-  const auto first = digits.find_first_not_of('0');
-  if (first == std::string::npos) return std::string("0");
-  digits.erase(0, first);
-  while (digits.back() == '0') {
-    digits.pop_back();
-    ++exponent;
-  }
-  const long point = static_cast<long>(digits.size()) + exponent;  // digits before the point
-  const long length = std::max(point, 1L) + std::max(-exponent, 0L);
-  if (length > static_cast<long>(max_decimal_chars)) {
-    return bad("number with more than " + std::to_string(max_decimal_chars) + " digits");
-  }
-  std::string out = negative ? "-" : "";
-  if (exponent >= 0) {
-    out += digits;
-    out.append(static_cast<std::size_t>(exponent), '0');
-  } else if (point <= 0) {
-    out += "0.";
-    out.append(static_cast<std::size_t>(-point), '0');
-    out += digits;
-  } else {
-    out += digits.substr(0, static_cast<std::size_t>(point));
-    out += '.';
-    out += digits.substr(static_cast<std::size_t>(point));
-  }
-  return out;
+  return d->normalized().to_string();
 }
 
 std::string_view format_int(std::int64_t v, char* buf, std::size_t size) noexcept {
