@@ -6,6 +6,7 @@
 
 #include <source_location>
 #include <string>
+#include <string_view>
 #include <system_error>
 
 namespace fieldsync::storage {
@@ -44,6 +45,10 @@ struct pg_error {
 
 // Lets boost::system::result<T, pg_error>::value() throw at start-up code paths.
 [[noreturn]] void throw_exception_from_error(const pg_error& e, const boost::source_location& loc);
+
+// An array's text from the server that does not parse, or not as the list expected:
+// unexpected_result, naming `what` was read and the start of the text. Never guessed at.
+pg_error malformed_array(std::string_view what, std::string_view text);
 
 template <typename T>
 using pg_outcome = boost::system::result<T, pg_error>;
