@@ -1,12 +1,14 @@
 #include "conflicts/canonical_value.hpp"
 
-#include "conflicts/decimal.hpp"
+#include "protocol/decimal.hpp"
 #include "protocol/json_parse.hpp"
 
 #include <algorithm>
 #include <vector>
 
 namespace fieldsync::conflicts {
+
+using protocol::decimal;
 
 namespace {
 

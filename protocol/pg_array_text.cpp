@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <optional>
+#include <utility>
 
 namespace fieldsync::protocol {
 
@@ -26,24 +27,30 @@ bool iequals_null(std::string_view s) noexcept {
   return true;
 }
 
+struct parsed_array {
+  json::array elements;  // nested, one level per dimension; NULL elements are JSON null
+  bool bounds = false;   // written with a dimension decoration ("[0:2]={...}")
+};
+
+// The one reader of array_out's text. `Element` makes a JSON value of each non-NULL
+// element's text (unescaped, unquoted) or refuses it:
+// boost::system::result<json::value>(std::string_view).
+template <class Element>
 class array_text_parser {
  public:
-  array_text_parser(const column_type& element, std::string_view text) noexcept
-      : element_(element), text_(text) {}
+  array_text_parser(Element element, std::string_view text) noexcept
+      : element_(std::move(element)), text_(text) {}
 
-  boost::system::result<json::value> parse() {
+  boost::system::result<parsed_array> parse() {
+    parsed_array out;
     skip_space();
-    const bool bounds = next_is('[');
-    if (bounds && !skip_dimensions()) return value_errc::bad_text;
+    out.bounds = next_is('[');
+    if (out.bounds && !skip_dimensions()) return value_errc::bad_text;
     if (!eat('{')) return value_errc::bad_text;
-    json::array top;
-    if (auto ec = parse_level(top, 1)) return ec;
+    if (auto ec = parse_level(out.elements, 1)) return ec;
     skip_space();
     if (pos_ != text_.size()) return value_errc::bad_text;
-    // JSON arrays start at index 0 and have no place for a lower bound: such an array
-    // travels as its text, so that no value changes on the way.
-    if (bounds) return json::value(json::string(text_));
-    return json::value(std::move(top));
+    return out;
   }
 
  private:
@@ -119,7 +126,7 @@ class array_text_parser {
         }
         s += c;
       }
-      return text_to_json(element_, s);
+      return element_(s);
     }
     // Unquoted: up to the delimiter or the closing brace, trailing unescaped space dropped.
     bool escaped = false;
@@ -140,7 +147,7 @@ class array_text_parser {
     s.resize(keep);
     if (s.empty() && !escaped) return value_errc::bad_text;
     if (!escaped && iequals_null(s)) return json::value(nullptr);
-    return text_to_json(element_, s);
+    return element_(s);
   }
 
   void skip_space() noexcept {
@@ -153,7 +160,7 @@ class array_text_parser {
     return true;
   }
 
-  const column_type& element_;
+  Element element_;
   std::string_view text_;
   std::size_t pos_ = 0;
   std::optional<std::size_t> leaf_depth_;
@@ -234,7 +241,31 @@ class array_text_writer {
 
 boost::system::result<json::value> array_text_to_json(const column_type& element,
                                                       std::string_view text) {
-  return array_text_parser(element, text).parse();
+  auto to_json = [&element](std::string_view s) { return text_to_json(element, s); };
+  auto parsed = array_text_parser(to_json, text).parse();
+  if (!parsed) return parsed.error();
+  // JSON arrays start at index 0 and have no place for a lower bound: such an array
+  // travels as its text, so that no value changes on the way.
+  if (parsed->bounds) return json::value(json::string(text));
+  return json::value(std::move(parsed->elements));
+}
+
+boost::system::result<std::vector<std::string>> array_text_to_strings(std::string_view text) {
+  auto as_string = [](std::string_view s) -> boost::system::result<json::value> {
+    return json::value(json::string(s));
+  };
+  auto parsed = array_text_parser(as_string, text).parse();
+  if (!parsed) return parsed.error();
+  // A list is numbered from 1: renumbering another lower bound would change which element
+  // is which.
+  if (parsed->bounds) return value_errc::bad_text;
+  std::vector<std::string> out;
+  out.reserve(parsed->elements.size());
+  for (const auto& e : parsed->elements) {
+    if (!e.is_string()) return value_errc::bad_text;  // a NULL, or a second dimension
+    out.emplace_back(e.get_string());
+  }
+  return out;
 }
 
 boost::system::result<std::string> json_to_array_text(const column_type& element,

@@ -1,5 +1,7 @@
 #include "protocol/pg_datetime_text.hpp"
 
+#include "protocol/civil_calendar.hpp"
+
 #include <cstdint>
 #include <cstdio>
 
@@ -64,51 +66,6 @@ constexpr std::int64_t max_zone_hour = 15;
 // Enough for any interval field PostgreSQL can hold, few enough not to overflow.
 constexpr std::size_t max_interval_digits = 18;
 
-bool is_leap(std::int64_t astronomical_year) noexcept {
-  return astronomical_year % 4 == 0 &&
-         (astronomical_year % 100 != 0 || astronomical_year % 400 == 0);
-}
-
-std::int64_t days_in_month(std::int64_t astronomical_year, std::int64_t month) noexcept {
-  constexpr int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  if (month == 2 && is_leap(astronomical_year)) return 29;
-  return days[month - 1];
-}
-
-// Days since 1970-01-01 of a proleptic Gregorian date (astronomical year numbering),
-// counted in 400-year eras that start on March 1st so the leap day ends each year.
-std::int64_t days_from_civil(std::int64_t y, std::int64_t m, std::int64_t d) noexcept {
-  y -= m <= 2 ? 1 : 0;
-  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const std::int64_t year_of_era = y - era * 400;
-  const std::int64_t day_of_year = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
-  const std::int64_t day_of_era =
-      year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-  return era * 146097 + day_of_era - 719468;
-}
-
-struct civil_date {
-  std::int64_t year = 1;  // astronomical: 0 is 1 BC
-  std::int64_t month = 1;
-  std::int64_t day = 1;
-};
-
-civil_date civil_from_days(std::int64_t z) noexcept {
-  z += 719468;
-  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const std::int64_t day_of_era = z - era * 146097;
-  const std::int64_t year_of_era =
-      (day_of_era - day_of_era / 1460 + day_of_era / 36524 - day_of_era / 146096) / 365;
-  const std::int64_t day_of_year =
-      day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-  const std::int64_t mp = (5 * day_of_year + 2) / 153;
-  civil_date c;
-  c.day = day_of_year - (153 * mp + 2) / 5 + 1;
-  c.month = mp < 10 ? mp + 3 : mp - 9;
-  c.year = year_of_era + era * 400 + (c.month <= 2 ? 1 : 0);
-  return c;
-}
-
 struct date_fields {
   std::int64_t year = 0;  // astronomical: 0 is 1 BC, -1 is 2 BC
   std::int64_t month = 0;
@@ -144,7 +101,7 @@ bool finish_date(date_fields& d, bool expanded, bool bc) noexcept {
   }
   if (d.year > max_year || d.year < 1 - max_year) return false;
   if (d.month < 1 || d.month > 12 || d.day < 1) return false;
-  return d.day <= days_in_month(d.year, d.month);
+  return d.day <= days_in_month(d.year, static_cast<unsigned>(d.month));
 }
 
 struct time_fields {
@@ -253,15 +210,12 @@ std::optional<datetime> read_datetime(std::string_view text, bool with_time, zon
   if (!offset || *offset == 0) return out;
 
   // Move to UTC with whole-day arithmetic so that month, year and era boundaries carry.
-  const std::int64_t seconds = days_from_civil(d->year, d->month, d->day) * 86400 +
-                               out.time.hour * 3600 + out.time.minute * 60 + out.time.second -
-                               *offset;
-  std::int64_t days = seconds / 86400;
-  std::int64_t second_of_day = seconds % 86400;
-  if (second_of_day < 0) {
-    second_of_day += 86400;
-    --days;
-  }
+  const std::int64_t seconds =
+      days_from_civil({d->year, static_cast<unsigned>(d->month), static_cast<unsigned>(d->day)}) *
+          86400 +
+      out.time.hour * 3600 + out.time.minute * 60 + out.time.second - *offset;
+  const std::int64_t days = floor_div(seconds, 86400);
+  const std::int64_t second_of_day = seconds - days * 86400;
   const civil_date utc = civil_from_days(days);
   // Moving by the zone may carry a year out of the grammar's range.
   if (utc.year > max_year || utc.year < 1 - max_year) return std::nullopt;

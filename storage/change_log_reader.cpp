@@ -1,6 +1,8 @@
 #include "storage/change_log_reader.hpp"
+#include "storage/malformed_array.hpp"
 
 #include "protocol/json_parse.hpp"
+#include "protocol/pg_array_text.hpp"
 
 #include <charconv>
 
@@ -17,35 +19,6 @@ json::object parse_object(std::string_view text) {
   auto v = protocol::parse_json_exact(text, protocol::max_stored_row_depth);
   if (!v || !v->is_object()) return {};
   return std::move(v->as_object());
-}
-
-// {a,b,"c d"} as PostgreSQL prints text[] (the writer stores column names: identifiers,
-// but quoting is handled anyway).
-std::vector<std::string> parse_text_array(std::string_view text) {
-  std::vector<std::string> out;
-  if (text.size() < 2) return out;
-  text = text.substr(1, text.size() - 2);
-  std::string item;
-  bool quoted = false, in_item = false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (quoted) {
-      if (c == '\\' && i + 1 < text.size()) item += text[++i];
-      else if (c == '"') quoted = false;
-      else item += c;
-    } else if (c == '"') {
-      quoted = in_item = true;
-    } else if (c == ',') {
-      out.push_back(std::move(item));
-      item.clear();
-      in_item = false;
-    } else {
-      item += c;
-      in_item = true;
-    }
-  }
-  if (in_item || !out.empty()) out.push_back(std::move(item));
-  return out;
 }
 
 // Microseconds since 2000-01-01 from the epoch seconds PostgreSQL computes for us.
@@ -136,7 +109,7 @@ pg_params changes_params(const protocol::cursor& after, lsn upto, const std::str
 }
 
 // The rows of a result whose columns from `first` on are change_columns' (NULLs: no row).
-std::vector<log_change> log_changes_of(const pg_result& r, int first) {
+pg_outcome<std::vector<log_change>> log_changes_of(const pg_result& r, int first) {
   std::vector<log_change> out;
   out.reserve(static_cast<std::size_t>(r.rows()));
   for (int i = 0; i < r.rows(); ++i) {
@@ -152,7 +125,11 @@ std::vector<log_change> log_changes_of(const pg_result& r, int first) {
     c.change.op = static_cast<protocol::change_op>(op);
     c.change.row = parse_object(col(5));
     if (!null(6)) c.change.old_row = parse_object(col(6));
-    if (!null(7)) c.change.changed = parse_text_array(col(7));
+    if (!null(7)) {
+      auto changed = protocol::array_text_to_strings(col(7));
+      if (!changed) return malformed_array("changes.changed", col(7));
+      c.change.changed = std::move(*changed);
+    }
     c.commit_time = from_epoch_micros(col(8));
     c.xid = static_cast<std::uint32_t>(std::stoul(std::string(col(9))));
     if (!null(10)) {
@@ -201,7 +178,9 @@ asio::awaitable<pg_outcome<std::optional<std::vector<log_change>>>> async_read_c
   if (r->rows() == 0 || std::stoll(std::string(r->value(0, 0))) != after.epoch) {
     co_return std::optional<std::vector<log_change>>();
   }
-  co_return std::optional<std::vector<log_change>>(log_changes_of(*r, 1));
+  auto changes = log_changes_of(*r, 1);
+  if (!changes) co_return changes.error();
+  co_return std::optional<std::vector<log_change>>(std::move(*changes));
 }
 
 }  // namespace fieldsync::storage

@@ -1,7 +1,7 @@
 #include "storage/change_log_writer.hpp"
 
 #include "protocol/json_parse.hpp"
-#include "storage/civil_time.hpp"
+#include "protocol/civil_calendar.hpp"
 #include "storage/copy_text.hpp"
 
 #include <cstdio>
@@ -24,15 +24,16 @@ constexpr std::size_t copy_flush_bytes = 4 << 20;
 
 // "2026-11-25 11:04:51.123456+00" from microseconds since 2000-01-01 UTC.
 std::string format_pg_timestamp(protocol::pg_timestamp ts) {
-  std::int64_t us = ts + protocol::pg_epoch_unix_seconds * 1'000'000;
-  std::int64_t secs = us >= 0 ? us / 1'000'000 : (us - 999'999) / 1'000'000;
-  auto frac = static_cast<int>(us - secs * 1'000'000);
-  std::int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
-  auto sod = static_cast<int>(secs - days * 86400);
-  auto d = civil_from_days(days);
+  const std::int64_t us = ts + protocol::pg_epoch_unix_seconds * 1'000'000;
+  const std::int64_t secs = protocol::floor_div(us, 1'000'000);
+  const auto frac = static_cast<int>(us - secs * 1'000'000);
+  const std::int64_t days = protocol::floor_div(secs, 86400);
+  const auto sod = static_cast<int>(secs - days * 86400);
+  const auto d = protocol::civil_from_days(days);
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u %02d:%02d:%02d.%06d+00", d.year, d.month, d.day,
-                sod / 3600, sod / 60 % 60, sod % 60, frac);
+  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02u %02d:%02d:%02d.%06d+00",
+                static_cast<long long>(d.year), d.month, d.day, sod / 3600, sod / 60 % 60,
+                sod % 60, frac);
   return buf;
 }
 

@@ -1,6 +1,12 @@
 #include "storage/civil_time.hpp"
 
+#include "protocol/civil_calendar.hpp"
+
 namespace fieldsync::storage {
+
+using protocol::civil_date;
+using protocol::civil_from_days;
+using protocol::floor_div;
 
 namespace {
 
@@ -17,8 +23,6 @@ void append_digits(std::string& out, std::int64_t v, int width) {
   for (int i = n; i < width; ++i) out += '0';
   while (n > 0) out += buf[--n];
 }
-
-std::int64_t floor_div(std::int64_t a, std::int64_t b) { return a / b - ((a % b != 0 && (a < 0) != (b < 0)) ? 1 : 0); }
 
 }  // namespace
 

@@ -1,10 +1,9 @@
 #include "storage/commit_version_waiter.hpp"
 
 #include "storage/mutation_sql.hpp"
+#include "storage/spawn_logged.hpp"
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
@@ -77,7 +76,7 @@ void commit_version_waiter::kick() {
     return;
   }
   scanning_ = true;
-  asio::co_spawn(ex_, scan_loop(), asio::detached);
+  spawn_logged(ex_, scan_loop(), "commit version waiter");
 }
 
 asio::awaitable<void> commit_version_waiter::scan_loop() {

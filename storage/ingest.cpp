@@ -15,10 +15,9 @@
 #include "storage/source_catalog.hpp"
 #include "protocol/transaction_assembler.hpp"
 #include "storage/xid_snapshot.hpp"
+#include "storage/spawn_logged.hpp"
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -716,7 +715,7 @@ ingest::ingest(std::shared_ptr<impl> p) : impl_(std::move(p)) {}
 ingest::~ingest() { request_stop(); }
 
 void ingest::start() {
-  asio::co_spawn(impl_->ex, impl_->run(), asio::detached);
+  spawn_logged(impl_->ex, impl_->run(), "ingest");
 }
 
 void ingest::request_stop() {

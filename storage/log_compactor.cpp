@@ -1,8 +1,8 @@
 #include "storage/log_compactor.hpp"
 
+#include "storage/spawn_logged.hpp"
+
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
@@ -100,7 +100,7 @@ log_compactor::log_compactor(asio::any_io_executor ex, std::shared_ptr<pg_pool> 
       opts_(opts),
       timer_(ex_) {}
 
-void log_compactor::start() { asio::co_spawn(ex_, run(), asio::detached); }
+void log_compactor::start() { spawn_logged(ex_, run(), "log compactor"); }
 
 void log_compactor::stop() {
   stopped_ = true;

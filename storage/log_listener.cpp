@@ -1,10 +1,9 @@
 #include "storage/log_listener.hpp"
 
 #include "storage/pg_connection.hpp"
+#include "storage/spawn_logged.hpp"
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
@@ -127,7 +126,7 @@ log_listener::log_listener(asio::any_io_executor ex, std::string conninfo, callb
       on_advance_(std::move(cb)),
       options_(std::move(options)) {}
 
-void log_listener::start() { asio::co_spawn(ex_, loop::run(shared_from_this()), asio::detached); }
+void log_listener::start() { spawn_logged(ex_, loop::run(shared_from_this()), "change-log listener"); }
 
 void log_listener::stop() {
   stopped_ = true;

@@ -1,4 +1,7 @@
 #include "storage/pull_reader.hpp"
+#include "storage/malformed_array.hpp"
+
+#include "protocol/pg_array_text.hpp"
 
 #include <charconv>
 
@@ -8,37 +11,6 @@ namespace asio = boost::asio;
 using protocol::lsn;
 
 namespace {
-
-std::vector<std::string> parse_text_array(std::string_view text) {
-  // {a,b,"c d"}: column names, as the change log writer stores them.
-  std::vector<std::string> out;
-  if (text.size() < 2) return out;
-  text = text.substr(1, text.size() - 2);
-  std::string item;
-  bool quoted = false, any = false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (quoted) {
-      if (c == '\\' && i + 1 < text.size())
-        item += text[++i];
-      else if (c == '"')
-        quoted = false;
-      else
-        item += c;
-    } else if (c == '"') {
-      quoted = any = true;
-    } else if (c == ',') {
-      out.push_back(std::move(item));
-      item.clear();
-      any = false;
-    } else {
-      item += c;
-      any = true;
-    }
-  }
-  if (any || !out.empty()) out.push_back(std::move(item));
-  return out;
-}
 
 std::int64_t to_int64(std::string_view text) {
   std::int64_t v = 0;
@@ -130,7 +102,11 @@ asio::awaitable<pg_outcome<row_history>> async_row_history(pg_connection& conn,
     v.idx = static_cast<std::uint32_t>(to_int64(r->value(i, 1)));
     v.op = static_cast<protocol::change_op>(r->value(i, 2).empty() ? 'i' : r->value(i, 2)[0]);
     v.row_json = std::string(r->value(i, 3));
-    if (!r->is_null(i, 4)) v.changed = parse_text_array(r->value(i, 4));
+    if (!r->is_null(i, 4)) {
+      auto changed = protocol::array_text_to_strings(r->value(i, 4));
+      if (!changed) co_return malformed_array("changes.changed", r->value(i, 4));
+      v.changed = std::move(*changed);
+    }
     v.commit_time = std::string(r->value(i, 5));
     if (!r->is_null(i, 6)) {
       protocol::change_origin o;

@@ -1,4 +1,7 @@
 #include "storage/source_catalog.hpp"
+#include "storage/malformed_array.hpp"
+
+#include "protocol/pg_array_text.hpp"
 
 #include <algorithm>
 #include <set>
@@ -12,23 +15,6 @@ namespace {
 pg_error mismatch(const collection_spec& spec, const std::string& what) {
   return pg_error{make_error_code(pg_errc::unexpected_result), {},
                   "collection " + spec.name + ": " + what};
-}
-
-// {a,b} as PostgreSQL prints a name[] without special characters; our identifiers are
-// checked by the config loader, so no quoting is needed here.
-std::vector<std::string> parse_name_array(std::string_view text) {
-  std::vector<std::string> out;
-  if (text.size() < 2) return out;
-  text = text.substr(1, text.size() - 2);
-  while (!text.empty()) {
-    auto comma = text.find(',');
-    auto item = text.substr(0, comma);
-    if (item.size() >= 2 && item.front() == '"') item = item.substr(1, item.size() - 2);
-    out.emplace_back(item);
-    if (comma == std::string_view::npos) break;
-    text.remove_prefix(comma + 1);
-  }
-  return out;
 }
 
 }  // namespace
@@ -110,7 +96,12 @@ asio::awaitable<pg_outcome<std::vector<protocol::collection_schema>>> async_desc
         }
       }
     }
-    auto table_pk = cols->is_null(0, 5) ? std::vector<std::string>{} : parse_name_array(cols->value(0, 5));
+    std::vector<std::string> table_pk;
+    if (!cols->is_null(0, 5)) {
+      auto names = protocol::array_text_to_strings(cols->value(0, 5));
+      if (!names) co_return malformed_array("the primary key's columns", cols->value(0, 5));
+      table_pk = std::move(*names);
+    }
     std::set<std::string> configured(spec.primary_key.begin(), spec.primary_key.end());
     std::set<std::string> actual(table_pk.begin(), table_pk.end());
     if (configured != actual) {

@@ -7,7 +7,7 @@
 // operands: integers stay integers, anything with a decimal string becomes a decimal string,
 // and doubles stay doubles when the exact result reads back as one.
 
-#include "conflicts/decimal.hpp"
+#include "protocol/decimal.hpp"
 #include "protocol/pg_type.hpp"
 
 #include <boost/json/value.hpp>
@@ -16,6 +16,8 @@
 #include <optional>
 
 namespace fieldsync::conflicts {
+
+using protocol::decimal;
 
 enum class number_form {
   integer,   // JSON integer

@@ -1,5 +1,8 @@
 #include "protocol/filter/filter_value.hpp"
 
+#include "protocol/civil_calendar.hpp"
+#include "protocol/decimal.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -16,7 +19,6 @@ using vk = filter_value::kind;
 constexpr std::int64_t minus_infinity = std::numeric_limits<std::int64_t>::min();
 constexpr std::int64_t plus_infinity = std::numeric_limits<std::int64_t>::max();
 constexpr std::int64_t usecs_per_day = 86'400'000'000;
-constexpr std::size_t max_decimal_chars = 1000;
 
 filter_error mismatch(std::string message) {
   return filter_error{filter_errc::type_mismatch, 0, std::move(message)};
@@ -128,62 +130,15 @@ filter_result<std::string> normalize_decimal(std::string_view s) {
   for (std::string_view inf : {"-infinity", "-inf"}) {
     if (iequals(s, inf)) return std::string("-Infinity");
   }
-  std::size_t i = 0;
-  bool negative = false;
-  if (i < s.size() && (s[i] == '-' || s[i] == '+')) negative = s[i++] == '-';
-  std::string digits;
-  long exponent = 0;
-  bool any_digit = false;
-  while (i < s.size() && is_digit(s[i])) {
-    digits.push_back(s[i++]);
-    any_digit = true;
-  }
-  if (i < s.size() && s[i] == '.') {
-    ++i;
-    while (i < s.size() && is_digit(s[i])) {
-      digits.push_back(s[i++]);
-      --exponent;
-      any_digit = true;
+  decimal::parse_error why{};
+  const auto d = decimal::parse(s, why);
+  if (!d) {
+    if (why == decimal::parse_error::too_many_digits) {
+      return bad("number with more than " + std::to_string(decimal::max_digits) + " digits");
     }
+    return bad("\"" + std::string(s) + "\" is not a number");
   }
-  if (!any_digit) return bad("\"" + std::string(s) + "\" is not a number");
-  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
-    ++i;
-    bool exp_negative = false;
-    if (i < s.size() && (s[i] == '-' || s[i] == '+')) exp_negative = s[i++] == '-';
-    const std::size_t start = i;
-    long e = 0;
-    while (i < s.size() && is_digit(s[i]) && i - start < 6) e = e * 10 + (s[i++] - '0');
-    if (i == start) return bad("\"" + std::string(s) + "\" is not a number");
-    exponent += exp_negative ? -e : e;
-  }
-  if (i != s.size()) return bad("\"" + std::string(s) + "\" is not a number");
-  const auto first = digits.find_first_not_of('0');
-  if (first == std::string::npos) return std::string("0");
-  digits.erase(0, first);
-  while (digits.back() == '0') {
-    digits.pop_back();
-    ++exponent;
-  }
-  const long point = static_cast<long>(digits.size()) + exponent;  // digits before the point
-  const long length = std::max(point, 1L) + std::max(-exponent, 0L);
-  if (length > static_cast<long>(max_decimal_chars)) {
-    return bad("number with more than " + std::to_string(max_decimal_chars) + " digits");
-  }
-  std::string out = negative ? "-" : "";
-  if (exponent >= 0) {
-    out += digits;
-    out.append(static_cast<std::size_t>(exponent), '0');
-  } else if (point <= 0) {
-    out += "0.";
-    out.append(static_cast<std::size_t>(-point), '0');
-    out += digits;
-  } else {
-    out += digits.substr(0, static_cast<std::size_t>(point));
-    out += '.';
-    out += digits.substr(static_cast<std::size_t>(point));
-  }
-  return out;
+  return d->normalized().to_string();
 }
 
 std::string_view format_int(std::int64_t v, char* buf, std::size_t size) noexcept {
@@ -321,49 +276,20 @@ std::string format_uuid(const std::array<std::uint8_t, 16>& u) {
 
 // ---- dates and times ----------------------------------------------------------------------
 
-// Days from 2000-01-01 (PostgreSQL's epoch) in the proleptic Gregorian calendar; `year` is
-// astronomical (1 BC is 0).
-std::int64_t days_from_civil(std::int64_t year, unsigned month, unsigned day) noexcept {
-  year -= month <= 2;
-  const std::int64_t era = (year >= 0 ? year : year - 399) / 400;
-  const auto yoe = static_cast<unsigned>(year - era * 400);
-  const unsigned doy = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<std::int64_t>(doe) - 719468 - 10957;
-}
+// The filter's dates count days from 2000-01-01, PostgreSQL's epoch; `year` is astronomical
+// (1 BC is 0).
+constexpr std::int64_t pg_epoch_day = days_from_civil({2000, 1, 1});
 
-struct civil {
-  std::int64_t year;
-  unsigned month, day;
-};
-
-civil civil_from_days(std::int64_t days) noexcept {
-  const std::int64_t z = days + 10957 + 719468;
-  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const auto doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const std::int64_t y = static_cast<std::int64_t>(yoe) + era * 400;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
-  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
-  return {y + (m <= 2), m, d};
-}
-
-bool is_leap(std::int64_t y) noexcept {
-  return y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
-}
-
-unsigned days_in_month(std::int64_t y, unsigned m) noexcept {
-  static constexpr unsigned days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  return m == 2 && is_leap(y) ? 29 : days[m - 1];
+constexpr std::int64_t pg_days_from_civil(std::int64_t year, unsigned month,
+                                          unsigned day) noexcept {
+  return days_from_civil({year, month, day}) - pg_epoch_day;
 }
 
 // PostgreSQL's ranges: dates from 4714-11-24 BC to 5874897-12-31, timestamps from
 // 4714-11-24 BC to 294276-12-31 23:59:59.999999 (UTC for timestamptz).
-const std::int64_t min_day = days_from_civil(-4713, 11, 24);
-const std::int64_t max_day = days_from_civil(5874897, 12, 31);
-const std::int64_t end_timestamp_day = days_from_civil(294277, 1, 1);
+constexpr std::int64_t min_day = pg_days_from_civil(-4713, 11, 24);
+constexpr std::int64_t max_day = pg_days_from_civil(5874897, 12, 31);
+constexpr std::int64_t end_timestamp_day = pg_days_from_civil(294277, 1, 1);
 
 // A tiny cursor over the text; every reader returns false on a mismatch.
 struct reader {
@@ -487,7 +413,7 @@ std::optional<std::int64_t> parse_date(std::string_view s) noexcept {
     year = 1 - year;
   }
   if (!r.done() || day > days_in_month(year, month)) return std::nullopt;
-  const std::int64_t days = days_from_civil(year, month, day);
+  const std::int64_t days = pg_days_from_civil(year, month, day);
   if (days < min_day || days > max_day) return std::nullopt;
   return days;
 }
@@ -521,7 +447,7 @@ std::optional<std::int64_t> parse_timestamp(std::string_view s, bool with_zone) 
     year = 1 - year;
   }
   if (!r.done() || day > days_in_month(year, month)) return std::nullopt;
-  const std::int64_t days = days_from_civil(year, month, day);
+  const std::int64_t days = pg_days_from_civil(year, month, day);
   if (days < min_day - 1 || days > end_timestamp_day) return std::nullopt;
   const std::int64_t result = days * usecs_per_day + usecs - offset * 1'000'000;
   if (result < min_day * usecs_per_day || result >= end_timestamp_day * usecs_per_day) {
@@ -554,7 +480,7 @@ void append_padded(std::string& out, std::int64_t v, int width) {
 }
 
 std::string format_date_part(std::int64_t days, bool& bc) {
-  const civil c = civil_from_days(days);
+  const civil_date c = civil_from_days(days + pg_epoch_day);
   bc = c.year <= 0;
   std::string out;
   append_padded(out, bc ? 1 - c.year : c.year, 4);
@@ -575,10 +501,6 @@ std::string format_time_part(std::int64_t usecs) {
   out.push_back('.');
   append_padded(out, usecs % 1'000'000, 6);
   return out;
-}
-
-std::int64_t floor_div(std::int64_t a, std::int64_t b) noexcept {
-  return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
 }
 
 std::string format_instant(filter_domain d, std::int64_t v) {

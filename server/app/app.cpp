@@ -9,7 +9,6 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -105,6 +104,8 @@ void app::run(startup_hook on_start, std::function<void(app&)> on_ready) {
     begin_shutdown();
   });
 
+  // Not spawn_logged: a start-up failure is the caller's to report (run() throws
+  // startup_error once the reactor has stopped), which is the contract of `serve` and `dev`.
   asio::co_spawn(ioc_, start(std::move(on_start), std::move(on_ready)),
                  [this](std::exception_ptr e) {
                    if (!e) return;

@@ -2,13 +2,13 @@
 
 #include "server/app/app.hpp"
 #include "server/access/demo_tokens.hpp"
+#include "server/core/spawn_logged.hpp"
 #include "server/core/version.hpp"
 #include "storage/dev/demo_data.hpp"
 #include "storage/dev/demo_insights.hpp"
 #include "storage/dev/dev_cluster.hpp"
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/serialize.hpp>
@@ -93,18 +93,6 @@ asio::awaitable<void> run_insights_job(app& a, std::chrono::milliseconds every,
       spdlog::debug("demo insights: {} written, {} removed", refreshed->written, refreshed->removed);
     }
   }
-}
-
-// Background work of the demo: a failure is logged, never silently dropped.
-void spawn_logged(app& a, const char* what, asio::awaitable<void> task) {
-  asio::co_spawn(a.io(), std::move(task), [what](std::exception_ptr e) {
-    if (!e) return;
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      spdlog::error("{} stopped: {}", what, ex.what());
-    }
-  });
 }
 
 // The built PWA (clients/web/app/dist, `npm run build:app`) when server.static_dir is not
@@ -245,15 +233,15 @@ int dev_command(config cfg, const dev_options& opts) {
     if (cfg.dev.etl_interval.count() > 0) {
       auto timer = std::make_shared<asio::steady_timer>(a.io());
       a.on_shutdown([timer] { timer->cancel(); });
-      spawn_logged(a, "demo ETL",
+      spawn_logged(a.io(),
                    run_kpi_etl(a, cfg.dev.demo_seed,
-                               cfg.dev.etl_interval, timer));
+                               cfg.dev.etl_interval, timer),
+                   "demo ETL");
     }
     if (cfg.dev.insights_interval.count() > 0) {
       auto timer = std::make_shared<asio::steady_timer>(a.io());
       a.on_shutdown([timer] { timer->cancel(); });
-      spawn_logged(a, "demo insights",
-                   run_insights_job(a, cfg.dev.insights_interval, timer));
+      spawn_logged(a.io(), run_insights_job(a, cfg.dev.insights_interval, timer), "demo insights");
     }
   };
 

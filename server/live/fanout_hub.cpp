@@ -1,6 +1,7 @@
 #include "server/live/fanout_hub.hpp"
 
 #include "protocol/walsender_message.hpp"
+#include "server/core/spawn_logged.hpp"
 #include "server/live/sync_messages.hpp"
 #include "server/live/sync_session.hpp"
 #include "server/net/ws_close_codes.hpp"
@@ -10,7 +11,6 @@
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/serialize.hpp>
@@ -542,14 +542,7 @@ void fanout_hub::on_advance(const storage::log_position& p) {
   }
   if (!pumping_) {
     pumping_ = true;
-    asio::co_spawn(strand_, pump(), [](std::exception_ptr e) {
-      if (!e) return;
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& ex) {
-        spdlog::error("fan-out hub: {}", ex.what());
-      }
-    });
+    spawn_logged(strand_, pump(), "fan-out hub pump");
   }
 }
 
@@ -693,16 +686,7 @@ void fanout_hub::start_task(const std::shared_ptr<live_subscription>& s,
   s->state = live_subscription::phase::starting;
   s->start_epoch = 0;
   auto t = std::make_shared<task>(shared_from_this(), s, generation, std::move(reset_reason));
-  asio::co_spawn(
-      strand_, [t]() { return t->run(); },
-      [](std::exception_ptr e) {
-        if (!e) return;
-        try {
-          std::rethrow_exception(e);
-        } catch (const std::exception& ex) {
-          spdlog::error("subscription task: {}", ex.what());
-        }
-      });
+  spawn_logged(strand_, [t]() { return t->run(); }, "subscription task");
 }
 
 void fanout_hub::go_live(const std::shared_ptr<live_subscription>& s) {

@@ -2,6 +2,7 @@
 
 #include "protocol/json_parse.hpp"
 #include "server/access/unauthorized.hpp"
+#include "server/net/query_string.hpp"
 
 #include <charconv>
 
@@ -18,20 +19,12 @@ http_response reply_response(const http_request& req, mutation_reply reply) {
   return res;
 }
 
-// The decoded value of one query parameter; empty when absent.
+// The decoded value of one query parameter; empty when absent or when the query does not
+// decode.
 std::string query_value(std::string_view query, std::string_view name) {
-  while (!query.empty()) {
-    auto amp = query.find('&');
-    auto pair = query.substr(0, amp);
-    auto eq = pair.find('=');
-    if (pair.substr(0, eq) == name) {
-      auto decoded = percent_decode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
-      return decoded.value_or(std::string());
-    }
-    if (amp == std::string_view::npos) break;
-    query.remove_prefix(amp + 1);
-  }
-  return {};
+  const auto params = parse_query(query);
+  const std::string* value = params ? find_param(*params, name) : nullptr;
+  return value ? *value : std::string();
 }
 
 std::optional<std::int64_t> query_number(std::string_view query, std::string_view name,

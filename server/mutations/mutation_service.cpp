@@ -6,12 +6,11 @@
 #include "conflicts/row_merge.hpp"
 #include "protocol/filter/filter.hpp"
 #include "protocol/value_json.hpp"
+#include "server/core/spawn_logged.hpp"
 #include "storage/mutation_schema.hpp"
 #include "storage/mutation_sql.hpp"
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
@@ -247,7 +246,7 @@ asio::awaitable<std::shared_ptr<mutation_service>> mutation_service::async_creat
   self->versions_ = storage::commit_version_waiter::create(
       ex, self->storage_, self->options_.storage_conninfo, self->options_.listener);
   self->versions_->start();
-  asio::co_spawn(ex, self->prune_loop(), asio::detached);
+  spawn_logged(ex, self->prune_loop(), "mutation record pruning");
   co_return self;
 }
 

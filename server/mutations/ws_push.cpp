@@ -1,9 +1,8 @@
 #include "server/mutations/ws_push.hpp"
 
+#include "server/core/spawn_logged.hpp"
 #include "server/live/sync_session.hpp"
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/json/serialize.hpp>
 #include <spdlog/spdlog.h>
 
@@ -96,8 +95,7 @@ void install_push(ws_protocol& protocol, mutation_service_source service, std::s
     state->pushes.push_back(msg);
     if (state->pushing) return;
     state->pushing = true;
-    asio::co_spawn(session.get_executor(), drain(session.shared_from_this(), service),
-                   asio::detached);
+    spawn_logged(session.get_executor(), drain(session.shared_from_this(), service), "push queue");
   });
 }
 

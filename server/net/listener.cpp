@@ -1,8 +1,8 @@
 #include "server/net/listener.hpp"
 
+#include "server/core/spawn_logged.hpp"
+
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -66,8 +66,7 @@ std::shared_ptr<listener> listener::bind(asio::io_context& ioc, const tcp::endpo
 
 void listener::start() {
   spdlog::info("listening: {} {}", ctx_->name, describe(local_endpoint()));
-  asio::co_spawn(ioc_, [self = shared_from_this()] { return self->accept_loop(); },
-                 asio::detached);
+  spawn_logged(ioc_, [self = shared_from_this()] { return self->accept_loop(); }, "accept loop");
 }
 
 void listener::close() {
@@ -96,10 +95,10 @@ asio::awaitable<void> listener::accept_loop() {
     socket.set_option(tcp::no_delay(true), ec);
     beast::tcp_stream stream(std::move(socket));
     if (ctx_->registry->size() >= max_connections_) {
-      asio::co_spawn(strand, refuse(std::move(stream)), asio::detached);
+      spawn_logged(strand, refuse(std::move(stream)), "refusal of a connection");
       continue;
     }
-    asio::co_spawn(strand, http_session::run(std::move(stream), ctx_), asio::detached);
+    spawn_logged(strand, http_session::run(std::move(stream), ctx_), "HTTP session");
   }
   spdlog::debug("{} listener closed", ctx_->name);
 }

@@ -3,10 +3,9 @@
 #include "server/net/origin_policy.hpp"
 #include "server/core/time_text.hpp"
 #include "server/net/ws_close_codes.hpp"
+#include "server/core/spawn_logged.hpp"
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http/write.hpp>
@@ -132,7 +131,7 @@ asio::awaitable<void> ws_session::run(beast::tcp_stream stream, http_request req
   self->registration_.attach(registry, self);
   if (options.metrics) options.metrics->sessions->add();
   self->handler_->on_open(*self);
-  asio::co_spawn(self->ws_.get_executor(), self->write_loop(), asio::detached);
+  spawn_logged(self->ws_.get_executor(), self->write_loop(), "WebSocket write loop");
   co_await self->read_loop();
   if (options.metrics) options.metrics->sessions->sub();
 }

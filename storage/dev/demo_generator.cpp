@@ -1,5 +1,6 @@
 #include "storage/dev/demo_generator.hpp"
 
+#include "protocol/civil_calendar.hpp"
 #include "storage/civil_time.hpp"
 #include "storage/copy_text.hpp"
 #include "storage/dev/demo_random.hpp"
@@ -15,6 +16,11 @@
 namespace fieldsync::storage {
 
 namespace vocab = demo_vocabulary;
+using protocol::civil_date;
+using protocol::civil_from_days;
+using protocol::days_from_civil;
+using protocol::days_in_month;
+using protocol::weekday_from_days;
 
 namespace {
 
@@ -155,7 +161,7 @@ std::int64_t working_day_between(demo_random& rng, std::int64_t first, std::int6
 // First day of the month `offset` months after the month of `day` (offset may be < 0).
 std::int64_t month_start(std::int64_t day, int offset) {
   civil_date d = civil_from_days(day);
-  int index = d.year * 12 + static_cast<int>(d.month) - 1 + offset;
+  const std::int64_t index = d.year * 12 + d.month - 1 + offset;
   return days_from_civil({index / 12, static_cast<unsigned>(index % 12) + 1, 1});
 }
 

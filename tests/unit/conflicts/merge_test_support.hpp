@@ -1,13 +1,14 @@
 #pragma once
-// Helpers for the merge module's tests: JSON literals, clocks, a seeded generator whose
-// output is the same with every standard library (mt19937_64 is fully specified; the
-// std::uniform_*_distribution mappings are not), and a model of a server applying mutations
-// in turn, for the arrival-order properties.
+// Helpers for the merge module's tests: JSON literals, clocks, the seeded generator
+// (tests/unit/seeded_rng.hpp), and a model of a server applying mutations in turn, for the
+// arrival-order properties.
 
 #include "conflicts/hlc.hpp"
 #include "conflicts/merge_config.hpp"
 #include "conflicts/row_merge.hpp"
 #include "conflicts/strategy_registry.hpp"
+
+#include "tests/unit/seeded_rng.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -69,25 +70,7 @@ inline const strategy_registry& builtins() {
   return r;
 }
 
-class rng {
- public:
-  explicit rng(std::uint64_t seed) : g_(seed) {}
-  std::uint64_t below(std::uint64_t n) { return g_() % n; }
-  std::int64_t between(std::int64_t lo, std::int64_t hi) {  // inclusive
-    // In unsigned arithmetic: the full int64 range does not fit a signed difference.
-    std::uint64_t span = static_cast<std::uint64_t>(hi) - static_cast<std::uint64_t>(lo);
-    std::uint64_t offset = span == UINT64_MAX ? g_() : below(span + 1);
-    return static_cast<std::int64_t>(static_cast<std::uint64_t>(lo) + offset);
-  }
-  bool chance(unsigned percent) { return below(100) < percent; }
-  template <class T>
-  const T& pick(std::initializer_list<T> items) {
-    return items.begin()[below(items.size())];
-  }
-
- private:
-  std::mt19937_64 g_;
-};
+using fieldsync::test::rng;
 
 // The state of one row on the server, as the mutation path keeps it.
 struct server_row {

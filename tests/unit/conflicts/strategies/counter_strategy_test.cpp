@@ -2,7 +2,7 @@
 
 #include "../merge_test_support.hpp"
 #include "conflicts/canonical_value.hpp"
-#include "conflicts/decimal.hpp"
+#include "protocol/decimal.hpp"
 #include "conflicts/merge_errc.hpp"
 
 #include <catch2/catch.hpp>

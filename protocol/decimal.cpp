@@ -1,11 +1,11 @@
-#include "conflicts/decimal.hpp"
+#include "protocol/decimal.hpp"
 
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <utility>
 
-namespace fieldsync::conflicts {
+namespace fieldsync::protocol {
 
 namespace {
 
@@ -64,9 +64,12 @@ std::string rescaled(const std::string& digits, std::size_t by) {
 
 }  // namespace
 
-std::optional<decimal> decimal::parse(std::string_view text) {
+std::optional<decimal> decimal::parse(std::string_view text, parse_error& why) {
+  why = parse_error::too_many_digits;
   // Longer than any value within the bounds could be spelled, exponent included.
-  if (text.empty() || text.size() > 2 * max_digits + 16) return std::nullopt;
+  if (text.size() > 2 * max_digits + 16) return std::nullopt;
+  why = parse_error::not_a_number;
+  if (text.empty()) return std::nullopt;
   std::size_t i = 0;
   bool negative = false;
   if (text[i] == '+' || text[i] == '-') negative = text[i++] == '-';
@@ -93,7 +96,10 @@ std::optional<decimal> decimal::parse(std::string_view text) {
     if (i < text.size() && (text[i] == '+' || text[i] == '-')) exp_negative = text[i++] == '-';
     std::size_t start = i;
     while (i < text.size() && is_digit(text[i])) {
-      if (i - start >= 6) return std::nullopt;  // beyond any exponent within the bounds
+      if (i - start >= 6) {  // beyond any exponent within the bounds
+        why = parse_error::too_many_digits;
+        return std::nullopt;
+      }
       exponent = exponent * 10 + (text[i++] - '0');
     }
     if (i == start) return std::nullopt;
@@ -101,6 +107,7 @@ std::optional<decimal> decimal::parse(std::string_view text) {
   }
   if (i != text.size()) return std::nullopt;
 
+  why = parse_error::too_many_digits;
   decimal d;
   long long scale = static_cast<long long>(fraction) - exponent;
   strip_leading_zeros(digits);
@@ -120,6 +127,11 @@ std::optional<decimal> decimal::parse(std::string_view text) {
   d.scale_ = static_cast<std::size_t>(scale);
   d.negative_ = negative && !d.digits_.empty();
   return d;
+}
+
+std::optional<decimal> decimal::parse(std::string_view text) {
+  parse_error ignored;
+  return parse(text, ignored);
 }
 
 decimal decimal::from_int(std::int64_t v) {
@@ -257,4 +269,4 @@ std::strong_ordering compare(const decimal& a, const decimal& b) {
   return a.negative_ ? 0 <=> magnitude : magnitude;
 }
 
-}  // namespace fieldsync::conflicts
+}  // namespace fieldsync::protocol

@@ -1,14 +1,14 @@
-#include "conflicts/decimal.hpp"
+#include "protocol/decimal.hpp"
 
-#include "merge_test_support.hpp"
+#include "tests/unit/seeded_rng.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <limits>
 #include <string>
 
-using fieldsync::conflicts::decimal;
-using fieldsync::conflicts::test::rng;
+using fieldsync::protocol::decimal;
+using fieldsync::test::rng;
 
 namespace {
 
@@ -73,6 +73,25 @@ TEST_CASE("decimal bounds its size", "[decimal]") {
   CHECK_FALSE(decimal::parse("0." + std::string(decimal::max_digits, '0') + "1"));
   CHECK_FALSE(add(d(digits), d("1")));  // one digit too many
   CHECK_FALSE(decimal::parse(std::string(5000, '1')));
+}
+
+TEST_CASE("decimal says why a text is refused", "[decimal]") {
+  auto why = [](std::string_view text) {
+    decimal::parse_error e{};
+    REQUIRE_FALSE(decimal::parse(text, e));
+    return e;
+  };
+  using pe = decimal::parse_error;
+  CHECK(why("") == pe::not_a_number);
+  CHECK(why("12a") == pe::not_a_number);
+  CHECK(why("1e") == pe::not_a_number);
+  CHECK(why("NaN") == pe::not_a_number);
+  CHECK(why(std::string(decimal::max_digits + 1, '9')) == pe::too_many_digits);
+  CHECK(why("1e1000000") == pe::too_many_digits);
+  CHECK(why("0e-999999") == pe::too_many_digits);
+  CHECK(why(std::string(5000, '1')) == pe::too_many_digits);
+  decimal::parse_error e{};
+  CHECK(decimal::parse("-1.50", e)->to_string() == "-1.50");
 }
 
 TEST_CASE("decimal adds exactly", "[decimal]") {

@@ -1,8 +1,9 @@
 #pragma once
-// An exact decimal number, for the strategies that do arithmetic on values (counter adds
-// deltas, max and min compare). PostgreSQL numeric values reach fieldsync as decimal
-// strings ("0.10") or JSON numbers (protocol/value_json.hpp); going through double would
-// make 0.10 + 0.20 into 0.30000000000000004 and lose int8 values beyond 2^53.
+// An exact decimal number: the one reading of decimal texts in the tree. The merge strategies
+// do arithmetic on it (counter adds deltas, max and min compare) and the filter language
+// normalises its numeric literals with it. PostgreSQL numeric values reach fieldsync as
+// decimal strings ("0.10") or JSON numbers (protocol/value_json.hpp); going through double
+// would make 0.10 + 0.20 into 0.30000000000000004 and lose int8 values beyond 2^53.
 //
 // A value is sign × digits × 10^-scale. The scale is kept as written ("1.50" has scale 2 and
 // prints as "1.50"; a sum has the larger scale of its operands), the way PostgreSQL's
@@ -15,7 +16,7 @@
 #include <string>
 #include <string_view>
 
-namespace fieldsync::conflicts {
+namespace fieldsync::protocol {
 
 class decimal {
  public:
@@ -25,8 +26,15 @@ class decimal {
 
   decimal() = default;  // 0
 
+  enum class parse_error {
+    not_a_number,     // not the grammar below
+    too_many_digits,  // a number, beyond max_digits
+  };
+
   // "-12.50", "+3", ".5", "5.", "1.5e3", "2E-4". No whitespace, no NaN or Infinity.
   static std::optional<decimal> parse(std::string_view text);
+  // The same, telling why a text is refused (an error message needs to).
+  static std::optional<decimal> parse(std::string_view text, parse_error& why);
   static decimal from_int(std::int64_t v);
   static decimal from_uint(std::uint64_t v);
   // The shortest decimal that reads back as `v` (what JavaScript and std::to_chars print),
@@ -58,4 +66,4 @@ class decimal {
   std::size_t scale_ = 0;
 };
 
-}  // namespace fieldsync::conflicts
+}  // namespace fieldsync::protocol
