@@ -6,6 +6,7 @@
 
 #include <source_location>
 #include <string>
+#include <string_view>
 #include <system_error>
 
 namespace fieldsync::storage {
@@ -41,6 +42,19 @@ struct pg_error {
   // "query_failed (42P01): relation "x" does not exist"
   std::string to_string() const;
 };
+
+// The SQLSTATEs fieldsync acts on (PostgreSQL manual, appendix A "Error Codes"), named as
+// there, so a comparison reads as the condition it tests.
+namespace sqlstate {
+inline constexpr std::string_view unique_violation = "23505";
+inline constexpr std::string_view serialization_failure = "40001";
+inline constexpr std::string_view deadlock_detected = "40P01";
+inline constexpr std::string_view undefined_table = "42P01";
+inline constexpr std::string_view duplicate_database = "42P04";
+inline constexpr std::string_view too_many_connections = "53300";
+inline constexpr std::string_view object_in_use = "55006";
+inline constexpr std::string_view lock_not_available = "55P03";
+}  // namespace sqlstate
 
 // Lets boost::system::result<T, pg_error>::value() throw at start-up code paths.
 [[noreturn]] void throw_exception_from_error(const pg_error& e, const boost::source_location& loc);

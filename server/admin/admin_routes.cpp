@@ -86,7 +86,7 @@ asio::awaitable<json::value> log_json(app& a) {
       "FROM fieldsync.state");
   if (!r) {
     // 42P01: no log yet (the ingest has not run its migrations).
-    if (r.error().sqlstate == "42P01") co_return nullptr;
+    if (r.error().sqlstate == storage::sqlstate::undefined_table) co_return nullptr;
     co_return json::object{{"error", r.error().to_string()}};
   }
   if (r->rows() == 0) co_return nullptr;
@@ -107,7 +107,7 @@ asio::awaitable<json::value> collections_json(app& a) {
       "c.epoch = s.epoch FROM fieldsync.collections c CROSS JOIN fieldsync.state s "
       "ORDER BY c.name");
   if (!r) {
-    if (r.error().sqlstate == "42P01") co_return nullptr;
+    if (r.error().sqlstate == storage::sqlstate::undefined_table) co_return nullptr;
     co_return json::object{{"error", r.error().to_string()}};
   }
   json::array out;
