@@ -1,4 +1,5 @@
 #include "storage/dev/dev_cluster.hpp"
+
 #include "storage/pg_error.hpp"
 
 #include <libpq-fe.h>
