@@ -199,7 +199,10 @@ void add_admin_routes(router& r, app& a) {
 
   r.add(http::verb::get, "/admin/v1/conflicts", [&a](request_context& ctx) -> asio::awaitable<http_response> {
     if (auto denied = check_admin(ctx, a)) co_return std::move(*denied);
-    co_return co_await list_conflicts(ctx, a);
+    auto* m = a.mutations();
+    co_return co_await list_conflicts(ctx, [m]() -> std::shared_ptr<mutation_service> {
+      return m ? m->shared_from_this() : nullptr;
+    });
   });
 
   r.add(http::verb::put, "/admin/v1/log-level", [&a](request_context& ctx) -> asio::awaitable<http_response> {

@@ -14,7 +14,10 @@ void add_public_routes(router& r, app& a) {
   auto pulls = add_pull_routes(r, a);
   add_shape_routes(r, pulls);
   add_digest_route(r, pulls);
-  add_mutation_routes(r, a);
+  add_mutation_routes(r, a.auth(), [&a]() -> std::shared_ptr<mutation_service> {
+    auto* m = a.mutations();
+    return m ? m->shared_from_this() : nullptr;
+  });
   // Liveness for load balancers: answers while the process serves, without touching the
   // database (a database outage must not take every node out of the balancer at once).
   r.add(http::verb::get, "/healthz", [](request_context& ctx) -> boost::asio::awaitable<http_response> {
