@@ -28,7 +28,7 @@ http::status status_of(refusal_kind kind) {
 http_response reply_response(const http_request& req, const mutation_reply& reply) {
   if (!reply.refusal) return json_response(req, http::status::ok, reply.body);
   const auto status = status_of(reply.refusal->kind);
-  auto res = json_response(req, status, boost::json::object{{"error", error_object(*reply.refusal)}});
+  auto res = json_response(req, status, json::object{{"error", error_object(*reply.refusal)}});
   // Every refusal of this kind is passing (a lock, a busy or restarting database).
   if (status == http::status::service_unavailable) res.set(http::field::retry_after, "1");
   return res;
