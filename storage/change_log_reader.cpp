@@ -1,4 +1,5 @@
 #include "storage/change_log_reader.hpp"
+#include "storage/sqlstate.hpp"
 #include "storage/malformed_array.hpp"
 
 #include "protocol/json_parse.hpp"
@@ -52,7 +53,7 @@ asio::awaitable<pg_outcome<std::optional<log_bounds>>> async_log_bounds(pg_conne
       "  ON c.name = $1 AND c.epoch = s.epoch",
       pg_params(collection));
   if (!r) {
-    if (r.error().sqlstate == "42P01") co_return std::optional<log_bounds>();  // no log yet
+    if (r.error().sqlstate == sqlstate::undefined_table) co_return std::optional<log_bounds>();  // no log yet
     co_return r.error();
   }
   if (r->rows() == 0) co_return std::optional<log_bounds>();
@@ -172,7 +173,7 @@ asio::awaitable<pg_outcome<std::optional<std::vector<log_change>>>> async_read_c
                           ") x ON s.epoch = " + epoch_param + "::bigint ORDER BY x.lsn, x.idx";
   auto r = co_await conn.async_query(sql, params);
   if (!r) {
-    if (r.error().sqlstate == "42P01") co_return std::optional<std::vector<log_change>>();
+    if (r.error().sqlstate == sqlstate::undefined_table) co_return std::optional<std::vector<log_change>>();
     co_return r.error();
   }
   if (r->rows() == 0 || std::stoll(std::string(r->value(0, 0))) != after.epoch) {

@@ -1,4 +1,5 @@
 #include "storage/log_compactor.hpp"
+#include "storage/sqlstate.hpp"
 
 #include "storage/spawn_logged.hpp"
 
@@ -116,7 +117,7 @@ asio::awaitable<void> log_compactor::run() {
     auto r = co_await async_compact_log(*storage_, opts_);
     if (!r) {
       // 42P01: no change log yet.
-      if (r.error().sqlstate != "42P01") spdlog::warn("log compaction: {}", r.error().to_string());
+      if (r.error().sqlstate != sqlstate::undefined_table) spdlog::warn("log compaction: {}", r.error().to_string());
     } else if (r->changes_removed || r->tombstones_removed) {
       spdlog::info("log compaction: {} changes and {} tombstones past retention removed",
                    r->changes_removed, r->tombstones_removed);

@@ -1,4 +1,5 @@
 #include "storage/log_state.hpp"
+#include "storage/sqlstate.hpp"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
@@ -41,7 +42,7 @@ namespace {
 // lock_not_available (lock_timeout, NOWAIT) and deadlock_detected: another session holds
 // what the reset needs; it gave everything back and may try again.
 bool lock_conflict(const pg_error& e) {
-  return e.sqlstate == "55P03" || e.sqlstate == "40P01";
+  return e.sqlstate == sqlstate::lock_not_available || e.sqlstate == sqlstate::deadlock_detected;
 }
 
 }  // namespace
@@ -76,7 +77,7 @@ asio::awaitable<pg_outcome<log_state>> async_start_epoch(pg_connection& storage,
           "SAVEPOINT fieldsync_reset;"
           "LOCK TABLE fieldsync.collections, fieldsync.rows, fieldsync.changes "
           "IN ACCESS EXCLUSIVE MODE NOWAIT");
-      if (r || r.error().sqlstate != "55P03" || poll >= 50) break;
+      if (r || r.error().sqlstate != sqlstate::lock_not_available || poll >= 50) break;
       r = co_await storage.async_exec("ROLLBACK TO SAVEPOINT fieldsync_reset");
       co_await pause(std::chrono::milliseconds(10));
     }

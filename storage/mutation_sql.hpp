@@ -13,6 +13,7 @@
 
 #include "protocol/collection_schema.hpp"
 #include "protocol/lsn.hpp"
+#include "storage/mutation_rows.hpp"
 #include "storage/pg_connection.hpp"
 
 #include <boost/json/array.hpp>
@@ -48,13 +49,6 @@ pg_outcome<client_state> read_client(const pg_result& r);
 // The stored results of mutation ids first..last of a client.
 pg_statement stored_results_statement(const std::string& client_id, std::int64_t first,
                                       std::int64_t last);
-struct stored_result {
-  std::int64_t mutation_id = 0;
-  boost::json::object result;
-  std::string collection;
-  std::string key;
-  std::optional<std::uint32_t> xid;  // set when the mutation wrote its row
-};
 pg_outcome<std::vector<stored_result>> read_stored_results(const pg_result& r);
 
 // Locks and reads the rows of `keys` (each: the primary-key columns' PostgreSQL text, in
@@ -75,14 +69,6 @@ pg_outcome<std::vector<locked_row>> read_locked_rows(const pg_result& r,
 
 // The stored clocks of the rows `keys` (canonical) of a collection.
 pg_statement clocks_statement(const std::string& collection, const std::vector<std::string>& keys);
-struct stored_clocks {
-  std::string key;
-  std::uint32_t xid = 0;  // the xmin of the row version they describe
-  std::string client_id;
-  std::string row_clock;  // empty: none
-  boost::json::object field_clocks;
-  bool deleted = false;
-};
 pg_outcome<std::vector<stored_clocks>> read_clocks(const pg_result& r);
 
 // --- the change log (storage database) ------------------------------------------------
@@ -90,13 +76,6 @@ pg_outcome<std::vector<stored_clocks>> read_clocks(const pg_result& r);
 // The log's latest version of the rows `keys` of a collection, with the xid of the
 // transaction that made it while the log still has that change.
 pg_statement log_rows_statement(const std::string& collection, const std::vector<std::string>& keys);
-struct log_row {
-  std::string key;
-  protocol::lsn version;
-  bool deleted = false;
-  boost::json::object row;  // a tombstone's last values
-  std::optional<std::uint32_t> xid;
-};
 pg_outcome<std::vector<log_row>> read_log_rows(const pg_result& r);
 
 // The log's high-water mark (one row, one column: the LSN text).
@@ -122,7 +101,6 @@ pg_statement duplicate_versions_statement(const boost::json::array& lookups);
 pg_statement origin_statement(const std::string& client_id, std::int64_t mutation_id,
                               const std::string& client_ts);
 // `values`: column -> PostgreSQL text (nullopt: NULL).
-using column_values = std::vector<std::pair<std::string, std::optional<std::string>>>;
 pg_statement insert_row_statement(const protocol::collection_schema& schema, const column_values& values);
 pg_statement update_row_statement(const protocol::collection_schema& schema,
                                   const std::vector<std::string>& key, const column_values& values);

@@ -1,4 +1,5 @@
 #include "storage/replication_slot.hpp"
+#include "storage/sqlstate.hpp"
 
 namespace fieldsync::storage {
 
@@ -49,7 +50,7 @@ asio::awaitable<pg_outcome<void>> async_drop_slot(pg_connection& conn, const std
         "WHERE slot_name = $1",
         pg_params(slot));
     if (d) break;
-    if (d.error().sqlstate != "55006" || attempt >= 50) co_return d.error();  // object_in_use
+    if (d.error().sqlstate != sqlstate::object_in_use || attempt >= 50) co_return d.error();
     auto wait = co_await conn.async_query("SELECT pg_sleep(0.1)");
     if (!wait) co_return wait.error();
   }

@@ -1,4 +1,5 @@
 #include "storage/snapshot_reader.hpp"
+#include "storage/sqlstate.hpp"
 
 namespace fieldsync::storage {
 
@@ -28,7 +29,7 @@ asio::awaitable<pg_outcome<std::optional<log_bounds>>> async_begin_read(
       "LOCK TABLE fieldsync.state IN ACCESS SHARE MODE");
   if (!begun) {
     co_await async_end_read(conn, false);
-    if (begun.error().sqlstate == "42P01") co_return std::optional<log_bounds>();  // no log yet
+    if (begun.error().sqlstate == sqlstate::undefined_table) co_return std::optional<log_bounds>();  // no log yet
     co_return begun.error();
   }
   auto bounds = co_await async_log_bounds(conn, collection);

@@ -1,4 +1,5 @@
 #include "server/admin/admin_services.hpp"
+#include "storage/sqlstate.hpp"
 #include "server/core/logging.hpp"
 #include "server/mutations/mutation_routes.hpp"
 #include "server/core/time_text.hpp"
@@ -85,7 +86,7 @@ asio::awaitable<json::value> log_json(const admin_services& s) {
       "FROM fieldsync.state");
   if (!r) {
     // 42P01: no log yet (the ingest has not run its migrations).
-    if (r.error().sqlstate == "42P01") co_return nullptr;
+    if (r.error().sqlstate == storage::sqlstate::undefined_table) co_return nullptr;
     co_return json::object{{"error", r.error().to_string()}};
   }
   if (r->rows() == 0) co_return nullptr;
@@ -106,7 +107,7 @@ asio::awaitable<json::value> collections_json(const admin_services& s) {
       "c.epoch = s.epoch FROM fieldsync.collections c CROSS JOIN fieldsync.state s "
       "ORDER BY c.name");
   if (!r) {
-    if (r.error().sqlstate == "42P01") co_return nullptr;
+    if (r.error().sqlstate == storage::sqlstate::undefined_table) co_return nullptr;
     co_return json::object{{"error", r.error().to_string()}};
   }
   json::array out;
@@ -198,7 +199,7 @@ void add_admin_routes(router& r, std::shared_ptr<const admin_services> s) {
 
   r.add(http::verb::get, "/admin/v1/conflicts", [s](request_context& ctx) -> asio::awaitable<http_response> {
     if (auto denied = check_admin(ctx, *s)) co_return std::move(*denied);
-    co_return co_await list_conflicts(ctx, s->mutations());
+    co_return co_await list_conflicts(ctx, s->mutations);
   });
 
   r.add(http::verb::put, "/admin/v1/log-level", [s](request_context& ctx) -> asio::awaitable<http_response> {

@@ -27,7 +27,7 @@ struct admin_services {
   const connection_registry& connections;
   metrics_registry& metrics;
   std::function<const storage::ingest*()> ingest;
-  std::function<std::shared_ptr<mutation_service>()> mutations;
+  mutation_service_source mutations;
   std::chrono::system_clock::time_point started_at;
 };
 

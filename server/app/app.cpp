@@ -207,6 +207,7 @@ asio::awaitable<void> app::start_mutations() {
   o.listener = listener_options(cfg_.database);
   o.storage_conninfo = storage_dsn(cfg_);
   o.storage_is_source = storage_pool_ == pool_;
+  o.after_commit = mutation_fault_hook_from_environment();
   try {
     mutations_ = co_await mutation_service::async_create(ioc_.get_executor(), pool_, storage_pool_,
                                                          collections_, std::move(merges), std::move(o));

@@ -1,6 +1,8 @@
 #pragma once
 // HTTP endpoints of client writes: POST /v1/mutations on the public listener, and the
-// conflict listing of the admin listener (docs/protocol.md "Mutations").
+// conflict listing of the admin listener (docs/protocol.md "Mutations"). They turn the
+// service's mutation_reply into HTTP: the status code of each refusal kind, Retry-After on
+// 503, the {"error": {...}} body.
 
 #include "server/access/authenticator.hpp"
 #include "server/mutations/mutation_service.hpp"
@@ -8,20 +10,15 @@
 
 #include <boost/asio/awaitable.hpp>
 
-#include <functional>
-#include <memory>
-
 namespace fieldsync::server {
 
-// The mutation service once start-up made it; null before.
-using mutation_service_getter = std::function<std::shared_ptr<mutation_service>()>;
-
-// POST /v1/mutations: bearer auth, a JSON batch, per-mutation results.
-void add_mutation_routes(router& r, const authenticator& auth, mutation_service_getter mutations);
+// POST /v1/mutations: bearer auth, a JSON batch, per-mutation results. `auth` must outlive
+// the router.
+void add_mutation_routes(router& r, const authenticator& auth, mutation_service_source mutations);
 
 // GET /admin/v1/conflicts?limit=&before=&collection=&client_id= (the caller checked the
-// admin token). `service` is null while the server starts.
+// admin token).
 boost::asio::awaitable<http_response> list_conflicts(request_context& ctx,
-                                                     std::shared_ptr<mutation_service> service);
+                                                     mutation_service_source mutations);
 
 }  // namespace fieldsync::server

@@ -17,19 +17,15 @@ namespace {
 // refused the whole batch (the same codes as the HTTP endpoint).
 std::string reply_message(const json::value& id, const mutation_reply& reply) {
   json::object out;
-  if (reply.status == http::status::ok) {
-    out["type"] = "push_result";
-    out["id"] = id;
-    for (const auto& [k, v] : reply.body) out[k] = v;
-    return json::serialize(out);
-  }
-  out["type"] = "error";
+  out["type"] = reply.refusal ? "error" : "push_result";
   out["id"] = id;
-  if (const auto* e = reply.body.if_contains("error"); e && e->is_object()) {
-    for (const auto& [k, v] : e->get_object()) out[k] = v;
+  auto add = [&out](const json::object& members) {
+    for (const auto& [k, v] : members) out[k] = v;
+  };
+  if (reply.refusal) {
+    add(error_object(*reply.refusal));
   } else {
-    out["code"] = "internal_error";
-    out["message"] = "the push failed";
+    add(reply.body);
   }
   return json::serialize(out);
 }
@@ -60,15 +56,13 @@ asio::awaitable<void> drain(std::shared_ptr<ws_session> session, mutation_servic
       if (auto service = source()) {
         reply = co_await service->async_apply(who, msg);
       } else {
-        reply.status = http::status::service_unavailable;
-        reply.body = {{"error", {{"code", "starting"}, {"message", "the server is starting"}}}};
+        reply = mutation_reply::refused(refusal_kind::unavailable, "starting", "the server is starting");
       }
     } catch (const std::exception& e) {
       // async_apply does not throw; should anything else, this push fails alone and the
       // queue goes on (a detached coroutine would swallow it and stall the queue).
       spdlog::error("push failed: {}", e.what());
-      reply.status = http::status::internal_server_error;
-      reply.body = {{"error", {{"code", "internal_error"}, {"message", "the push failed: retry"}}}};
+      reply = mutation_reply::refused(refusal_kind::internal, "internal_error", "the push failed: retry");
     }
     session->send(reply_message(id, reply));
   }

@@ -12,13 +12,9 @@
 #include "server/net/ws_protocol.hpp"
 
 #include <cstddef>
-#include <functional>
 #include <memory>
 
 namespace fieldsync::server {
-
-// The service, or null while the server is still starting.
-using mutation_service_source = std::function<std::shared_ptr<mutation_service>()>;
 
 void install_push(ws_protocol& protocol, mutation_service_source service, std::size_t max_queued);
 

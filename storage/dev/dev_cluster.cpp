@@ -1,4 +1,7 @@
 #include "storage/dev/dev_cluster.hpp"
+#include "storage/sqlstate.hpp"
+
+#include "storage/pg_error.hpp"
 
 #include <libpq-fe.h>
 
@@ -396,7 +399,7 @@ void dev_cluster::ensure_database() {
   std::unique_ptr<PGresult, pg_result_deleter> created(PQexec(conn.get(), sql.c_str()));
   if (PQresultStatus(created.get()) != PGRES_COMMAND_OK) {
     const char* state = PQresultErrorField(created.get(), PG_DIAG_SQLSTATE);
-    if (state && std::string_view(state) == "42P04") return;  // someone else created it meanwhile
+    if (state && std::string_view(state) == sqlstate::duplicate_database) return;  // someone else created it meanwhile
     throw dev_cluster_error(sql + " failed in " + cluster_dir_.string() + ": " + one_line(PQerrorMessage(conn.get())));
   }
 }
