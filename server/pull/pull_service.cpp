@@ -1,9 +1,9 @@
 #include "server/pull/pull_service.hpp"
+
 #include "server/access/unauthorized.hpp"
-
-
 #include "storage/log_sql.hpp"
 #include "storage/pull_reader.hpp"
+#include "storage/sqlstate.hpp"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
@@ -184,10 +184,10 @@ http_response pull_service::database_error(const http_request& req, const storag
                      code == pg_errc::pool_queue_full || code == pg_errc::pool_timeout ||
                      code == pg_errc::operation_timeout ||
                      // a lock held over database.lock_timeout_ms: retry
-                     e.sqlstate == "55P03" ||
+                     e.sqlstate == storage::sqlstate::lock_not_available ||
                      // admin shutdown, cannot connect now, too many connections
                      e.sqlstate.starts_with("57P") || e.sqlstate.starts_with("08") ||
-                     e.sqlstate == "53300";
+                     e.sqlstate == storage::sqlstate::too_many_connections;
   if (unavailable) {
     auto res = error_response(req, http::status::service_unavailable, "database_unavailable",
                               "the database cannot be reached; try again");

@@ -321,6 +321,133 @@ http_response must_refetch(const http_request& req, const shape_handle& fresh) {
   return with_cors(std::move(res));
 }
 
+// params[1], params[2], ... of the query: the texts by number.
+request_result<std::map<std::uint32_t, std::string>> where_params(const query_params& q) {
+  std::map<std::uint32_t, std::string> texts;
+  for (const auto& [k, v] : q) {
+    if (!k.starts_with("params[") || !k.ends_with("]")) continue;
+    std::uint32_t n = 0;
+    auto digits = std::string_view(k).substr(7, k.size() - 8);
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+    if (ec != std::errc() || end != digits.data() + digits.size() || n == 0 || n > 1000) {
+      return request_error{"bad_params", k + ": expected params[1], params[2], ...", k, {}};
+    }
+    texts[n] = v;
+  }
+  return texts;
+}
+
+// The answer instead of a page that could not be read: the database's error, 503 while
+// the log or the collection is not ready, must-refetch for a position it cannot resume.
+std::optional<http_response> refusal(const http_request& req, const shape_request& s,
+                                     const storage::pg_outcome<pull_page>& p) {
+  if (!p) return with_cors(pull_service::database_error(req, p.error()));
+  if (p->verdict == storage::cursor_verdict::no_log ||
+      p->verdict == storage::cursor_verdict::not_loaded ||
+      p->verdict == storage::cursor_verdict::failed) {
+    return with_cors(pull_service::reset_response(req, p->verdict));
+  }
+  if (p->verdict != storage::cursor_verdict::ok) {
+    return must_refetch(req, shape_handle{p->bounds.epoch, p->bounds.high, s.definition});
+  }
+  return std::nullopt;
+}
+
+// One answer's rows and where the client goes on from.
+struct shape_page {
+  pull_page page;
+  shape_handle handle;
+  shape_offset offset;
+  bool up_to_date = false;
+  bool snapshot = false;
+};
+
+// The page an offset asks for: the log's head (`now`), a snapshot chunk (-1 or a snapshot
+// offset), or the changes after a log offset, waiting for one when `live`.
+awaitable<std::variant<shape_page, http_response>> read_shape_page(
+    pull_service& svc, const http_request& req, const pull_filter& filter, const shape_request& s,
+    const shape_offset& offset, const std::optional<shape_handle>& handle, bool live,
+    std::chrono::steady_clock::time_point now, storage::log_position seen) {
+  const auto chunk = svc.cfg().shape_chunk_rows;
+  shape_page out;
+  if (offset.k == shape_offset::kind::now) {
+    auto b = co_await svc.async_bounds(filter);
+    if (!b) co_return with_cors(pull_service::database_error(req, b.error()));
+    if (!*b)
+      co_return with_cors(pull_service::reset_response(req, storage::cursor_verdict::no_log));
+    out.handle = {(*b)->epoch, (*b)->high, s.definition};
+    out.offset = shape_offset::after(protocol::cursor{(*b)->epoch, (*b)->high});
+    out.page.bounds = **b;
+    out.up_to_date = true;
+  } else if (offset.k == shape_offset::kind::before_all ||
+             offset.k == shape_offset::kind::snapshot) {
+    out.snapshot = true;
+    std::optional<snapshot_position> from;
+    std::size_t skip = 0;
+    if (offset.k == shape_offset::kind::snapshot) {
+      from = snapshot_position{handle->epoch, handle->as_of, {}};
+      skip = offset.rows;
+    }
+    auto p = co_await svc.async_snapshot_page(filter, from, chunk, skip);
+    if (auto refused = refusal(req, s, p)) co_return std::move(*refused);
+    out.page = std::move(*p);
+    if (from) {
+      out.handle = *handle;
+    } else {
+      out.handle = {out.page.bounds.epoch, storage::snapshot_position(out.page.bounds), s.definition};
+    }
+    if (out.page.has_more) {
+      out.offset = shape_offset::snapshot_rows(skip + out.page.items.size());
+    } else {
+      out.offset = shape_offset::after(protocol::cursor{out.handle.epoch, out.handle.as_of});
+      out.up_to_date = true;
+    }
+  } else {
+    out.handle = *handle;
+    protocol::cursor after{handle->epoch, offset.lsn, offset.index};
+    auto p = co_await svc.async_changes_page(filter, after, chunk);
+    if (auto refused = refusal(req, s, p)) co_return std::move(*refused);
+    out.page = std::move(*p);
+    if (live && out.page.items.empty() && !out.page.has_more) {
+      auto deadline = now + svc.cfg().long_poll_timeout;
+      auto waited = co_await svc.async_long_poll(filter, std::move(out.page), chunk, seen, deadline);
+      if (auto refused = refusal(req, s, waited)) co_return std::move(*refused);
+      out.page = std::move(*waited);
+    }
+    out.offset = shape_offset::after(std::get<protocol::cursor>(out.page.next));
+    out.up_to_date = !out.page.has_more;
+  }
+  co_return out;
+}
+
+// The answer's body (the messages, then up-to-date when the client is) and its headers.
+std::shared_ptr<prepared_body> shape_answer(const shape_request& s, const shape_page& read,
+                                            bool live, const std::string* sent_cursor) {
+  std::string body = "[";
+  bool first = true;
+  for (const auto& item : read.page.items) {
+    if (!first) body += ',';
+    first = false;
+    body += message_json(s, item, read.snapshot);
+  }
+  if (read.up_to_date) {
+    if (!first) body += ',';
+    body += up_to_date_json(read.page.bounds.high);
+  }
+  body += "]";
+  auto prepared = prepare_body("application/json", std::move(body));
+  prepared->headers.emplace_back("electric-handle", read.handle.to_string());
+  prepared->headers.emplace_back("electric-offset", read.offset.to_string());
+  if (live) {
+    prepared->headers.emplace_back("electric-cursor", next_live_cursor(sent_cursor));
+  } else {
+    prepared->headers.emplace_back("electric-schema",
+                                   schema_header(s.collection->schema, s.columns));
+  }
+  if (read.up_to_date) prepared->headers.emplace_back("electric-up-to-date", "true");
+  return prepared;
+}
+
 awaitable<http_response> shape(pull_service& svc, request_context& ctx) {
   const auto& req = ctx.request;
   auto parsed = parse_query(ctx.query);
@@ -362,24 +489,14 @@ awaitable<http_response> shape(pull_service& svc, request_context& ctx) {
                                       {"bad_live", "live: expected true or false", "live", {}});
     live = *b;
   }
-  std::map<std::uint32_t, std::string> param_texts;
+  auto param_texts = where_params(q);
+  if (!param_texts) co_return shape_parameter_error(req, param_texts.error());
   std::string params_canon;
-  for (const auto& [k, v] : q) {
-    if (!k.starts_with("params[") || !k.ends_with("]")) continue;
-    std::uint32_t n = 0;
-    auto digits = std::string_view(k).substr(7, k.size() - 8);
-    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
-    if (ec != std::errc() || end != digits.data() + digits.size() || n == 0 || n > 1000) {
-      co_return shape_parameter_error(
-          req, {"bad_params", k + ": expected params[1], params[2], ...", k, {}});
-    }
-    param_texts[n] = v;
-  }
-  for (const auto& [n, v] : param_texts) params_canon += std::to_string(n) + "=" + v + "\x1e";
+  for (const auto& [n, v] : *param_texts) params_canon += std::to_string(n) + "=" + v + "\x1e";
   const std::string* where = find_param(q, "where");
   if (where && !where->empty()) {
     auto bound =
-        bind_shape_where(c->schema, *where, param_texts, caller.claims, svc.filter_limits());
+        bind_shape_where(c->schema, *where, *param_texts, caller.claims, svc.filter_limits());
     if (!bound) co_return shape_parameter_error(req, bound.error());
     filter.set_where(std::move(*bound));
   }
@@ -435,96 +552,10 @@ awaitable<http_response> shape(pull_service& svc, request_context& ctx) {
   }
   auto generation = watch.generation();
   auto seen = watch.position();
-  const auto chunk = cfg.shape_chunk_rows;
 
-  // The answer instead of a page that could not be read: the database's error, 503 while
-  // the log or the collection is not ready, must-refetch for a position it cannot resume.
-  auto refusal = [&](const storage::pg_outcome<pull_page>& p) -> std::optional<http_response> {
-    if (!p) return with_cors(pull_service::database_error(req, p.error()));
-    if (p->verdict == storage::cursor_verdict::no_log ||
-        p->verdict == storage::cursor_verdict::not_loaded ||
-        p->verdict == storage::cursor_verdict::failed) {
-      return with_cors(pull_service::reset_response(req, p->verdict));
-    }
-    if (p->verdict != storage::cursor_verdict::ok) {
-      return must_refetch(req, shape_handle{p->bounds.epoch, p->bounds.high, s.definition});
-    }
-    return std::nullopt;
-  };
-  shape_handle out_handle;
-  shape_offset out_offset;
-  bool up_to_date = false;
-  bool snapshot = false;
-  pull_page page;
-  if (offset->k == shape_offset::kind::now) {
-    auto b = co_await svc.async_bounds(filter);
-    if (!b) co_return with_cors(pull_service::database_error(req, b.error()));
-    if (!*b)
-      co_return with_cors(pull_service::reset_response(req, storage::cursor_verdict::no_log));
-    out_handle = {(*b)->epoch, (*b)->high, s.definition};
-    out_offset = shape_offset::after(protocol::cursor{(*b)->epoch, (*b)->high});
-    page.bounds = **b;
-    up_to_date = true;
-  } else if (offset->k == shape_offset::kind::before_all ||
-             offset->k == shape_offset::kind::snapshot) {
-    snapshot = true;
-    std::optional<snapshot_position> from;
-    std::size_t skip = 0;
-    if (offset->k == shape_offset::kind::snapshot) {
-      from = snapshot_position{handle->epoch, handle->as_of, {}};
-      skip = offset->rows;
-    }
-    auto p = co_await svc.async_snapshot_page(filter, from, chunk, skip);
-    if (auto refused = refusal(p)) co_return std::move(*refused);
-    page = std::move(*p);
-    if (from) {
-      out_handle = *handle;
-    } else {
-      out_handle = {page.bounds.epoch, storage::snapshot_position(page.bounds), s.definition};
-    }
-    if (page.has_more) {
-      out_offset = shape_offset::snapshot_rows(skip + page.items.size());
-    } else {
-      out_offset = shape_offset::after(protocol::cursor{out_handle.epoch, out_handle.as_of});
-      up_to_date = true;
-    }
-  } else {
-    out_handle = *handle;
-    protocol::cursor after{handle->epoch, offset->lsn, offset->index};
-    auto p = co_await svc.async_changes_page(filter, after, chunk);
-    if (auto refused = refusal(p)) co_return std::move(*refused);
-    page = std::move(*p);
-    if (live && page.items.empty() && !page.has_more) {
-      auto deadline = now + cfg.long_poll_timeout;
-      auto waited = co_await svc.async_long_poll(filter, std::move(page), chunk, seen, deadline);
-      if (auto refused = refusal(waited)) co_return std::move(*refused);
-      page = std::move(*waited);
-    }
-    out_offset = shape_offset::after(std::get<protocol::cursor>(page.next));
-    up_to_date = !page.has_more;
-  }
-
-  std::string body = "[";
-  bool first = true;
-  for (const auto& item : page.items) {
-    if (!first) body += ',';
-    first = false;
-    body += message_json(s, item, snapshot);
-  }
-  if (up_to_date) {
-    if (!first) body += ',';
-    body += up_to_date_json(page.bounds.high);
-  }
-  body += "]";
-  auto prepared = prepare_body("application/json", std::move(body));
-  prepared->headers.emplace_back("electric-handle", out_handle.to_string());
-  prepared->headers.emplace_back("electric-offset", out_offset.to_string());
-  if (live) {
-    prepared->headers.emplace_back("electric-cursor", next_live_cursor(find_param(q, "cursor")));
-  } else {
-    prepared->headers.emplace_back("electric-schema", schema_header(c->schema, s.columns));
-  }
-  if (up_to_date) prepared->headers.emplace_back("electric-up-to-date", "true");
+  auto read = co_await read_shape_page(svc, req, filter, s, *offset, handle, live, now, seen);
+  if (auto* refused = std::get_if<http_response>(&read)) co_return std::move(*refused);
+  auto prepared = shape_answer(s, std::get<shape_page>(read), live, find_param(q, "cursor"));
   if (!key.empty()) svc.cache().put(key, generation, now, prepared);
   auto res = serve_body(req, *prepared, live ? "private, no-store" : "private, no-cache");
   co_return with_cors(std::move(res));
