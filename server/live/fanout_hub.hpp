@@ -8,13 +8,10 @@
 // each candidate on the old and the new row (classify), encodes each message once and
 // hands it, with the subscription's head, to the sessions (one post per session per page).
 //
-// A subscription starts in a task of its own: snapshot (when it has no usable cursor, or
-// after a reset) from storage::snapshot_stream at the log's snapshot position W, then a
-// catch-up read of its collection's changes after W (or after its cursor) up to the hub's
-// position H, paced on what the client actually reads; when it has reached H it joins the
-// live delivery in the same strand step, and gets up-to-date. Live delivery skips changes at
-// or before a subscription's own position, so the hand-over has no gap and no duplicate
-// whichever of the two is ahead.
+// A subscription starts in a task of its own (subscription_start.hpp): snapshot or
+// catch-up up to the hub's position, then it joins the live delivery. Live delivery skips
+// changes at or before a subscription's own position, so the hand-over has no gap and no
+// duplicate whichever of the two is ahead.
 //
 // A session whose send queue overflows is closed with 4008 by ws_session; its client
 // resumes from its cursors. Memory is bounded by the page size, the session queues and
@@ -26,6 +23,7 @@
 
 #include "server/access/collection_registry.hpp"
 #include "server/live/live_subscription.hpp"
+#include "server/live/start_slots.hpp"
 #include "server/live/subscription_index.hpp"
 #include "server/net/ws_metrics.hpp"
 #include "server/net/ws_session.hpp"
@@ -39,7 +37,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -91,20 +88,17 @@ class fanout_hub : public std::enable_shared_from_this<fanout_hub> {
   void remove(std::shared_ptr<live_subscription> s, bool acknowledge);
 
  private:
+  // A subscription's start works on the hub's strand and its state: the position it
+  // catches up to, the start slots, go_live() and forget().
+  friend class subscription_start;
   struct collection_state;
-  struct pacer;
-  class task;
-  struct start_slot {
-    explicit start_slot(const boost::asio::any_io_executor& ex) : timer(ex) {}
-    boost::asio::steady_timer timer;
-    bool granted = false;
-  };
 
   fanout_hub(boost::asio::io_context& ioc, std::shared_ptr<storage::pg_pool> pool,
              fanout_options options, ws_metrics* metrics);
 
   void on_advance(const storage::log_position& p);
   boost::asio::awaitable<void> pump();
+  boost::asio::awaitable<void> back_off(std::chrono::milliseconds& backoff);
   void new_epoch(std::int64_t epoch, protocol::lsn high);
   // Matches the page's changes against the live subscriptions and hands the messages to
   // the sessions; returns how many entries it consumed (a full page keeps its last one
@@ -114,9 +108,12 @@ class fanout_hub : public std::enable_shared_from_this<fanout_hub> {
   void start_task(const std::shared_ptr<live_subscription>& s,
                   std::optional<std::string> reset_reason);
   void go_live(const std::shared_ptr<live_subscription>& s);
+  void leave_live(const std::shared_ptr<live_subscription>& s);
   void end(const std::shared_ptr<live_subscription>& s);
   void forget(const std::shared_ptr<live_subscription>& s);
   collection_state& state_of(const collection_access& c);
+  // What a delete message of the collection carries of the row.
+  const std::vector<std::string>& delete_columns(const collection_access& c);
 
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
   std::shared_ptr<storage::pg_pool> pool_;
@@ -136,8 +133,7 @@ class fanout_hub : public std::enable_shared_from_this<fanout_hub> {
   std::vector<hub_peer*> touched_;
   std::map<live_subscription*, std::shared_ptr<live_subscription>> subscriptions_;
   std::size_t live_ = 0;
-  std::size_t free_starts_ = 0;
-  std::deque<std::shared_ptr<start_slot>> start_queue_;
+  start_slots starts_;
 };
 
 }  // namespace fieldsync::server
