@@ -59,8 +59,8 @@ void check(const row_change& c) {
   if (it == collections().end()) __builtin_trap();
   if (c.op == change_op::truncate) return;
   if (c.key.empty()) __builtin_trap();
-  for (const auto& [name, value] : c.row) {
-    if (!synced(*it, std::string(name))) __builtin_trap();
+  for (const auto& kv : c.row) {
+    if (!synced(*it, std::string(kv.key()))) __builtin_trap();
   }
   for (const auto& name : c.missing) {
     if (!synced(*it, name) || c.row.contains(name)) __builtin_trap();

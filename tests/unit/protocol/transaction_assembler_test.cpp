@@ -121,12 +121,12 @@ struct fixture {
 
   event feed(const pgoutput_message& m) {
     auto r = a.feed(m);
-    REQUIRE(r);
+    REQUIRE(r.has_value());
     return *r;
   }
   boost::system::error_code fail(const pgoutput_message& m) {
     auto r = a.feed(m);
-    REQUIRE_FALSE(r);
+    REQUIRE_FALSE(r.has_value());
     return r.error();
   }
   void feed_change(const pgoutput_message& m) { CHECK(feed(m) == event::none); }
