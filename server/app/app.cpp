@@ -43,6 +43,8 @@ app::app(config cfg)
     storage_opts.conninfo = cfg_.database.storage_dsn;
     storage_pool_ = storage::pg_pool::create(ioc_.get_executor(), std::move(storage_opts));
   }
+  changes_ = storage::log_listener::create(ioc_.get_executor(), storage_dsn(cfg_),
+                                           listener_options(cfg_.database));
   add_public_routes(public_routes_, *this);
   add_admin_routes(admin_routes_, *this);
 }
@@ -123,6 +125,7 @@ asio::awaitable<void> app::start(startup_hook on_start, std::function<void(app&)
   if (shutting_down_) co_return;
   co_await start_mutations();
   if (shutting_down_) co_return;
+  changes_->start();
   hub_->start();
   public_listener_->start();
   admin_listener_->start();
@@ -194,8 +197,7 @@ asio::awaitable<void> app::start_mutations() {
   o.max_clock_drift = std::chrono::milliseconds(m.max_clock_drift_ms);
   o.conflict_retention = std::chrono::milliseconds(m.conflict_retention_ms);
   o.clock_retention = std::chrono::milliseconds(cfg_.changelog.tombstone_ms);
-  o.listener = listener_options(cfg_.database);
-  o.storage_conninfo = storage_dsn(cfg_);
+  o.changes = changes_;
   o.storage_is_source = storage_pool_ == pool_;
   try {
     mutations_ = co_await mutation_service::async_create(ioc_.get_executor(), pool_, storage_pool_,
@@ -213,7 +215,6 @@ void app::add_live_sync(const std::shared_ptr<ws_protocol>& protocol) {
   fo.storage_conninfo = storage_dsn(cfg_);
   fo.connect_timeout = std::chrono::milliseconds(cfg_.database.connect_timeout_ms);
   fo.session = session_limits(cfg_.database);
-  fo.listen_check_interval = std::chrono::milliseconds(cfg_.database.listen_check_interval_ms);
   fo.read_changes = static_cast<std::size_t>(w.fanout_read_changes);
   fo.snapshot_batch_rows = static_cast<std::size_t>(w.snapshot_batch_rows);
   fo.session_queue_messages = static_cast<std::size_t>(w.send_queue_messages);
@@ -222,7 +223,7 @@ void app::add_live_sync(const std::shared_ptr<ws_protocol>& protocol) {
   // Half the storage pool at most, so pulls and mutations keep connections.
   fo.concurrent_starts =
       std::max<std::size_t>(1, static_cast<std::size_t>(cfg_.database.pool_size) / 2);
-  hub_ = fanout_hub::create(ioc_, storage_pool_, fo, &ws_metrics_);
+  hub_ = fanout_hub::create(ioc_, storage_pool_, changes_, fo, &ws_metrics_);
   live_sync_options lo;
   lo.auth_timeout = std::chrono::milliseconds(w.auth_timeout_ms);
   lo.max_subscriptions_per_session = static_cast<std::size_t>(w.max_subscriptions_per_session);
@@ -249,6 +250,7 @@ void app::begin_shutdown() {
   if (compactor_) compactor_->stop();
   if (mutations_) mutations_->stop();
   if (hub_) hub_->stop();
+  changes_->stop();
   registry_.shutdown_all();
   await_drain(std::chrono::steady_clock::now() +
               std::chrono::milliseconds(cfg_.server.shutdown_timeout_ms));

@@ -20,6 +20,7 @@
 #include "server/mutations/ws_push.hpp"
 #include "storage/ingest.hpp"
 #include "storage/log_compactor.hpp"
+#include "storage/log_listener.hpp"
 #include "storage/pg_pool.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -68,6 +69,9 @@ class app {
   // log); the same pool when database.storage_dsn is empty.
   storage::pg_pool& pool() noexcept { return *pool_; }
   storage::pg_pool& storage_pool() noexcept { return *storage_pool_; }
+  // The node's one LISTEN on the change log, which the fan-out hub, the pulls' long-polls
+  // and the mutations' version waiter follow.
+  const std::shared_ptr<storage::log_listener>& changes() const noexcept { return changes_; }
   // The collections with their scopes, as the source catalog describes them (filled
   // during start-up, before the listeners accept).
   const collection_registry& collections() const noexcept { return collections_; }
@@ -103,6 +107,7 @@ class app {
   boost::asio::io_context ioc_{1};
   std::shared_ptr<storage::pg_pool> pool_;
   std::shared_ptr<storage::pg_pool> storage_pool_;
+  std::shared_ptr<storage::log_listener> changes_;
   authenticator auth_;
   collection_registry collections_;
   std::shared_ptr<storage::ingest> ingest_;

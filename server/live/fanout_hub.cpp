@@ -51,17 +51,20 @@ struct fanout_hub::collection_state {
 
 std::shared_ptr<fanout_hub> fanout_hub::create(asio::io_context& ioc,
                                                std::shared_ptr<storage::pg_pool> pool,
+                                               std::shared_ptr<storage::log_listener> changes,
                                                fanout_options options, ws_metrics* metrics) {
   return std::shared_ptr<fanout_hub>(
-      new fanout_hub(ioc, std::move(pool), std::move(options), metrics));
+      new fanout_hub(ioc, std::move(pool), std::move(changes), std::move(options), metrics));
 }
 
 fanout_hub::fanout_hub(asio::io_context& ioc, std::shared_ptr<storage::pg_pool> pool,
-                       fanout_options options, ws_metrics* metrics)
+                       std::shared_ptr<storage::log_listener> changes, fanout_options options,
+                       ws_metrics* metrics)
     : strand_(asio::make_strand(ioc)),
       pool_(std::move(pool)),
       options_(std::move(options)),
       metrics_(metrics),
+      changes_(std::move(changes)),
       retry_(strand_),
       starts_(strand_, options_.concurrent_starts) {
   options_.read_changes = std::max<std::size_t>(2, options_.read_changes);
@@ -69,27 +72,20 @@ fanout_hub::fanout_hub(asio::io_context& ioc, std::shared_ptr<storage::pg_pool> 
 }
 
 void fanout_hub::start() {
-  asio::post(strand_, [self = shared_from_this()] {
-    if (self->stopped_) return;
-    std::weak_ptr<fanout_hub> weak = self;
-    storage::log_listener_options lo;
-    lo.connect_timeout = self->options_.connect_timeout;
-    lo.check_interval = self->options_.listen_check_interval;
-    lo.session = self->options_.session;
-    self->listener_ = storage::log_listener::create(
-        self->strand_, self->options_.storage_conninfo,
-        [weak](const storage::log_position& p) {
-          if (auto hub = weak.lock()) hub->on_advance(p);
-        },
-        lo);
-    self->listener_->start();
-  });
+  std::weak_ptr<fanout_hub> weak = shared_from_this();
+  auto follow = [weak, strand = strand_](const storage::log_position& p) {
+    asio::post(strand, [weak, p] {
+      if (auto hub = weak.lock()) hub->on_advance(p);
+    });
+  };
+  // The listener may have heard the log already (it serves the whole node).
+  if (changes_->position().epoch != 0) follow(changes_->position());
+  changes_->subscribe(std::move(follow));
 }
 
 void fanout_hub::stop() {
   asio::post(strand_, [self = shared_from_this()] {
     self->stopped_ = true;
-    if (self->listener_) self->listener_->stop();
     if (self->conn_) self->conn_->cancel();
     self->retry_.cancel();
     self->starts_.cancel_all();

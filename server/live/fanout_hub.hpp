@@ -1,8 +1,8 @@
 #pragma once
 // The fan-out hub: delivers the change log to this node's live subscriptions.
 //
-// The hub follows the log's high-water mark (storage::log_listener: LISTEN fieldsync_log)
-// and, for each advance, reads the new entries once for the whole node (one query on a
+// The hub follows the log's high-water mark (the node's storage::log_listener: LISTEN
+// fieldsync_log) and, for each advance, reads the new entries once for the whole node (one query on a
 // connection of its own, `fanout_read_changes` entries per page), matches every change
 // against the subscriptions of its collection through their subscription_index, judges
 // each candidate on the old and the new row (classify), encodes each message once and
@@ -49,9 +49,8 @@ namespace fieldsync::server {
 struct fanout_options {
   std::string storage_conninfo;
   std::chrono::milliseconds connect_timeout{5000};
-  // The hub's own connections (the LISTEN and the log reads).
+  // The hub's own connection (the log reads).
   storage::pg_session_limits session;
-  std::chrono::milliseconds listen_check_interval{10'000};
   std::size_t read_changes = 2000;  // log entries per read (hub and catch-ups); >= 2
   std::size_t snapshot_batch_rows = 500;
   std::size_t session_queue_messages = 1024;  // the sessions' limits, to pace snapshots within
@@ -74,10 +73,13 @@ struct hub_peer {
 
 class fanout_hub : public std::enable_shared_from_this<fanout_hub> {
  public:
+  // `changes`: the node's listener, which the hub follows from start() on.
   static std::shared_ptr<fanout_hub> create(boost::asio::io_context& ioc,
                                             std::shared_ptr<storage::pg_pool> storage_pool,
+                                            std::shared_ptr<storage::log_listener> changes,
                                             fanout_options options, ws_metrics* metrics);
 
+  // Called on the listener's executor.
   void start();
   void stop();
 
@@ -94,7 +96,8 @@ class fanout_hub : public std::enable_shared_from_this<fanout_hub> {
   struct collection_state;
 
   fanout_hub(boost::asio::io_context& ioc, std::shared_ptr<storage::pg_pool> pool,
-             fanout_options options, ws_metrics* metrics);
+             std::shared_ptr<storage::log_listener> changes, fanout_options options,
+             ws_metrics* metrics);
 
   void on_advance(const storage::log_position& p);
   boost::asio::awaitable<void> pump();
@@ -119,7 +122,7 @@ class fanout_hub : public std::enable_shared_from_this<fanout_hub> {
   std::shared_ptr<storage::pg_pool> pool_;
   fanout_options options_;
   ws_metrics* metrics_;
-  std::shared_ptr<storage::log_listener> listener_;
+  std::shared_ptr<storage::log_listener> changes_;
   std::unique_ptr<storage::pg_connection> conn_;
   boost::asio::steady_timer retry_;
 

@@ -244,9 +244,8 @@ asio::awaitable<std::shared_ptr<mutation_service>> mutation_service::async_creat
     spdlog::warn("{}={}: this process kills itself after its first mutation commit", fault_variable,
                  kill_after_commit);
   }
-  self->versions_ = storage::commit_version_waiter::create(
-      ex, self->storage_, self->options_.storage_conninfo, self->options_.listener);
-  self->versions_->start();
+  self->versions_ =
+      storage::commit_version_waiter::create(ex, self->storage_, self->options_.changes);
   asio::co_spawn(ex, self->prune_loop(), asio::detached);
   co_return self;
 }

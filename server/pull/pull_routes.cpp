@@ -162,7 +162,6 @@ awaitable<http_response> changes(pull_service& svc, request_context& ctx) {
   if (!q->position && ndjson && ctx.stream) co_return co_await stream_snapshot(svc, ctx, filter);
 
   auto& watch = svc.watch();
-  watch.start();
   auto now = std::chrono::steady_clock::now();
   std::string key;
   std::optional<pull_service::computation> flight;
@@ -322,7 +321,7 @@ awaitable<http_response> row_history(pull_service& svc, request_context& ctx) {
 }  // namespace
 
 std::shared_ptr<pull_service> add_pull_routes(router& r, app& a) {
-  auto svc = std::make_shared<pull_service>(a, a.cfg().pulls);
+  auto svc = std::make_shared<pull_service>(a, a.cfg().pulls, a.changes());
   a.on_shutdown([weak = std::weak_ptr<pull_service>(svc)] {
     if (auto s = weak.lock()) s->stop();
   });

@@ -1,7 +1,5 @@
 #include "server/pull/pull_service.hpp"
 
-#include "server/core/database_limits.hpp"
-
 #include "server/app/app.hpp"
 #include "storage/log_sql.hpp"
 #include "storage/pull_reader.hpp"
@@ -59,11 +57,11 @@ void pull_filter::set_where(protocol::bound_filter w) {
   where = std::move(w);
 }
 
-pull_service::pull_service(app& a, const pulls_config& cfg)
+pull_service::pull_service(app& a, const pulls_config& cfg,
+                           std::shared_ptr<storage::log_listener> changes)
     : app_(a),
       cfg_(cfg),
-      watch_(log_watch::create(a.io().get_executor(), storage_dsn(a.cfg()),
-                               listener_options(a.cfg().database))),
+      watch_(log_watch::create(a.io().get_executor(), std::move(changes))),
       cache_(static_cast<std::size_t>(cfg.cache_bytes),
              std::chrono::milliseconds(cfg.cache_ttl_ms)) {}
 

@@ -77,7 +77,8 @@ struct pull_caller {
 
 class pull_service {
  public:
-  pull_service(app& a, const pulls_config& cfg);
+  // `changes`: the node's change-log listener, which the long-polls wait on.
+  pull_service(app& a, const pulls_config& cfg, std::shared_ptr<storage::log_listener> changes);
 
   app& owner() noexcept { return app_; }
   const pulls_config& cfg() const noexcept { return cfg_; }
