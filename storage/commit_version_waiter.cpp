@@ -23,35 +23,31 @@ constexpr std::chrono::milliseconds retry_delay{200};
 }  // namespace
 
 std::shared_ptr<commit_version_waiter> commit_version_waiter::create(
-    asio::any_io_executor ex, std::shared_ptr<pg_pool> storage, std::string storage_conninfo,
-    log_listener_options listener) {
-  auto self = std::shared_ptr<commit_version_waiter>(new commit_version_waiter(ex, std::move(storage)));
+    asio::any_io_executor ex, std::shared_ptr<pg_pool> storage,
+    std::shared_ptr<log_listener> changes) {
+  auto self = std::shared_ptr<commit_version_waiter>(
+      new commit_version_waiter(ex, std::move(storage), std::move(changes)));
   std::weak_ptr<commit_version_waiter> weak = self;
-  self->listener_ = log_listener::create(
-      ex, std::move(storage_conninfo),
-      [weak](const log_position&) {
-        if (auto s = weak.lock()) s->kick();
-      },
-      std::move(listener));
+  self->changes_->subscribe([weak](const log_position&) {
+    if (auto s = weak.lock()) s->kick();
+  });
   return self;
 }
 
 commit_version_waiter::commit_version_waiter(asio::any_io_executor ex,
-                                             std::shared_ptr<pg_pool> storage)
-    : ex_(ex), storage_(std::move(storage)), retry_(ex) {}
-
-void commit_version_waiter::start() { listener_->start(); }
+                                             std::shared_ptr<pg_pool> storage,
+                                             std::shared_ptr<log_listener> changes)
+    : ex_(ex), storage_(std::move(storage)), changes_(std::move(changes)), retry_(ex) {}
 
 void commit_version_waiter::stop() {
   stopped_ = true;
-  listener_->stop();
   retry_.cancel();
   for (auto* w : waiters_) w->timer->cancel();
 }
 
 std::optional<protocol::lsn> commit_version_waiter::high() const noexcept {
-  if (listener_->position().epoch == 0) return std::nullopt;
-  return listener_->position().high;
+  if (changes_->position().epoch == 0) return std::nullopt;
+  return changes_->position().high;
 }
 
 asio::awaitable<std::optional<protocol::lsn>> commit_version_waiter::async_wait(

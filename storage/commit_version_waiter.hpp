@@ -4,13 +4,14 @@
 // ingest has stored the transaction. The mutation path waits here (bounded) after its
 // COMMIT, so a push result can carry the version of its writes.
 //
-// One per node: it follows the log's high-water mark (storage/log_listener.hpp) and, when
-// the log advances while transactions are awaited, looks them up with one indexed range
+// One per node: it follows the log's high-water mark through the node's listener
+// (storage/log_listener.hpp) and, when the log advances while transactions are awaited, looks them up with one indexed range
 // read of fieldsync.changes for all of them at once. A read that fails (the database
 // restarting) is tried again shortly while anyone still waits: the advance it missed may
 // have been the last one.
 //
-// Concurrency contract: lives on one executor; async_wait, start and stop are called there.
+// Concurrency contract: lives on the listener's executor; async_wait and stop are called
+// there.
 
 #include "protocol/lsn.hpp"
 #include "storage/log_listener.hpp"
@@ -25,7 +26,6 @@
 #include <list>
 #include <memory>
 #include <optional>
-#include <string>
 
 namespace fieldsync::storage {
 
@@ -33,9 +33,8 @@ class commit_version_waiter : public std::enable_shared_from_this<commit_version
  public:
   static std::shared_ptr<commit_version_waiter> create(boost::asio::any_io_executor ex,
                                                        std::shared_ptr<pg_pool> storage,
-                                                       std::string storage_conninfo,
-                                                       log_listener_options listener);
-  void start();
+                                                       std::shared_ptr<log_listener> changes);
+  // Ends every wait (with nullopt) and the reads.
   void stop();
 
   // The log's high-water mark as last notified; nullopt while unknown (no log yet, or not
@@ -55,13 +54,14 @@ class commit_version_waiter : public std::enable_shared_from_this<commit_version
     boost::asio::steady_timer* timer = nullptr;
   };
 
-  commit_version_waiter(boost::asio::any_io_executor ex, std::shared_ptr<pg_pool> storage);
+  commit_version_waiter(boost::asio::any_io_executor ex, std::shared_ptr<pg_pool> storage,
+                        std::shared_ptr<log_listener> changes);
   void kick();
   boost::asio::awaitable<void> scan_loop();
 
   boost::asio::any_io_executor ex_;
   std::shared_ptr<pg_pool> storage_;
-  std::shared_ptr<log_listener> listener_;
+  std::shared_ptr<log_listener> changes_;
   std::list<waiter*> waiters_;
   boost::asio::steady_timer retry_;  // between a failed read and the next
   bool scanning_ = false;

@@ -104,10 +104,18 @@ struct log_listener::loop {
 
 std::shared_ptr<log_listener> log_listener::create(asio::any_io_executor ex,
                                                    std::string storage_conninfo,
+                                                   log_listener_options options) {
+  return std::shared_ptr<log_listener>(
+      new log_listener(std::move(ex), std::move(storage_conninfo), std::move(options)));
+}
+
+std::shared_ptr<log_listener> log_listener::create(asio::any_io_executor ex,
+                                                   std::string storage_conninfo,
                                                    callback on_advance,
                                                    log_listener_options options) {
-  return std::shared_ptr<log_listener>(new log_listener(std::move(ex), std::move(storage_conninfo),
-                                                        std::move(on_advance), std::move(options)));
+  auto self = create(std::move(ex), std::move(storage_conninfo), std::move(options));
+  self->subscribe(std::move(on_advance));
+  return self;
 }
 
 std::shared_ptr<log_listener> log_listener::create(asio::any_io_executor ex,
@@ -119,12 +127,13 @@ std::shared_ptr<log_listener> log_listener::create(asio::any_io_executor ex,
   return create(std::move(ex), std::move(storage_conninfo), std::move(on_advance), std::move(o));
 }
 
-log_listener::log_listener(asio::any_io_executor ex, std::string conninfo, callback cb,
+log_listener::log_listener(asio::any_io_executor ex, std::string conninfo,
                            log_listener_options options)
-    : ex_(std::move(ex)),
-      conninfo_(std::move(conninfo)),
-      on_advance_(std::move(cb)),
-      options_(std::move(options)) {}
+    : ex_(std::move(ex)), conninfo_(std::move(conninfo)), options_(std::move(options)) {}
+
+void log_listener::subscribe(callback on_advance) {
+  if (on_advance) subscribers_.push_back(std::move(on_advance));
+}
 
 void log_listener::start() { spawn_logged(ex_, loop::run(shared_from_this()), "change-log listener"); }
 
@@ -137,7 +146,7 @@ void log_listener::deliver(const log_position& p) {
   // A new epoch always counts; within one, only an advance does.
   if (p.epoch == position_.epoch && p.high <= position_.high) return;
   position_ = p;
-  if (on_advance_) on_advance_(p);
+  for (const auto& on_advance : subscribers_) on_advance(p);
 }
 
 }  // namespace fieldsync::storage

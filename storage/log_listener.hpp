@@ -2,15 +2,18 @@
 // Follows the change log's high-water mark on any node: LISTEN fieldsync_log on a storage
 // connection (the ingest leader notifies "<epoch> <high LSN>" with each commit), with
 // reconnects. After every (re)connect it reads the state once, after LISTEN, so a
-// notification missed while disconnected is never lost: the callback sees every advance,
+// notification missed while disconnected is never lost: the subscribers see every advance,
 // possibly merged.
+//
+// One per node (the app owns it): the fan-out hub, the pulls' long-polls and the mutation
+// path's version waiter subscribe to it, so the node holds one LISTEN connection.
 //
 // No wait is unbounded: a LISTEN wait ends after check_interval with a read of the state
 // (bounded by the operation timeout), so a connection that went quiet without failing
 // is noticed and replaced, and an advance whose notification went missing is delivered.
 //
-// Concurrency contract: lives on one executor; the callback runs there. start and stop
-// are called there.
+// Concurrency contract: lives on one executor; the subscribers' callbacks run there.
+// subscribe, start and stop are called there.
 
 #include "protocol/lsn.hpp"
 #include "storage/pg_connection.hpp"
@@ -22,6 +25,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace fieldsync::storage {
 
@@ -45,26 +49,34 @@ class log_listener : public std::enable_shared_from_this<log_listener> {
   using callback = std::function<void(const log_position&)>;
 
   static std::shared_ptr<log_listener> create(boost::asio::any_io_executor ex,
+                                              std::string storage_conninfo,
+                                              log_listener_options options);
+  // With one subscriber from the start.
+  static std::shared_ptr<log_listener> create(boost::asio::any_io_executor ex,
                                               std::string storage_conninfo, callback on_advance,
                                               log_listener_options options);
-  // With the default options but the connect timeout.
+  // With one subscriber, and the default options but the connect timeout.
   static std::shared_ptr<log_listener> create(boost::asio::any_io_executor ex,
                                               std::string storage_conninfo, callback on_advance,
                                               std::chrono::milliseconds connect_timeout);
+  // `on_advance` hears every advance from now on, for the listener's life: a subscriber
+  // that may go first holds itself weakly in it. An advance heard before is position().
+  // Not from inside a callback.
+  void subscribe(callback on_advance);
   void start();
   void stop();
   // The last position seen; epoch 0 before the first.
   const log_position& position() const noexcept { return position_; }
 
  private:
-  log_listener(boost::asio::any_io_executor ex, std::string conninfo, callback cb,
+  log_listener(boost::asio::any_io_executor ex, std::string conninfo,
                log_listener_options options);
   struct loop;
   void deliver(const log_position& p);
 
   boost::asio::any_io_executor ex_;
   std::string conninfo_;
-  callback on_advance_;
+  std::vector<callback> subscribers_;
   log_listener_options options_;
   log_position position_;
   bool stopped_ = false;

@@ -43,9 +43,10 @@ app::app(config cfg)
     storage_opts.conninfo = cfg_.database.storage_dsn;
     storage_pool_ = storage::pg_pool::create(ioc_.get_executor(), std::move(storage_opts));
   }
+  changes_ = storage::log_listener::create(ioc_.get_executor(), storage_dsn(cfg_),
+                                           listener_options(cfg_.database));
   pulls_ = std::make_shared<pull_service>(
-      pull_dependencies{ioc_.get_executor(), auth_, collections_, storage_pool_, storage_dsn(cfg_),
-                        listener_options(cfg_.database)},
+      pull_dependencies{ioc_.get_executor(), auth_, collections_, storage_pool_, changes_},
       cfg_.pulls);
   add_public_routes(public_routes_, *this);
   add_admin_routes(admin_routes_, std::make_shared<const admin_services>(admin_services{
@@ -133,6 +134,7 @@ asio::awaitable<void> app::start(startup_hook on_start, std::function<void(app&)
   if (shutting_down_) co_return;
   co_await start_mutations();
   if (shutting_down_) co_return;
+  changes_->start();
   hub_->start();
   public_listener_->start();
   admin_listener_->start();
@@ -204,8 +206,7 @@ asio::awaitable<void> app::start_mutations() {
   o.max_clock_drift = m.max_clock_drift;
   o.conflict_retention = m.conflict_retention;
   o.clock_retention = cfg_.changelog.tombstone;
-  o.listener = listener_options(cfg_.database);
-  o.storage_conninfo = storage_dsn(cfg_);
+  o.changes = changes_;
   o.storage_is_source = storage_pool_ == pool_;
   o.after_commit = mutation_fault_hook_from_environment();
   try {
@@ -224,16 +225,14 @@ void app::add_live_sync(const std::shared_ptr<ws_protocol>& protocol) {
   fo.storage_conninfo = storage_dsn(cfg_);
   fo.connect_timeout = cfg_.database.connect_timeout;
   fo.session = session_limits(cfg_.database);
-  fo.listen_check_interval = cfg_.database.listen_check_interval;
   fo.read_changes = w.fanout_read_changes;
   fo.snapshot_batch_rows = w.snapshot_batch_rows;
   fo.session_queue_messages = w.send_queue_messages;
   fo.session_queue_bytes = w.send_queue_bytes;
   fo.stall_timeout = w.idle_timeout;
   // Half the storage pool at most, so pulls and mutations keep connections.
-  fo.concurrent_starts =
-      std::max<std::size_t>(1, cfg_.database.pool_size / 2);
-  hub_ = fanout_hub::create(ioc_, storage_pool_, fo, &ws_metrics_);
+  fo.concurrent_starts = std::max<std::size_t>(1, cfg_.database.pool_size / 2);
+  hub_ = fanout_hub::create(ioc_, storage_pool_, changes_, fo, &ws_metrics_);
   live_sync_options lo;
   lo.auth_timeout = w.auth_timeout;
   lo.max_subscriptions_per_session = w.max_subscriptions_per_session;
@@ -261,6 +260,7 @@ void app::begin_shutdown() {
   if (mutations_) mutations_->stop();
   pulls_->stop();
   if (hub_) hub_->stop();
+  changes_->stop();
   registry_.shutdown_all();
   await_drain(std::chrono::steady_clock::now() +
               cfg_.server.shutdown_timeout);

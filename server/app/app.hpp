@@ -21,6 +21,7 @@
 #include "server/mutations/ws_push.hpp"
 #include "storage/ingest.hpp"
 #include "storage/log_compactor.hpp"
+#include "storage/log_listener.hpp"
 #include "storage/pg_pool.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -106,6 +107,7 @@ class app {
   boost::asio::io_context ioc_{1};
   std::shared_ptr<storage::pg_pool> pool_;
   std::shared_ptr<storage::pg_pool> storage_pool_;
+  std::shared_ptr<storage::log_listener> changes_;
   authenticator auth_;
   collection_registry collections_;
   std::shared_ptr<storage::ingest> ingest_;

@@ -1,20 +1,17 @@
 #pragma once
 // The fan-out hub: delivers the change log to this node's live subscriptions.
 //
-// The hub follows the log's high-water mark (storage::log_listener: LISTEN fieldsync_log)
-// and, for each advance, reads the new entries once for the whole node (one query on a
+// The hub follows the log's high-water mark (the node's storage::log_listener: LISTEN
+// fieldsync_log) and, for each advance, reads the new entries once for the whole node (one query on a
 // connection of its own, `fanout_read_changes` entries per page), matches every change
 // against the subscriptions of its collection through their subscription_index, judges
 // each candidate on the old and the new row (classify), encodes each message once and
 // hands it, with the subscription's head, to the sessions (one post per session per page).
 //
-// A subscription starts in a task of its own: snapshot (when it has no usable cursor, or
-// after a reset) from storage::snapshot_stream at the log's snapshot position W, then a
-// catch-up read of its collection's changes after W (or after its cursor) up to the hub's
-// position H, paced on what the client actually reads; when it has reached H it joins the
-// live delivery in the same strand step, and gets up-to-date. Live delivery skips changes at
-// or before a subscription's own position, so the hand-over has no gap and no duplicate
-// whichever of the two is ahead.
+// A subscription starts in a task of its own (subscription_start.hpp): snapshot or
+// catch-up up to the hub's position, then it joins the live delivery. Live delivery skips
+// changes at or before a subscription's own position, so the hand-over has no gap and no
+// duplicate whichever of the two is ahead.
 //
 // A session whose send queue overflows is closed with 4008 by ws_session; its client
 // resumes from its cursors. Memory is bounded by the page size, the session queues and
@@ -26,6 +23,7 @@
 
 #include "server/access/collection_registry.hpp"
 #include "server/live/live_subscription.hpp"
+#include "server/live/start_slots.hpp"
 #include "server/live/subscription_index.hpp"
 #include "server/net/ws_metrics.hpp"
 #include "server/net/ws_session.hpp"
@@ -39,7 +37,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -52,9 +49,8 @@ namespace fieldsync::server {
 struct fanout_options {
   std::string storage_conninfo;
   std::chrono::milliseconds connect_timeout{5000};
-  // The hub's own connections (the LISTEN and the log reads).
+  // The hub's own connection (the log reads).
   storage::pg_session_limits session;
-  std::chrono::milliseconds listen_check_interval{10'000};
   std::size_t read_changes = 2000;  // log entries per read (hub and catch-ups); >= 2
   std::size_t snapshot_batch_rows = 500;
   std::size_t session_queue_messages = 1024;  // the sessions' limits, to pace snapshots within
@@ -77,10 +73,13 @@ struct hub_peer {
 
 class fanout_hub : public std::enable_shared_from_this<fanout_hub> {
  public:
+  // `changes`: the node's listener, which the hub follows from start() on.
   static std::shared_ptr<fanout_hub> create(boost::asio::io_context& ioc,
                                             std::shared_ptr<storage::pg_pool> storage_pool,
+                                            std::shared_ptr<storage::log_listener> changes,
                                             fanout_options options, ws_metrics* metrics);
 
+  // Called on the listener's executor.
   void start();
   void stop();
 
@@ -91,20 +90,18 @@ class fanout_hub : public std::enable_shared_from_this<fanout_hub> {
   void remove(std::shared_ptr<live_subscription> s, bool acknowledge);
 
  private:
+  // A subscription's start works on the hub's strand and its state: the position it
+  // catches up to, the start slots, go_live() and forget().
+  friend class subscription_start;
   struct collection_state;
-  struct pacer;
-  class task;
-  struct start_slot {
-    explicit start_slot(const boost::asio::any_io_executor& ex) : timer(ex) {}
-    boost::asio::steady_timer timer;
-    bool granted = false;
-  };
 
   fanout_hub(boost::asio::io_context& ioc, std::shared_ptr<storage::pg_pool> pool,
-             fanout_options options, ws_metrics* metrics);
+             std::shared_ptr<storage::log_listener> changes, fanout_options options,
+             ws_metrics* metrics);
 
   void on_advance(const storage::log_position& p);
   boost::asio::awaitable<void> pump();
+  boost::asio::awaitable<void> back_off(std::chrono::milliseconds& backoff);
   void new_epoch(std::int64_t epoch, protocol::lsn high);
   // Matches the page's changes against the live subscriptions and hands the messages to
   // the sessions; returns how many entries it consumed (a full page keeps its last one
@@ -114,15 +111,18 @@ class fanout_hub : public std::enable_shared_from_this<fanout_hub> {
   void start_task(const std::shared_ptr<live_subscription>& s,
                   std::optional<std::string> reset_reason);
   void go_live(const std::shared_ptr<live_subscription>& s);
+  void leave_live(const std::shared_ptr<live_subscription>& s);
   void end(const std::shared_ptr<live_subscription>& s);
   void forget(const std::shared_ptr<live_subscription>& s);
   collection_state& state_of(const collection_access& c);
+  // What a delete message of the collection carries of the row.
+  const std::vector<std::string>& delete_columns(const collection_access& c);
 
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
   std::shared_ptr<storage::pg_pool> pool_;
   fanout_options options_;
   ws_metrics* metrics_;
-  std::shared_ptr<storage::log_listener> listener_;
+  std::shared_ptr<storage::log_listener> changes_;
   std::unique_ptr<storage::pg_connection> conn_;
   boost::asio::steady_timer retry_;
 
@@ -136,8 +136,7 @@ class fanout_hub : public std::enable_shared_from_this<fanout_hub> {
   std::vector<hub_peer*> touched_;
   std::map<live_subscription*, std::shared_ptr<live_subscription>> subscriptions_;
   std::size_t live_ = 0;
-  std::size_t free_starts_ = 0;
-  std::deque<std::shared_ptr<start_slot>> start_queue_;
+  start_slots starts_;
 };
 
 }  // namespace fieldsync::server

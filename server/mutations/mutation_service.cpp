@@ -398,9 +398,8 @@ asio::awaitable<std::shared_ptr<mutation_service>> mutation_service::async_creat
   if (!migrated) throw std::runtime_error("mutations: " + migrated.error().to_string());
   auto tracked = co_await (*conn)->async_query("SELECT current_setting('track_commit_timestamp')");
   self->commit_times_ = tracked && tracked->rows() == 1 && tracked->value(0, 0) == "on";
-  self->versions_ = storage::commit_version_waiter::create(
-      ex, self->storage_, self->options_.storage_conninfo, self->options_.listener);
-  self->versions_->start();
+  self->versions_ =
+      storage::commit_version_waiter::create(ex, self->storage_, self->options_.changes);
   spawn_logged(ex, self->prune_loop(), "mutation record pruning");
   co_return self;
 }

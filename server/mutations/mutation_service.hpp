@@ -54,8 +54,7 @@ struct mutation_options {
   std::chrono::milliseconds max_clock_drift{60'000};
   std::chrono::milliseconds conflict_retention{30LL * 24 * 3600 * 1000};
   std::chrono::milliseconds clock_retention{7LL * 24 * 3600 * 1000};  // deleted rows' clocks
-  storage::log_listener_options listener;  // the version waiter's LISTEN connection
-  std::string storage_conninfo;
+  std::shared_ptr<storage::log_listener> changes;  // the node's, for the version waiter
   bool storage_is_source = true;  // the change log is in the source database
   mutation_fault_hook after_commit;  // tests only (server/mutations/mutation_fault.hpp)
 };

@@ -7,36 +7,22 @@ namespace fieldsync::server {
 
 namespace asio = boost::asio;
 
-std::shared_ptr<log_watch> log_watch::create(asio::any_io_executor ex, std::string conninfo,
-                                             storage::log_listener_options options) {
-  return std::shared_ptr<log_watch>(
-      new log_watch(std::move(ex), std::move(conninfo), std::move(options)));
+std::shared_ptr<log_watch> log_watch::create(asio::any_io_executor ex,
+                                             std::shared_ptr<storage::log_listener> changes) {
+  auto self = std::shared_ptr<log_watch>(new log_watch(std::move(ex), std::move(changes)));
+  std::weak_ptr<log_watch> weak = self;
+  self->changes_->subscribe([weak](const storage::log_position&) {
+    if (auto watch = weak.lock()) watch->advanced();
+  });
+  return self;
 }
 
-log_watch::log_watch(asio::any_io_executor ex, std::string conninfo,
-                     storage::log_listener_options options)
-    : ex_(std::move(ex)), conninfo_(std::move(conninfo)), options_(std::move(options)) {}
-
-void log_watch::start() {
-  if (listener_ || stopped_) return;
-  std::weak_ptr<log_watch> weak = shared_from_this();
-  listener_ = storage::log_listener::create(
-      ex_, conninfo_,
-      [weak](const storage::log_position&) {
-        if (auto self = weak.lock()) self->advanced();
-      },
-      options_);
-  listener_->start();
-}
+log_watch::log_watch(asio::any_io_executor ex, std::shared_ptr<storage::log_listener> changes)
+    : ex_(std::move(ex)), changes_(std::move(changes)) {}
 
 void log_watch::stop() {
   stopped_ = true;
-  if (listener_) listener_->stop();
   advanced();
-}
-
-storage::log_position log_watch::position() const noexcept {
-  return listener_ ? listener_->position() : storage::log_position{};
 }
 
 void log_watch::advanced() {
@@ -46,7 +32,6 @@ void log_watch::advanced() {
 
 asio::awaitable<storage::log_position> log_watch::async_wait_change(
     storage::log_position seen, std::chrono::steady_clock::time_point deadline) {
-  start();
   auto self = shared_from_this();
   auto differs = [&] {
     auto now = position();

@@ -1,12 +1,11 @@
 #pragma once
-// The change log's high-water mark for HTTP long-polls: one LISTEN (storage::log_listener)
-// per process, shared by every waiting request. A request that found nothing new waits
-// here, each with its own deadline, and re-reads the log when the mark moves (or, at its
-// deadline, answers that nothing is new). The fan-out hub of the WebSocket follows the same
-// notifications through its own listener.
+// The change log's high-water mark for HTTP long-polls, followed through the node's
+// storage::log_listener and shared by every waiting request. A request that found nothing
+// new waits here, each with its own deadline, and re-reads the log when the mark moves (or,
+// at its deadline, answers that nothing is new).
 //
-// Concurrency contract: lives on the app's io_context; every member is called there. The
-// listener starts on first use.
+// Concurrency contract: lives on the listener's executor (the app's io_context); every
+// member is called there.
 
 #include "storage/log_listener.hpp"
 
@@ -17,22 +16,19 @@
 #include <chrono>
 #include <list>
 #include <memory>
-#include <string>
 
 namespace fieldsync::server {
 
 class log_watch : public std::enable_shared_from_this<log_watch> {
  public:
-  static std::shared_ptr<log_watch> create(boost::asio::any_io_executor ex, std::string conninfo,
-                                           storage::log_listener_options options);
+  static std::shared_ptr<log_watch> create(boost::asio::any_io_executor ex,
+                                           std::shared_ptr<storage::log_listener> changes);
 
-  // Starts listening (once); later calls do nothing.
-  void start();
-  // Stops listening and wakes every waiter.
+  // Wakes every waiter; they wait no more.
   void stop();
 
-  // The last position seen; epoch 0 before the first (or before start()).
-  storage::log_position position() const noexcept;
+  // The last position seen; epoch 0 before the first.
+  storage::log_position position() const noexcept { return changes_->position(); }
   // Bumped on every advance: cached answers remember it to know when they went stale.
   std::uint64_t generation() const noexcept { return generation_; }
 
@@ -44,14 +40,11 @@ class log_watch : public std::enable_shared_from_this<log_watch> {
   std::size_t waiters() const noexcept { return waiters_.size(); }
 
  private:
-  log_watch(boost::asio::any_io_executor ex, std::string conninfo,
-            storage::log_listener_options options);
+  log_watch(boost::asio::any_io_executor ex, std::shared_ptr<storage::log_listener> changes);
   void advanced();
 
   boost::asio::any_io_executor ex_;
-  std::string conninfo_;
-  storage::log_listener_options options_;
-  std::shared_ptr<storage::log_listener> listener_;
+  std::shared_ptr<storage::log_listener> changes_;
   std::list<boost::asio::steady_timer*> waiters_;
   std::uint64_t generation_ = 0;
   bool stopped_ = false;

@@ -161,7 +161,6 @@ awaitable<http_response> changes(pull_service& svc, request_context& ctx) {
   if (!q->position && ndjson && ctx.stream) co_return co_await stream_snapshot(svc, ctx, filter);
 
   auto& watch = svc.watch();
-  watch.start();
   auto now = std::chrono::steady_clock::now();
   std::string key;
   std::optional<pull_service::computation> flight;

@@ -64,7 +64,7 @@ pull_service::pull_service(pull_dependencies deps, const pulls_config& cfg)
       collections_(deps.collections),
       storage_pool_(std::move(deps.storage_pool)),
       cfg_(cfg),
-      watch_(log_watch::create(executor_, deps.storage_conninfo, deps.listener)),
+      watch_(log_watch::create(executor_, std::move(deps.changes))),
       cache_(cfg.cache_bytes, cfg.cache_ttl) {}
 
 void pull_service::stop() {

@@ -81,8 +81,7 @@ struct pull_dependencies {
   const authenticator& auth;
   const collection_registry& collections;
   std::shared_ptr<storage::pg_pool> storage_pool;
-  std::string storage_conninfo;  // the log watch's own LISTEN connection
-  storage::log_listener_options listener;
+  std::shared_ptr<storage::log_listener> changes;  // the node's change-log listener
 };
 
 class pull_service {

@@ -537,7 +537,6 @@ awaitable<http_response> shape(pull_service& svc, request_context& ctx) {
   }
 
   auto& watch = svc.watch();
-  watch.start();
   const auto& cfg = svc.cfg();
   auto now = std::chrono::steady_clock::now();
   std::string key;

@@ -2,7 +2,9 @@
 //   fuzz_seed_corpus FIXTURE_DIR OUT_DIR
 // OUT_DIR/pgoutput_message: every captured message; OUT_DIR/walsender_message: each in an
 // XLogData, plus a keepalive; OUT_DIR/value_text: every captured text value with the byte
-// that selects its column's type in fuzz_value_text.
+// that selects its column's type in fuzz_value_text; OUT_DIR/transaction_assembler: each
+// captured transaction after the Relation messages before it, and the captures' first
+// messages up to 16 KiB, in fuzz_transaction_assembler's framing.
 #include "protocol/pg_type.hpp"
 #include "protocol/pgoutput_message.hpp"
 
@@ -26,6 +28,16 @@ std::vector<std::uint8_t> from_hex(const std::string& hex) {
   }
   return out;
 }
+
+// fuzz_transaction_assembler's framing of one message: a 2-byte big-endian length first.
+void append_framed(std::vector<std::uint8_t>& out, const std::vector<std::uint8_t>& message) {
+  out.push_back(static_cast<std::uint8_t>(message.size() >> 8));
+  out.push_back(static_cast<std::uint8_t>(message.size() & 0xff));
+  out.insert(out.end(), message.begin(), message.end());
+}
+
+// scripts/fuzz's -max_len: a longer seed would be cut.
+constexpr std::size_t max_seed_bytes = 16384;
 
 void write(const fs::path& dir, std::size_t n, const std::vector<std::uint8_t>& bytes) {
   fs::create_directories(dir);
@@ -59,6 +71,10 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "fuzz_seed_corpus: cannot read %s\n", (fixtures / name).c_str());
       return 1;
     }
+    std::map<std::uint32_t, std::vector<std::uint8_t>> relation_bytes;
+    std::vector<std::uint8_t> txn;
+    std::vector<std::uint8_t> stream;  // the first messages, while they fit
+    bool stream_full = false;
     std::string line;
     while (std::getline(in, line)) {
       if (line.empty() || line[0] == '#') continue;
@@ -75,7 +91,20 @@ int main(int argc, char** argv) {
 
       auto m = decode_pgoutput(bytes);
       if (!m) continue;
-      if (auto* r = std::get_if<relation_message>(&*m)) relations[r->oid] = *r;
+      stream_full = stream_full || stream.size() + bytes.size() + 2 > max_seed_bytes;
+      if (!stream_full) append_framed(stream, bytes);
+      if (std::holds_alternative<begin_message>(*m)) {
+        txn.clear();
+        for (const auto& [oid, relation] : relation_bytes) append_framed(txn, relation);
+      }
+      append_framed(txn, bytes);
+      if (std::holds_alternative<commit_message>(*m) && txn.size() <= max_seed_bytes) {
+        write(out / "transaction_assembler", ++n, txn);
+      }
+      if (auto* r = std::get_if<relation_message>(&*m)) {
+        relations[r->oid] = *r;
+        relation_bytes[r->oid] = bytes;
+      }
       const insert_message* ins = std::get_if<insert_message>(&*m);
       if (ins == nullptr || !relations.count(ins->relation_oid)) continue;
       const auto& rel = relations[ins->relation_oid];
@@ -87,6 +116,7 @@ int main(int argc, char** argv) {
         write(out / "value_text", ++n, seed);
       }
     }
+    write(out / "transaction_assembler", ++n, stream);
   }
   write(out / "walsender_message", ++n, {'k', 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9, 1});
   std::printf("fuzz_seed_corpus: %zu seeds in %s\n", n, out.c_str());
