@@ -9,6 +9,7 @@
 
 using namespace fieldsync::conflicts;
 using namespace fieldsync::conflicts::test;
+using fieldsync::protocol::decimal;
 using fieldsync::protocol::type_class;
 
 namespace {
