@@ -2,7 +2,7 @@
 // running, 2 bad command line or configuration.
 
 #include "server/app/app.hpp"
-include "server/app/config_file.hpp"
+#include "server/app/config_file.hpp"
 #include "server/app/dev_command.hpp"
 #include "server/core/logging.hpp"
 #include "server/app/serve_command.hpp"
