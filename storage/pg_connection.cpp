@@ -6,6 +6,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
 
 #include <fcntl.h>
 #include <poll.h>
@@ -100,7 +101,6 @@ struct pg_connection::impl {
   // The server said FATAL outside an operation (shutting down, idle_in_transaction
   // timeout): the socket closes next.
   bool goodbye = false;
-  PQnoticeReceiver previous_receiver = nullptr;
 
   explicit impl(executor_type e) : ex(e), deadline(e) {}
 
@@ -111,17 +111,23 @@ struct pg_connection::impl {
     if (conn) PQfinish(conn);
   }
 
-  // Errors that arrive while no operation runs are delivered as notices: the reason a
-  // server gives before it closes an idle session among them. Notices go on to libpq's
-  // receiver as before.
+  // Notices (NOTICE, WARNING, ...) go to the log instead of libpq's default receiver,
+  // which prints them raw on stderr between the server's log lines: debug for what a
+  // statement reports in passing ("schema ... already exists, skipping"), warn for
+  // WARNING and worse. Errors that arrive while no operation runs are delivered as notices
+  // too: the reason a server gives before it closes an idle session among them.
   static void on_notice(void* arg, const PGresult* r) {
     auto* d = static_cast<impl*>(arg);
     const char* severity = PQresultErrorField(r, PG_DIAG_SEVERITY_NONLOCALIZED);
-    if (severity &&
-        (std::string_view(severity) == "FATAL" || std::string_view(severity) == "PANIC")) {
-      d->goodbye = true;
+    const std::string_view level = severity ? severity : "NOTICE";
+    if (level == "FATAL" || level == "PANIC") d->goodbye = true;
+    const char* primary = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+    const std::string text = one_line(primary ? primary : PQresultErrorMessage(r));
+    if (level == "NOTICE" || level == "INFO" || level == "LOG" || level.starts_with("DEBUG")) {
+      spdlog::debug("postgresql {}: {}", level, text);
+    } else {
+      spdlog::warn("postgresql {}: {}", level, text);
     }
-    if (d->previous_receiver) d->previous_receiver(nullptr, r);
   }
 
   // Removes the reactor's registration and closes our duplicate. Waits still pending on
@@ -329,8 +335,7 @@ asio::awaitable<pg_outcome<std::unique_ptr<pg_connection>>> pg_connection::async
   if (PQstatus(d->conn) == CONNECTION_BAD) {
     co_return make_error(pg_errc::connection_failed, one_line(PQerrorMessage(d->conn)));
   }
-  // libpq's own receiver (the one replaced) ignores its argument.
-  d->previous_receiver = PQsetNoticeReceiver(d->conn, &impl::on_notice, d.get());
+  PQsetNoticeReceiver(d->conn, &impl::on_notice, d.get());
 
   auto* raw = d.get();
   auto poll_loop = [raw]() -> asio::awaitable<std::optional<pg_error>> {
