@@ -125,7 +125,11 @@ boost::system::result<checked_mutation, mutation_problem> check_mutation(
   }
   for (const auto& [name, value] : m.base) {
     auto v = normalised(*schema.find(name), value, mutation_limits{~std::size_t{0}});
-    out.base[name] = v ? std::move(*v) : value;
+    if (v) {
+      out.base[name] = std::move(*v);
+    } else {
+      out.base[name] = value;
+    }
   }
   return out;
 }

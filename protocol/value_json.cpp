@@ -129,9 +129,9 @@ std::string pg_float_text(double d, bool float4) {
       out += digits;
       out.append(static_cast<std::size_t>(exponent + 1 - n), '0');
     } else {
-      out.append(digits, 0, static_cast<std::size_t>(exponent + 1));
+      out.append(digits, 0, static_cast<std::size_t>(exponent) + 1);
       out += '.';
-      out.append(digits, static_cast<std::size_t>(exponent + 1));
+      out.append(digits, static_cast<std::size_t>(exponent) + 1);
     }
     return out;
   }
@@ -232,9 +232,9 @@ std::string fixed_from_shortest(double d) {
     out += digits;
     out.append(static_cast<std::size_t>(exponent - (n - 1)), '0');
   } else if (exponent >= 0) {
-    out.append(digits, 0, static_cast<std::size_t>(exponent + 1));
+    out.append(digits, 0, static_cast<std::size_t>(exponent) + 1);
     out += '.';
-    out.append(digits, static_cast<std::size_t>(exponent + 1));
+    out.append(digits, static_cast<std::size_t>(exponent) + 1);
   } else {
     out += "0.";
     out.append(static_cast<std::size_t>(-exponent - 1), '0');

@@ -381,8 +381,10 @@ class loader {
 
   void apply_environment(const environment& env) {
     for (const auto& [name, value] : env) {
-      auto it = std::find_if(specs_.begin(), specs_.end(),
-                             [&](const key_spec& s) { return s.env_name() == name; });
+      // `env_name`, not `name`: clang before 16 cannot capture a structured binding.
+      auto it = std::find_if(specs_.begin(), specs_.end(), [&env_name = name](const key_spec& s) {
+        return s.env_name() == env_name;
+      });
       if (it != specs_.end()) {
         apply_env(*it, value);
         continue;

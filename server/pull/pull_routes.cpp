@@ -173,13 +173,15 @@ awaitable<http_response> changes(pull_service& svc, request_context& ctx) {
   auto generation = watch.generation();
   auto seen = watch.position();
 
+  // `f`, not `filter`: clang before 16 cannot capture a structured binding (clang-tidy).
   auto page_from =
-      [&](const std::optional<pull_position>& from) -> awaitable<storage::pg_outcome<pull_page>> {
-    if (!from) co_return co_await svc.async_snapshot_page(filter, std::nullopt, q->limit);
+      [&, &f = filter](
+          const std::optional<pull_position>& from) -> awaitable<storage::pg_outcome<pull_page>> {
+    if (!from) co_return co_await svc.async_snapshot_page(f, std::nullopt, q->limit);
     if (const auto* s = std::get_if<snapshot_position>(&*from)) {
-      co_return co_await svc.async_snapshot_page(filter, *s, q->limit);
+      co_return co_await svc.async_snapshot_page(f, *s, q->limit);
     }
-    co_return co_await svc.async_changes_page(filter, std::get<protocol::cursor>(*from), q->limit);
+    co_return co_await svc.async_changes_page(f, std::get<protocol::cursor>(*from), q->limit);
   };
   auto page = co_await page_from(q->position);
   if (!page) co_return pull_service::database_error(req, page.error());

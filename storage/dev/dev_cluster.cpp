@@ -98,7 +98,9 @@ bool c_utf8_locale_exists() {
 
 int free_loopback_port() {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw dev_cluster_error(std::string("cannot create a socket to find a free port: ") + std::strerror(errno));
+  if (fd < 0)
+    throw dev_cluster_error(std::string("cannot create a socket to find a free port: ") +
+                            std::generic_category().message(errno));
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = 0;
@@ -108,7 +110,8 @@ int free_loopback_port() {
       ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
     int err = errno;
     ::close(fd);
-    throw dev_cluster_error(std::string("cannot bind 127.0.0.1:0 to find a free port: ") + std::strerror(err));
+    throw dev_cluster_error(std::string("cannot bind 127.0.0.1:0 to find a free port: ") +
+                            std::generic_category().message(err));
   }
   ::close(fd);
   return ntohs(addr.sin_port);
@@ -270,12 +273,15 @@ void dev_cluster::prepare_directories() {
     fs::permissions(cluster_dir_, fs::perms::owner_all, fs::perm_options::replace, ec);
   }
   int fd = ::open(log_file_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-  if (fd < 0) throw dev_cluster_error("cannot create " + log_file_.string() + ": " + std::strerror(errno));
+  if (fd < 0)
+    throw dev_cluster_error("cannot create " + log_file_.string() + ": " +
+                            std::generic_category().message(errno));
   ::close(fd);
   if (run_as_) {
     for (const auto& p : {cluster_dir_, log_file_}) {
       if (::chown(p.c_str(), run_as_->uid, run_as_->gid) != 0) {
-        throw dev_cluster_error("cannot chown " + p.string() + " to postgres: " + std::strerror(errno));
+        throw dev_cluster_error("cannot chown " + p.string() +
+                                " to postgres: " + std::generic_category().message(errno));
       }
     }
   }
