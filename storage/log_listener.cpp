@@ -140,13 +140,21 @@ void log_listener::start() { spawn_logged(ex_, loop::run(shared_from_this()), "c
 void log_listener::stop() {
   stopped_ = true;
   if (cancel_) cancel_();
+  // Subscribers hold executors of the io_context (the hub's strand); the listener itself
+  // may outlive it (routes hold the pull service, and it the listener), so they are
+  // released now, while the io_context still runs.
+  subscribers_.clear();
 }
 
 void log_listener::deliver(const log_position& p) {
   // A new epoch always counts; within one, only an advance does.
   if (p.epoch == position_.epoch && p.high <= position_.high) return;
   position_ = p;
-  for (const auto& on_advance : subscribers_) on_advance(p);
+  // By index, on a copy: a subscriber may stop the listener, which clears the list.
+  for (std::size_t i = 0; i < subscribers_.size(); ++i) {
+    auto on_advance = subscribers_[i];
+    on_advance(p);
+  }
 }
 
 }  // namespace fieldsync::storage
