@@ -275,7 +275,7 @@ TEST_CASE("a truncate truncates the collections among its relations") {
   CHECK(t.changes[1].op == change_op::truncate);
 }
 
-TEST_CASE("relations that are not collections are passed over; the collection's types count") {
+TEST_CASE("relations that are not collections are passed over, and the collection's types count") {
   fixture f;
   // The collection's type (read from the catalog) counts, not the message's.
   auto t = f.run(insert(values({"9"}), audit_oid), insert(values({"12", "hello"}), notes_oid));
