@@ -11,6 +11,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cstdio>
 #include <iostream>
 #include <optional>
 
@@ -19,9 +20,7 @@ namespace {
 constexpr int exit_failure = 1;
 constexpr int exit_usage = 2;
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   namespace fs = fieldsync::server;
 
   CLI::App cli{"fieldsync: real-time sync server for offline-first apps on PostgreSQL"};
@@ -88,4 +87,21 @@ int main(int argc, char** argv) {
     std::cerr << "fieldsync: " << e.what() << "\n";
     return exit_failure;
   }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // What run() lets escape (an allocation failing while the command line is set up) ends
+  // the process with one line and exit code 1, never std::terminate.
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fputs("fieldsync: ", stderr);
+    std::fputs(e.what(), stderr);
+    std::fputs("\n", stderr);
+  } catch (...) {
+    std::fputs("fieldsync: unknown error\n", stderr);
+  }
+  return exit_failure;
 }
