@@ -5,10 +5,10 @@
 // COMMIT, so a push result can carry the version of its writes.
 //
 // One per node: it follows the log's high-water mark through the node's listener
-// (storage/log_listener.hpp) and, when the log advances while transactions are awaited, looks them up with one indexed range
-// read of fieldsync.changes for all of them at once. A read that fails (the database
-// restarting) is tried again shortly while anyone still waits: the advance it missed may
-// have been the last one.
+// (storage/log_listener.hpp) and, when the log advances while transactions are awaited,
+// looks them up with one indexed range read of fieldsync.changes for all of them at once.
+// A read that fails (the database restarting) is tried again shortly while anyone still
+// waits: the advance it missed may have been the last one.
 //
 // Concurrency contract: lives on the listener's executor; async_wait and stop are called
 // there.

@@ -40,17 +40,16 @@ http_response starting(const http_request& req) {
   return error_response(req, http::status::service_unavailable, "starting", "the server is starting");
 }
 
-// The decoded value of one query parameter; empty when absent or when the query does not
-// decode.
-std::string query_value(std::string_view query, std::string_view name) {
-  const auto params = parse_query(query);
-  const std::string* value = params ? find_param(*params, name) : nullptr;
+// The decoded value of one query parameter; empty when absent.
+std::string param_value(const query_params& params, std::string_view name) {
+  const std::string* value = find_param(params, name);
   return value ? *value : std::string();
 }
 
-std::optional<std::int64_t> query_number(std::string_view query, std::string_view name,
-                                         std::int64_t fallback, std::int64_t min, std::int64_t max) {
-  auto text = query_value(query, name);
+std::optional<std::int64_t> param_number(const query_params& params, std::string_view name,
+                                         std::int64_t fallback, std::int64_t min,
+                                         std::int64_t max) {
+  auto text = param_value(params, name);
   if (text.empty()) return fallback;
   std::int64_t v = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
@@ -78,16 +77,22 @@ void add_mutation_routes(router& r, const authenticator& auth, mutation_service_
 }
 
 asio::awaitable<http_response> list_conflicts(request_context& ctx, mutation_service_source mutations) {
-  auto limit = query_number(ctx.query, "limit", 100, 1, 1000);
-  auto before = query_number(ctx.query, "before", 0, 0, std::numeric_limits<std::int64_t>::max());
+  // Parsed once; a malformed %-escape is the client's error, not an empty filter.
+  const auto params = parse_query(ctx.query);
+  if (!params) {
+    co_return error_response(ctx.request, http::status::bad_request, "bad_request",
+                             "the query string has a malformed %-escape");
+  }
+  auto limit = param_number(*params, "limit", 100, 1, 1000);
+  auto before = param_number(*params, "before", 0, 0, std::numeric_limits<std::int64_t>::max());
   if (!limit || !before) {
     co_return error_response(ctx.request, http::status::bad_request, "bad_request",
                              "limit is 1 to 1000 and before a conflict id");
   }
   auto service = mutations();
   if (!service) co_return starting(ctx.request);
-  auto reply = co_await service->async_list_conflicts(*before, *limit, query_value(ctx.query, "collection"),
-                                                      query_value(ctx.query, "client_id"));
+  auto reply = co_await service->async_list_conflicts(
+      *before, *limit, param_value(*params, "collection"), param_value(*params, "client_id"));
   co_return reply_response(ctx.request, reply);
 }
 
