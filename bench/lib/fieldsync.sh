@@ -16,7 +16,7 @@
 FIELDSYNC_PID=""
 FIELDSYNC_STARTED=0
 FIELDSYNC_ALL_PIDS=()
-FIELDSYNC_ADMIN_TOKEN=bench-admin-token
+FIELDSYNC_ADMIN_TOKEN=bench-admin-token-0123456789abcdef
 
 fieldsync_start() {
   [ -n "${BENCH_PG_DSN:-}" ] || bench_die "fieldsync_start: call pg_start first"

@@ -57,6 +57,7 @@ struct key_spec {
 };
 
 constexpr std::int64_t max_ms = 24LL * 3600 * 1000;
+constexpr std::size_t min_admin_token_bytes = 24;
 
 // The settings of the fixed sections. docs/config.md documents each of them.
 std::vector<key_spec> section_schema(config& c) {
@@ -65,6 +66,7 @@ std::vector<key_spec> section_schema(config& c) {
       {"server", "admin_listen", &c.server.admin_listen},
       {"server", "admin_token", &c.server.admin_token},
       {"server", "max_connections", &c.server.max_connections, 1, 1'000'000},
+      {"server", "admin_max_connections", &c.server.admin_max_connections, 1, 100'000},
       {"server", "max_header_bytes", &c.server.max_header_bytes, 1024, 1024 * 1024},
       {"server", "max_body_bytes", &c.server.max_body_bytes, 1024, 1024LL * 1024 * 1024},
       {"server", "request_timeout_ms", &c.server.request_timeout, 100, max_ms},
@@ -85,6 +87,8 @@ std::vector<key_spec> section_schema(config& c) {
       {"websocket", "allowed_origins", &c.websocket.allowed_origins},
       {"websocket", "snapshot_batch_rows", &c.websocket.snapshot_batch_rows, 1, 100'000},
       {"websocket", "fanout_read_changes", &c.websocket.fanout_read_changes, 2, 1'000'000},
+      {"websocket", "max_queued_starts", &c.websocket.max_queued_starts, 1, 10'000'000},
+      {"websocket", "start_stall_timeout_ms", &c.websocket.start_stall_timeout, 100, max_ms},
       {"database", "dsn", &c.database.dsn},
       {"database", "storage_dsn", &c.database.storage_dsn},
       {"database", "pool_size", &c.database.pool_size, 1, 1000},
@@ -94,6 +98,7 @@ std::vector<key_spec> section_schema(config& c) {
       {"database", "lock_timeout_ms", &c.database.lock_timeout, 0, max_ms},
       {"database", "idle_in_transaction_timeout_ms", &c.database.idle_in_transaction_timeout, 0, max_ms},
       {"database", "listen_check_interval_ms", &c.database.listen_check_interval, 100, max_ms},
+      {"database", "statement_timeout_ms", &c.database.statement_timeout, 0, max_ms},
       {"replication", "ingest", &c.replication.ingest},
       {"replication", "slot", &c.replication.slot},
       {"replication", "publication", &c.replication.publication},
@@ -116,6 +121,7 @@ std::vector<key_spec> section_schema(config& c) {
       {"pulls", "cache_bytes", &c.pulls.cache_bytes, 0, 1LL << 34},
       {"pulls", "cache_ttl_ms", &c.pulls.cache_ttl, 0, max_ms},
       {"pulls", "shape_chunk_rows", &c.pulls.shape_chunk_rows, 1, 1'000'000},
+      {"pulls", "max_long_polls_per_user", &c.pulls.max_long_polls_per_user, 1, 1'000'000},
       {"log", "level", &c.log.level, 0, 0,
        {"trace", "debug", "info", "warn", "error", "critical", "off"}},
       {"log", "format", &c.log.format, 0, 0, {"text", "json"}},
@@ -123,6 +129,8 @@ std::vector<key_spec> section_schema(config& c) {
       {"auth", "audience", &c.auth.audience},
       {"auth", "leeway_ms", &c.auth.leeway, 0, 3'600'000},
       {"auth", "max_token_bytes", &c.auth.max_token_bytes, 256, 1 << 20},
+      {"auth", "max_token_age_ms", &c.auth.max_token_age, 0, 3650LL * max_ms},
+      {"auth", "revocation_refresh_ms", &c.auth.revocation_refresh, 100, max_ms},
       {"dev", "demo_seed", &c.dev.demo_seed, 0, std::numeric_limits<std::int64_t>::max()},
       {"dev", "demo_scale", &c.dev.demo_scale},
       {"dev", "etl_interval_ms", &c.dev.etl_interval, 0, max_ms},
@@ -130,6 +138,8 @@ std::vector<key_spec> section_schema(config& c) {
       {"mutations", "max_batch", &c.mutations.max_batch, 1, 100'000},
       {"mutations", "max_value_bytes", &c.mutations.max_value_bytes, 16, 256LL << 20},
       {"mutations", "result_retention", &c.mutations.result_retention, 1, 10'000'000},
+      {"mutations", "client_retention_ms", &c.mutations.client_retention, 3'600'000, 3650LL * max_ms},
+      {"mutations", "max_clients_per_subject", &c.mutations.max_clients_per_subject, 1, 1'000'000},
       {"mutations", "version_wait_ms", &c.mutations.version_wait, 0, 600'000},
       {"mutations", "lock_timeout_ms", &c.mutations.lock_timeout, 0, max_ms},
       {"mutations", "max_queued_pushes", &c.mutations.max_queued_pushes, 1, 1000},
@@ -153,6 +163,8 @@ std::vector<key_spec> collection_schema(const std::string& table, collection_con
       {table, "columns", &c.columns},
       {table, "read_scope", &c.read_scope},
       {table, "write_scope", &c.write_scope},
+      {table, "writable_columns", &c.writable_columns},
+      {table, "server_set", &c.server_set},
       {table, "public", &c.is_public},
       {table + ".merge", "default", &c.merge.default_strategy},
       {table + ".merge", "update_deleted", &c.merge.update_deleted, 0, 0, {"delete-wins", "update-wins"}},
@@ -444,6 +456,13 @@ class loader {
           origin() + ": database.idle_in_transaction_timeout_ms (" + std::to_string(idle.count()) +
           ") must be above websocket.idle_timeout_ms and server.request_timeout_ms, or 0");
     }
+    // An admin token is the key to every client's data and to disconnecting anyone: one
+    // short enough to guess is refused rather than trusted.
+    if (!cfg_.server.admin_token.empty() && cfg_.server.admin_token.size() < min_admin_token_bytes) {
+      throw config_error(origin() + ": server.admin_token must be at least " +
+                         std::to_string(min_admin_token_bytes) +
+                         " characters (e.g. openssl rand -hex 32), or empty to disable the admin API");
+    }
     if (require_dsn && cfg_.database.dsn.empty()) {
       throw config_error(origin() + ": missing required key database.dsn (or FIELDSYNC_DATABASE_DSN)");
     }
@@ -472,11 +491,23 @@ class loader {
       if (c.primary_key.empty()) {
         throw config_error(origin() + ": missing required key " + t + ".primary_key");
       }
-      for (const auto* list : {&c.primary_key, &c.columns}) {
+      for (const auto* list : {&c.primary_key, &c.columns, &c.writable_columns}) {
         for (const auto& col : *list) {
           if (!is_identifier(col)) {
             throw config_error(origin() + ": " + t + ": \"" + col + "\" is not a column name");
           }
+        }
+      }
+      for (const auto& [column, value] : c.server_set) {
+        bool claim = value.starts_with("$claims.") && is_identifier(value.substr(8));
+        if (!is_identifier(column) || !(claim || value == "now()")) {
+          throw config_error(origin() + ": " + t + ".server_set: \"" + column + "\" = \"" + value +
+                             "\": a column name set to \"$claims.<name>\" or \"now()\"");
+        }
+        if (std::find(c.primary_key.begin(), c.primary_key.end(), column) != c.primary_key.end() &&
+            value == "now()") {
+          throw config_error(origin() + ": " + t + ".server_set: key column \"" + column +
+                             "\" cannot be set to now() (a key changes only by its client's write)");
         }
       }
       for (const auto& [column, strategy] : c.merge.fields) {

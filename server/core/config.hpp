@@ -25,6 +25,8 @@ struct server_config {
   std::string admin_listen = "127.0.0.1:9090";
   std::string admin_token;  // empty: admin endpoints other than health checks answer 403
   std::size_t max_connections = 10000;
+  // The admin listener's own budget: a flood of the public port never locks operators out.
+  std::size_t admin_max_connections = 64;
   std::size_t max_header_bytes = 16 * 1024;
   std::size_t max_body_bytes = 1024 * 1024;
   std::chrono::milliseconds request_timeout{30'000};
@@ -50,6 +52,11 @@ struct websocket_config {
   std::vector<std::string> allowed_origins;  // empty: same origin only; "*": any
   std::size_t snapshot_batch_rows = 500;
   std::size_t fanout_read_changes = 2000;  // log entries per read of the hub and of catch-ups
+  // Subscription starts waiting for a slot, node-wide; beyond it a subscribe is refused
+  // (retryable). Waiting starts are served round-robin by user.
+  std::size_t max_queued_starts = 20'000;
+  // A start whose client reads nothing for this long gives its slot back.
+  std::chrono::milliseconds start_stall_timeout{10'000};
 };
 
 struct database_config {
@@ -63,6 +70,7 @@ struct database_config {
   std::chrono::milliseconds lock_timeout{10'000};                  // every session's lock_timeout; 0: none
   std::chrono::milliseconds idle_in_transaction_timeout{120'000};  // idle_in_transaction_session_timeout
   std::chrono::milliseconds listen_check_interval{10'000};  // LISTEN waits end to check the connection
+  std::chrono::milliseconds statement_timeout{30'000};  // every pooled session's statement_timeout; 0: none
 };
 
 // The change feed: logical replication from the source into the change log.
@@ -97,6 +105,7 @@ struct pulls_config {
   std::size_t cache_bytes = 64LL << 20;       // recently computed answers kept
   std::chrono::milliseconds cache_ttl{1'000};           // an unchanged log's answer is reused this long
   std::size_t shape_chunk_rows = 10'000;      // Shape API: snapshot rows per response
+  std::size_t max_long_polls_per_user = 16;   // waiting live=true requests per token subject, per node
 };
 
 struct log_config {
@@ -117,6 +126,11 @@ struct auth_config {
   std::string audience;  // expected "aud"; empty: not checked
   std::chrono::milliseconds leeway{30'000};
   std::size_t max_token_bytes = 8192;
+  // Tokens issued (iat) longer ago than this are refused; 0: no limit (exp alone decides).
+  std::chrono::milliseconds max_token_age{0};
+  // How often a node rereads the deny list (revoked subjects and token ids) from storage;
+  // the node that takes a revocation applies it at once.
+  std::chrono::milliseconds revocation_refresh{5'000};
   std::vector<jwt_key_config> keys;
 };
 
@@ -139,6 +153,11 @@ struct collection_config {
   std::vector<std::string> columns;      // empty: every column of the table
   std::string read_scope;                // filter over row columns and $claims
   std::string write_scope;
+  // Columns a client may set; empty: every column. Key columns are always writable on insert.
+  std::vector<std::string> writable_columns;
+  // Columns the server sets, never the client: column -> "$claims.<name>" (set on insert,
+  // refused when a client sends another value) or "now()" (set on every write).
+  std::map<std::string, std::string> server_set;
   bool is_public = false;                // readable by every authenticated user
   merge_settings merge;
 };
@@ -152,6 +171,10 @@ struct mutations_config {
   std::size_t max_queued_pushes = 8;      // WebSocket pushes waiting per session
   std::size_t max_value_bytes = 64 * 1024;  // one value's PostgreSQL text
   std::int64_t result_retention = 1000;    // results kept per client for retries
+  // Client ids unused this long are forgotten (with their results); a subject keeps at most
+  // max_clients_per_subject, the least recently used going first.
+  std::chrono::milliseconds client_retention{30LL * 24 * 3600 * 1000};
+  std::size_t max_clients_per_subject = 100;
   std::chrono::milliseconds version_wait{2000};     // wait for the change log to name a write's version
   std::chrono::milliseconds lock_timeout{5000};     // wait for a row another transaction holds
   std::chrono::milliseconds max_clock_drift{60'000};  // how far ahead of ours a client's clock may be

@@ -13,7 +13,7 @@
 
 namespace fieldsync::test {
 
-inline constexpr const char* test_admin_token = "test-admin-token";
+inline constexpr const char* test_admin_token = "test-admin-token-0123456789abcdef";
 
 class server_process {
  public:

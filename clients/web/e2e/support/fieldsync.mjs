@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from './ports.mjs';
 
-export const adminToken = 'e2e-admin-token';
+export const adminToken = 'e2e-admin-token-0123456789abcdef';
 
 export class Fieldsync {
   static async create({ binary, dsn, dir, sections }) {
