@@ -12,6 +12,7 @@ inline constexpr std::string_view deadlock_detected = "40P01";
 inline constexpr std::string_view undefined_table = "42P01";
 inline constexpr std::string_view duplicate_database = "42P04";
 inline constexpr std::string_view too_many_connections = "53300";
+inline constexpr std::string_view query_canceled = "57014";  // statement_timeout, a cancel
 inline constexpr std::string_view object_in_use = "55006";
 inline constexpr std::string_view lock_not_available = "55P03";
 

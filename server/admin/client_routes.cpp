@@ -56,7 +56,8 @@ http_response bad_parameter(const http_request& req, std::string message) {
 asio::awaitable<http_response> list_clients(request_context& ctx, const admin_services& a) {
   auto params = parse_query(ctx.query);
   if (!params) {
-    co_return bad_parameter(ctx.request, "the query string has a malformed %-escape");
+    co_return bad_parameter(
+        ctx.request, "the query string has a malformed %-escape or a value that is not UTF-8 text");
   }
   std::uint64_t after = 0;
   std::size_t limit = default_limit;

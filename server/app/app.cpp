@@ -29,8 +29,16 @@ app::app(config cfg)
       ws_metrics_(ws_metrics::create(metrics_)),
       auth_(cfg_.auth),
       started_at_(std::chrono::system_clock::now()) {
+  // Pooled sessions serve requests: a statement over database.statement_timeout_ms is
+  // cancelled, so one expensive request cannot hold a pooled connection for long. The
+  // ingest, the hub and the LISTEN sessions are not pooled and not limited.
+  const auto limited = [&](const std::string& dsn) {
+    const auto ms = cfg_.database.statement_timeout.count();
+    return ms == 0 ? dsn
+                   : storage::conninfo_with_setting(dsn, "statement_timeout", std::to_string(ms));
+  };
   storage::pg_pool_options pool_opts;
-  pool_opts.conninfo = cfg_.database.dsn;
+  pool_opts.conninfo = limited(cfg_.database.dsn);
   pool_opts.size = cfg_.database.pool_size;
   pool_opts.connect_timeout = cfg_.database.connect_timeout;
   pool_opts.acquire_timeout = cfg_.database.acquire_timeout;
@@ -40,13 +48,16 @@ app::app(config cfg)
   if (cfg_.database.storage_dsn.empty() || cfg_.database.storage_dsn == cfg_.database.dsn) {
     storage_pool_ = pool_;
   } else {
-    storage_opts.conninfo = cfg_.database.storage_dsn;
+    storage_opts.conninfo = limited(cfg_.database.storage_dsn);
     storage_pool_ = storage::pg_pool::create(ioc_.get_executor(), std::move(storage_opts));
   }
   changes_ = storage::log_listener::create(ioc_.get_executor(), storage_dsn(cfg_),
                                            listener_options(cfg_.database));
   pulls_ = std::make_shared<pull_service>(
-      pull_dependencies{ioc_.get_executor(), auth_, collections_, storage_pool_, changes_},
+      pull_dependencies{ioc_.get_executor(), auth_, collections_, storage_pool_, changes_,
+                        &metrics_.add_counter("fieldsync_long_poll_reads_total",
+                                              "Log reads of waiting long-polls woken because "
+                                              "their collection changed.")},
       cfg_.pulls);
   add_public_routes(public_routes_, *this);
   add_admin_routes(admin_routes_, std::make_shared<const admin_services>(admin_services{
@@ -229,7 +240,11 @@ void app::add_live_sync(const std::shared_ptr<ws_protocol>& protocol) {
   fo.snapshot_batch_rows = w.snapshot_batch_rows;
   fo.session_queue_messages = w.send_queue_messages;
   fo.session_queue_bytes = w.send_queue_bytes;
-  fo.stall_timeout = w.idle_timeout;
+  fo.stall_timeout = w.start_stall_timeout;
+  fo.max_queued_starts = w.max_queued_starts;
+  fo.queued_starts_gauge = &metrics_.add_gauge(
+      "fieldsync_subscription_starts_queued",
+      "Subscription starts waiting for a start slot (websocket.max_queued_starts at most).");
   // Half the storage pool at most, so pulls and mutations keep connections.
   fo.concurrent_starts = std::max<std::size_t>(1, cfg_.database.pool_size / 2);
   hub_ = fanout_hub::create(ioc_, storage_pool_, changes_, fo, &ws_metrics_);

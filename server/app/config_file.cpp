@@ -96,7 +96,8 @@ std::vector<key_spec> section_schema(config& c) {
       {"database", "acquire_timeout_ms", &c.database.acquire_timeout, 100, max_ms},
       {"database", "query_timeout_ms", &c.database.query_timeout, 0, max_ms},
       {"database", "lock_timeout_ms", &c.database.lock_timeout, 0, max_ms},
-      {"database", "idle_in_transaction_timeout_ms", &c.database.idle_in_transaction_timeout, 0, max_ms},
+      {"database", "idle_in_transaction_timeout_ms", &c.database.idle_in_transaction_timeout, 0,
+       max_ms},
       {"database", "listen_check_interval_ms", &c.database.listen_check_interval, 100, max_ms},
       {"database", "statement_timeout_ms", &c.database.statement_timeout, 0, max_ms},
       {"replication", "ingest", &c.replication.ingest},
@@ -107,7 +108,8 @@ std::vector<key_spec> section_schema(config& c) {
       {"replication", "reconnect_min_ms", &c.replication.reconnect_min, 10, max_ms},
       {"replication", "reconnect_max_ms", &c.replication.reconnect_max, 10, max_ms},
       {"replication", "leader_retry_ms", &c.replication.leader_retry, 10, max_ms},
-      {"replication", "max_transaction_bytes", &c.replication.max_transaction_bytes, 64 * 1024, 1LL << 34},
+      {"replication", "max_transaction_bytes", &c.replication.max_transaction_bytes, 64 * 1024,
+       1LL << 34},
       {"replication", "batch_max_changes", &c.replication.batch_max_changes, 1, 10'000'000},
       {"replication", "batch_max_bytes", &c.replication.batch_max_bytes, 64 * 1024, 1LL << 32},
       {"changelog", "history_ms", &c.changelog.history, 0, 3650LL * max_ms},
@@ -122,7 +124,11 @@ std::vector<key_spec> section_schema(config& c) {
       {"pulls", "cache_ttl_ms", &c.pulls.cache_ttl, 0, max_ms},
       {"pulls", "shape_chunk_rows", &c.pulls.shape_chunk_rows, 1, 1'000'000},
       {"pulls", "max_long_polls_per_user", &c.pulls.max_long_polls_per_user, 1, 1'000'000},
-      {"log", "level", &c.log.level, 0, 0,
+      {"log",
+       "level",
+       &c.log.level,
+       0,
+       0,
        {"trace", "debug", "info", "warn", "error", "critical", "off"}},
       {"log", "format", &c.log.format, 0, 0, {"text", "json"}},
       {"auth", "issuer", &c.auth.issuer},
@@ -138,13 +144,15 @@ std::vector<key_spec> section_schema(config& c) {
       {"mutations", "max_batch", &c.mutations.max_batch, 1, 100'000},
       {"mutations", "max_value_bytes", &c.mutations.max_value_bytes, 16, 256LL << 20},
       {"mutations", "result_retention", &c.mutations.result_retention, 1, 10'000'000},
-      {"mutations", "client_retention_ms", &c.mutations.client_retention, 3'600'000, 3650LL * max_ms},
+      {"mutations", "client_retention_ms", &c.mutations.client_retention, 3'600'000,
+       3650LL * max_ms},
       {"mutations", "max_clients_per_subject", &c.mutations.max_clients_per_subject, 1, 1'000'000},
       {"mutations", "version_wait_ms", &c.mutations.version_wait, 0, 600'000},
       {"mutations", "lock_timeout_ms", &c.mutations.lock_timeout, 0, max_ms},
       {"mutations", "max_queued_pushes", &c.mutations.max_queued_pushes, 1, 1000},
       {"mutations", "max_clock_drift_ms", &c.mutations.max_clock_drift, 0, max_ms},
-      {"mutations", "conflict_retention_ms", &c.mutations.conflict_retention, 60'000, 3650LL * max_ms},
+      {"mutations", "conflict_retention_ms", &c.mutations.conflict_retention, 60'000,
+       3650LL * max_ms},
   };
 }
 
@@ -167,9 +175,24 @@ std::vector<key_spec> collection_schema(const std::string& table, collection_con
       {table, "server_set", &c.server_set},
       {table, "public", &c.is_public},
       {table + ".merge", "default", &c.merge.default_strategy},
-      {table + ".merge", "update_deleted", &c.merge.update_deleted, 0, 0, {"delete-wins", "update-wins"}},
-      {table + ".merge", "delete_changed", &c.merge.delete_changed, 0, 0, {"reject", "delete-wins"}},
-      {table + ".merge", "insert_existing", &c.merge.insert_existing, 0, 0, {"reject", "merge-as-update"}},
+      {table + ".merge",
+       "update_deleted",
+       &c.merge.update_deleted,
+       0,
+       0,
+       {"delete-wins", "update-wins"}},
+      {table + ".merge",
+       "delete_changed",
+       &c.merge.delete_changed,
+       0,
+       0,
+       {"reject", "delete-wins"}},
+      {table + ".merge",
+       "insert_existing",
+       &c.merge.insert_existing,
+       0,
+       0,
+       {"reject", "merge-as-update"}},
       {table + ".merge", "fields", &c.merge.fields},
   };
 }
@@ -458,10 +481,12 @@ class loader {
     }
     // An admin token is the key to every client's data and to disconnecting anyone: one
     // short enough to guess is refused rather than trusted.
-    if (!cfg_.server.admin_token.empty() && cfg_.server.admin_token.size() < min_admin_token_bytes) {
-      throw config_error(origin() + ": server.admin_token must be at least " +
-                         std::to_string(min_admin_token_bytes) +
-                         " characters (e.g. openssl rand -hex 32), or empty to disable the admin API");
+    if (!cfg_.server.admin_token.empty() &&
+        cfg_.server.admin_token.size() < min_admin_token_bytes) {
+      throw config_error(
+          origin() + ": server.admin_token must be at least " +
+          std::to_string(min_admin_token_bytes) +
+          " characters (e.g. openssl rand -hex 32), or empty to disable the admin API");
     }
     if (require_dsn && cfg_.database.dsn.empty()) {
       throw config_error(origin() + ": missing required key database.dsn (or FIELDSYNC_DATABASE_DSN)");
@@ -506,8 +531,9 @@ class loader {
         }
         if (std::find(c.primary_key.begin(), c.primary_key.end(), column) != c.primary_key.end() &&
             value == "now()") {
-          throw config_error(origin() + ": " + t + ".server_set: key column \"" + column +
-                             "\" cannot be set to now() (a key changes only by its client's write)");
+          throw config_error(
+              origin() + ": " + t + ".server_set: key column \"" + column +
+              "\" cannot be set to now() (a key changes only by its client's write)");
         }
       }
       for (const auto& [column, strategy] : c.merge.fields) {

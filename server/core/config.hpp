@@ -70,7 +70,8 @@ struct database_config {
   std::chrono::milliseconds lock_timeout{10'000};                  // every session's lock_timeout; 0: none
   std::chrono::milliseconds idle_in_transaction_timeout{120'000};  // idle_in_transaction_session_timeout
   std::chrono::milliseconds listen_check_interval{10'000};  // LISTEN waits end to check the connection
-  std::chrono::milliseconds statement_timeout{30'000};  // every pooled session's statement_timeout; 0: none
+  std::chrono::milliseconds statement_timeout{
+      30'000};  // every pooled session's statement_timeout; 0: none
 };
 
 // The change feed: logical replication from the source into the change log.
@@ -105,7 +106,8 @@ struct pulls_config {
   std::size_t cache_bytes = 64LL << 20;       // recently computed answers kept
   std::chrono::milliseconds cache_ttl{1'000};           // an unchanged log's answer is reused this long
   std::size_t shape_chunk_rows = 10'000;      // Shape API: snapshot rows per response
-  std::size_t max_long_polls_per_user = 16;   // waiting live=true requests per token subject, per node
+  std::size_t max_long_polls_per_user =
+      16;  // waiting live=true requests per token subject, per node
 };
 
 struct log_config {

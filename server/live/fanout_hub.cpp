@@ -66,7 +66,8 @@ fanout_hub::fanout_hub(asio::io_context& ioc, std::shared_ptr<storage::pg_pool> 
       metrics_(metrics),
       changes_(std::move(changes)),
       retry_(strand_),
-      starts_(strand_, options_.concurrent_starts) {
+      starts_(strand_, options_.concurrent_starts, options_.max_queued_starts,
+              options_.queued_starts_gauge) {
   options_.read_changes = std::max<std::size_t>(2, options_.read_changes);
   options_.snapshot_batch_rows = std::max<std::size_t>(1, options_.snapshot_batch_rows);
 }
@@ -250,6 +251,7 @@ void fanout_hub::remove(std::shared_ptr<live_subscription> s, bool acknowledge) 
 void fanout_hub::start_task(const std::shared_ptr<live_subscription>& s,
                             std::optional<std::string> reset_reason) {
   const auto generation = ++s->generation;
+  starts_.cancel(s.get());  // a start of it still waiting for a slot gives way to this one
   s->state = live_subscription::phase::starting;
   s->start_epoch = 0;
   auto t = std::make_shared<subscription_start>(shared_from_this(), s, generation,
@@ -283,6 +285,7 @@ void fanout_hub::leave_live(const std::shared_ptr<live_subscription>& s) {
 
 // Ends a subscription, live or starting (its start task then stops at its next step).
 void fanout_hub::end(const std::shared_ptr<live_subscription>& s) {
+  starts_.cancel(s.get());
   auto it = subscriptions_.find(s.get());
   if (it == subscriptions_.end()) return;
   if (s->state == live_subscription::phase::live) leave_live(s);

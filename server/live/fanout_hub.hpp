@@ -61,6 +61,9 @@ struct fanout_options {
   // Subscriptions starting (snapshot, catch-up) at once; the others wait their turn, so
   // that a crowd reconnecting never exhausts the storage pool for everything else.
   std::size_t concurrent_starts = 4;
+  // Starts waiting for one of those at most; a subscribe beyond it is refused with `busy`.
+  std::size_t max_queued_starts = 20'000;
+  metric_gauge* queued_starts_gauge = nullptr;  // follows the starts waiting for a slot
 };
 
 // A session's deliveries of one page, gathered on the hub's strand.

@@ -30,6 +30,7 @@ struct live_subscription {
   std::optional<protocol::cursor> start_cursor;  // the client's cursor, if it sent one
   std::weak_ptr<ws_session> session;
   std::uint64_t session_id = 0;
+  std::string user;  // the token's subject: starts are shared out fairly by it
 
   // ---- the hub's strand only ----
   enum class phase { starting, live, ended };

@@ -340,6 +340,7 @@ void live_sync::subscribe(ws_session& session, const json::object& msg) {
   sub->start_cursor = start;
   sub->session = session.weak_from_this();
   sub->session_id = session.id();
+  sub->user = state->who->subject;
   state->subscriptions.emplace(std::move(key), sub);
   hub_->add(std::move(sub));
 }

@@ -19,7 +19,9 @@ start_pacer::start_pacer(asio::any_io_executor strand, std::weak_ptr<ws_session>
       // the session's queue, with room for its other subscriptions' live changes.
       chunk_messages_(
           std::max<std::size_t>(1, std::min<std::size_t>(256, session_queue_messages / 8))),
-      chunk_bytes_(std::max<std::size_t>(1, session_queue_bytes / 8)),
+      // At most 256 KiB: a client on a slow link must finish one chunk within the stall
+      // timeout (websocket.start_stall_timeout_ms) to keep its start slot.
+      chunk_bytes_(std::clamp<std::size_t>(session_queue_bytes / 8, 1, 256 * 1024)),
       stall_(stall),
       sig_(std::make_shared<signal>(strand_)) {}
 

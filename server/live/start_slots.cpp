@@ -1,5 +1,7 @@
 #include "server/live/start_slots.hpp"
 
+#include "server/core/metrics_registry.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -13,30 +15,74 @@ start_slots::lease::~lease() {
   if (owner_) owner_->release();
 }
 
-start_slots::start_slots(asio::any_io_executor ex, std::size_t count)
-    : ex_(std::move(ex)), free_(std::max<std::size_t>(1, count)) {}
+start_slots::start_slots(asio::any_io_executor ex, std::size_t count, std::size_t max_queued,
+                         metric_gauge* queued_gauge)
+    : ex_(std::move(ex)),
+      free_(std::max<std::size_t>(1, count)),
+      max_queued_(max_queued),
+      gauge_(queued_gauge) {}
 
-asio::awaitable<start_slots::lease> start_slots::acquire() {
+asio::awaitable<start_slots::lease> start_slots::acquire(std::string user, const void* key) {
+  cancel(key);
   if (free_ > 0) {
     --free_;
     co_return lease(this);
   }
-  auto w = std::make_shared<waiter>(ex_);
+  auto w = std::make_shared<waiter>(ex_, std::move(user), key);
   w->timer.expires_at(asio::steady_timer::time_point::max());
-  queue_.push_back(w);
+  auto& list = by_user_[w->user];
+  if (list.empty()) turns_.push_back(w->user);
+  list.push_back(w);
+  by_key_[key] = w;
+  ++queued_;
+  if (gauge_) gauge_->add();
   (void)co_await w->timer.async_wait(asio::as_tuple(asio::use_awaitable));
   co_return w->granted ? lease(this) : lease();
 }
 
+// Takes a waiter out of the queue; a user left without waiters loses its turn.
+void start_slots::unlink(const std::shared_ptr<waiter>& w) {
+  by_key_.erase(w->key);
+  auto it = by_user_.find(w->user);
+  if (it != by_user_.end()) {
+    it->second.remove(w);
+    if (it->second.empty()) {
+      by_user_.erase(it);
+      std::erase(turns_, w->user);
+    }
+  }
+  --queued_;
+  if (gauge_) gauge_->sub();
+}
+
+void start_slots::cancel(const void* key) {
+  auto it = by_key_.find(key);
+  if (it == by_key_.end()) return;
+  auto w = it->second;
+  unlink(w);
+  w->timer.cancel();
+}
+
 void start_slots::cancel_all() {
-  for (auto& w : queue_) w->timer.cancel();
-  queue_.clear();
+  for (auto& [user, list] : by_user_) {
+    for (auto& w : list) w->timer.cancel();
+  }
+  by_user_.clear();
+  by_key_.clear();
+  turns_.clear();
+  if (gauge_) gauge_->sub(static_cast<std::int64_t>(queued_));
+  queued_ = 0;
 }
 
 void start_slots::release() {
-  if (!queue_.empty()) {
-    auto next = std::move(queue_.front());
-    queue_.pop_front();
+  if (!turns_.empty()) {
+    auto user = std::move(turns_.front());
+    turns_.pop_front();
+    auto it = by_user_.find(user);
+    auto next = it->second.front();
+    unlink(next);
+    // The user waits again for its next turn, behind every user waiting now.
+    if (by_user_.contains(user)) turns_.push_back(std::move(user));
     next->granted = true;
     next->timer.cancel();
     return;

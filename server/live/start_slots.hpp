@@ -1,7 +1,13 @@
 #pragma once
 // How many subscriptions start (snapshot, catch-up) at once: each holds a storage
-// connection while it runs, so a crowd reconnecting at once waits its turn, in order of
-// arrival, instead of exhausting the storage pool for everything else.
+// connection while it runs, so a crowd reconnecting at once waits its turn instead of
+// exhausting the storage pool for everything else.
+//
+// Fairness: waiting starts queue per user (the token's subject) and free slots go to the
+// users round-robin, so one user's many (or stalled) starts never hold up another user's
+// subscribe behind them. The queue is bounded (`max_queued`; full() says when a new start
+// must be refused), and a start that will not run any more (its subscription ended, or
+// restarted) leaves it by cancel(), so nothing it holds stays queued.
 //
 // Concurrency contract: lives on the hub's strand; every member is called there.
 
@@ -11,9 +17,15 @@
 
 #include <cstddef>
 #include <deque>
+#include <list>
+#include <map>
 #include <memory>
+#include <string>
+#include <unordered_map>
 
 namespace fieldsync::server {
+
+class metric_gauge;
 
 class start_slots {
  public:
@@ -33,26 +45,46 @@ class start_slots {
     start_slots* owner_ = nullptr;
   };
 
-  // `count` slots (at least one).
-  start_slots(boost::asio::any_io_executor ex, std::size_t count);
+  // `count` slots (at least one); at most `max_queued` starts wait for one. `queued_gauge`,
+  // if any, follows queued().
+  start_slots(boost::asio::any_io_executor ex, std::size_t count, std::size_t max_queued,
+              metric_gauge* queued_gauge = nullptr);
 
-  // A slot, once one is free; an empty lease when cancel_all() ended the wait.
-  boost::asio::awaitable<lease> acquire();
+  // True when a new start would have to wait and the queue is full: refuse it.
+  bool full() const noexcept { return free_ == 0 && queued_ >= max_queued_; }
+  std::size_t queued() const noexcept { return queued_; }
+
+  // A slot, once one is free, for a start of `user` known by `key` (a start of the same key
+  // still waiting is cancelled first); an empty lease when cancel() or cancel_all() ended the
+  // wait.
+  boost::asio::awaitable<lease> acquire(std::string user, const void* key);
+  // Ends the wait of the start known by `key`, if it waits.
+  void cancel(const void* key);
   // Ends every wait without a slot (the hub stopping).
   void cancel_all();
 
  private:
   struct waiter {
-    explicit waiter(const boost::asio::any_io_executor& ex) : timer(ex) {}
+    waiter(const boost::asio::any_io_executor& ex, std::string u, const void* k)
+        : timer(ex), user(std::move(u)), key(k) {}
     boost::asio::steady_timer timer;
+    std::string user;
+    const void* key;
     bool granted = false;
   };
+  using waiter_list = std::list<std::shared_ptr<waiter>>;
 
   void release();
+  void unlink(const std::shared_ptr<waiter>& w);
 
   boost::asio::any_io_executor ex_;
   std::size_t free_;
-  std::deque<std::shared_ptr<waiter>> queue_;
+  std::size_t max_queued_;
+  std::size_t queued_ = 0;
+  metric_gauge* gauge_;
+  std::map<std::string, waiter_list, std::less<>> by_user_;  // each user's waiters, in order
+  std::deque<std::string> turns_;  // users with waiters, in the order they get the next slot
+  std::unordered_map<const void*, std::shared_ptr<waiter>> by_key_;
 };
 
 }  // namespace fieldsync::server

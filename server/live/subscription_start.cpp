@@ -76,9 +76,13 @@ subscription_start::subscription_start(std::shared_ptr<fanout_hub> hub,
            hub_->options_.session_queue_bytes, hub_->options_.stall_timeout) {}
 
 asio::awaitable<void> subscription_start::run() {
-  if (!co_await await_position()) co_return;
+  if (!co_await await_position() || !alive()) co_return;
+  if (hub_->starts_.full()) {
+    fail("unavailable", "too many subscriptions are starting on this server: retry later");
+    co_return;
+  }
   // Held to the end of the start, however it ends.
-  const auto slot = co_await hub_->starts_.acquire();
+  const auto slot = co_await hub_->starts_.acquire(s_->user, s_.get());
   if (!slot || !alive()) co_return;
   auto from = start_from::snapshot;
   if (reset_reason_) {

@@ -80,8 +80,9 @@ asio::awaitable<http_response> list_conflicts(request_context& ctx, mutation_ser
   // Parsed once; a malformed %-escape is the client's error, not an empty filter.
   const auto params = parse_query(ctx.query);
   if (!params) {
-    co_return error_response(ctx.request, http::status::bad_request, "bad_request",
-                             "the query string has a malformed %-escape");
+    co_return error_response(
+        ctx.request, http::status::bad_request, "bad_request",
+        "the query string has a malformed %-escape or a value that is not UTF-8 text");
   }
   auto limit = param_number(*params, "limit", 100, 1, 1000);
   auto before = param_number(*params, "before", 0, 0, std::numeric_limits<std::int64_t>::max());

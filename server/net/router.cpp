@@ -1,5 +1,7 @@
 #include "server/net/router.hpp"
 
+#include "protocol/pg_text.hpp"
+
 #include <optional>
 
 namespace fieldsync::server {
@@ -40,6 +42,9 @@ std::optional<std::string> percent_decode(std::string_view s) {
     out.push_back(static_cast<char>(hi * 16 + lo));
     i += 2;
   }
+  // Every decoded path and query value is text that may reach SQL: refused here, bytes
+  // PostgreSQL would refuse are the client's 400 (or 404), never the database's error.
+  if (!protocol::is_pg_text(out)) return std::nullopt;
   return out;
 }
 
@@ -66,21 +71,31 @@ boost::asio::awaitable<http_response> router::dispatch(const http_request& req,
   auto segments = split_path(path);
 
   std::string allow;
+  bool bad_param = false;  // a route's literal segments matched, a parameter did not decode
   for (const auto& r : routes_) {
     if (r.segments.size() != segments.size()) continue;
     request_context ctx{req, path, query, {}, stream};
     bool match = true;
+    bool undecodable = false;
     for (std::size_t i = 0; i < segments.size() && match; ++i) {
       const auto& want = r.segments[i];
       if (want.size() > 2 && want.front() == '{' && want.back() == '}') {
         auto decoded = percent_decode(segments[i]);
-        if (!decoded || decoded->empty()) { match = false; break; }
+        if (!decoded) {
+          undecodable = true;
+          continue;
+        }
+        if (decoded->empty()) {
+          match = false;
+          break;
+        }
         ctx.path_params.emplace_back(want.substr(1, want.size() - 2), std::move(*decoded));
       } else {
         match = want == segments[i];
       }
     }
-    if (!match) continue;
+    if (match && undecodable) bad_param = true;
+    if (!match || undecodable) continue;
     bool head_as_get = req.method() == http::verb::head && r.method == http::verb::get;
     if (r.method != req.method() && !head_as_get) {
       allow += (allow.empty() ? "" : ", ") + std::string(http::to_string(r.method));
@@ -94,6 +109,10 @@ boost::asio::awaitable<http_response> router::dispatch(const http_request& req,
                                   std::string(path) + "; allowed: " + allow);
     res.set(http::field::allow, allow);
     co_return res;
+  }
+  if (bad_param) {
+    co_return error_response(req, http::status::bad_request, "bad_path",
+                             "a path segment has a malformed %-escape or is not UTF-8 text");
   }
   if (fallback_ && (req.method() == http::verb::get || req.method() == http::verb::head)) {
     request_context ctx{req, path, query, {}, stream};

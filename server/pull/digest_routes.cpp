@@ -29,8 +29,10 @@ awaitable<http_response> digest(pull_service& svc, request_context& ctx) {
 
   auto parsed = parse_query(ctx.query);
   if (!parsed) {
-    co_return parameter_error(req, "bad_query", "the query string has a malformed %-escape", "",
-                              std::nullopt);
+    co_return parameter_error(
+        req, "bad_query",
+        "the query string has a malformed %-escape or a value that is not UTF-8 text", "",
+        std::nullopt);
   }
   for (const auto& [name, value] : *parsed) {
     if (name != "cursor" && name != "where" && name != "params") {

@@ -1,5 +1,7 @@
 #include "server/pull/pull_position.hpp"
 
+#include "protocol/pg_text.hpp"
+
 namespace fieldsync::server {
 
 namespace {
@@ -90,7 +92,8 @@ std::optional<pull_position> parse_pull_position(std::string_view text, std::siz
   auto encoded = text.substr(second + 1);
   if (encoded.size() > (max_key_bytes + 2) / 3 * 4) return std::nullopt;
   auto key = base64url_decode(encoded);
-  if (!key || key->empty()) return std::nullopt;
+  // The key goes back to SQL as text: bytes PostgreSQL refuses are not a cursor of ours.
+  if (!key || key->empty() || !protocol::is_pg_text(*key)) return std::nullopt;
   return pull_position(snapshot_position{c->epoch, c->position, std::move(*key)});
 }
 

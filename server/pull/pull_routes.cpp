@@ -136,8 +136,10 @@ awaitable<http_response> changes(pull_service& svc, request_context& ctx) {
 
   auto parsed = parse_query(ctx.query);
   if (!parsed) {
-    co_return parameter_error(req, "bad_query", "the query string has a malformed %-escape", "",
-                              std::nullopt);
+    co_return parameter_error(
+        req, "bad_query",
+        "the query string has a malformed %-escape or a value that is not UTF-8 text", "",
+        std::nullopt);
   }
   const auto& cfg = svc.cfg();
   pull_limits limits;
@@ -159,6 +161,10 @@ awaitable<http_response> changes(pull_service& svc, request_context& ctx) {
   }
   bool ndjson = wants_ndjson(req);
   if (!q->position && ndjson && ctx.stream) co_return co_await stream_snapshot(svc, ctx, filter);
+  std::optional<pull_service::poll_ticket> ticket;
+  if (q->live && !svc.admit_long_poll(caller.subject, ticket)) {
+    co_return pull_service::too_many_polls(req);
+  }
 
   auto& watch = svc.watch();
   auto now = std::chrono::steady_clock::now();
@@ -235,8 +241,10 @@ awaitable<http_response> row_history(pull_service& svc, request_context& ctx) {
   auto& filter = std::get<pull_caller>(resolved).filter;
   auto parsed = parse_query(ctx.query);
   if (!parsed) {
-    co_return parameter_error(req, "bad_query", "the query string has a malformed %-escape", "",
-                              std::nullopt);
+    co_return parameter_error(
+        req, "bad_query",
+        "the query string has a malformed %-escape or a value that is not UTF-8 text", "",
+        std::nullopt);
   }
   std::size_t limit = 100;
   const auto max_limit = static_cast<std::size_t>(svc.cfg().max_limit);

@@ -64,11 +64,33 @@ pull_service::pull_service(pull_dependencies deps, const pulls_config& cfg)
       collections_(deps.collections),
       storage_pool_(std::move(deps.storage_pool)),
       cfg_(cfg),
-      watch_(log_watch::create(executor_, std::move(deps.changes))),
+      watch_(log_watch::create(executor_, std::move(deps.changes), storage_pool_)),
+      long_poll_reads_(deps.long_poll_reads),
       cache_(cfg.cache_bytes, cfg.cache_ttl) {}
 
 void pull_service::stop() {
   watch_->stop();
+}
+
+pull_service::poll_ticket::~poll_ticket() {
+  auto it = counts_->find(subject_);
+  if (it != counts_->end() && --it->second == 0) counts_->erase(it);
+}
+
+bool pull_service::admit_long_poll(const std::string& subject, std::optional<poll_ticket>& ticket) {
+  auto& n = (*polls_)[subject];
+  if (n >= cfg_.max_long_polls_per_user) return false;
+  ++n;
+  ticket.emplace(polls_, subject);
+  return true;
+}
+
+http_response pull_service::too_many_polls(const http_request& req) {
+  auto res = error_response(req, http::status::too_many_requests, "too_many_polls",
+                            "this user has pulls.max_long_polls_per_user live requests waiting "
+                            "already: wait for one to answer");
+  res.set(http::field::retry_after, "1");
+  return res;
 }
 
 std::variant<principal, http_response> pull_service::authenticate(const http_request& req) const {
@@ -188,6 +210,21 @@ http_response pull_service::database_error(const http_request& req, const storag
                      // admin shutdown, cannot connect now, too many connections
                      e.sqlstate.starts_with("57P") || e.sqlstate.starts_with("08") ||
                      e.sqlstate == storage::sqlstate::too_many_connections;
+  if (e.sqlstate == storage::sqlstate::query_canceled) {
+    auto res = error_response(req, http::status::service_unavailable, "query_timeout",
+                              "the request took longer than the server allows "
+                              "(database.statement_timeout_ms): narrow it or try again");
+    res.set(http::field::retry_after, "5");
+    return res;
+  }
+  // A value of the request the database refuses (data exception: a malformed key, an
+  // out-of-range number) is the client's, never a server error.
+  if (e.sqlstate.starts_with("22")) {
+    spdlog::debug("pull: refused input: {}", e.to_string());
+    return error_response(req, http::status::bad_request, "bad_request",
+                          "a value of the request is not valid for the collection (a key of "
+                          "the wrong type or out of range)");
+  }
   if (unavailable) {
     auto res = error_response(req, http::status::service_unavailable, "database_unavailable",
                               "the database cannot be reached; try again");
@@ -324,11 +361,12 @@ asio::awaitable<pg_outcome<pull_page>> pull_service::async_changes_page(
 asio::awaitable<pg_outcome<pull_page>> pull_service::async_long_poll(
     const pull_filter& filter, pull_page page, std::size_t limit, storage::log_position seen,
     std::chrono::steady_clock::time_point deadline) {
+  const auto& name = filter.collection->schema.name;
   for (;;) {
-    auto moved = co_await watch_->async_wait_change(seen, deadline);
-    if (std::chrono::steady_clock::now() >= deadline) break;
-    if (moved.epoch == seen.epoch && moved.high == seen.high) break;  // stopping
-    seen = moved;
+    co_await watch_->async_wait_change(name, seen, deadline);
+    if (std::chrono::steady_clock::now() >= deadline || watch_->stopped()) break;
+    seen = watch_->position();
+    if (long_poll_reads_) long_poll_reads_->add();
     auto again = co_await async_changes_page(filter, std::get<protocol::cursor>(page.next), limit);
     if (!again) co_return again.error();
     if (again->verdict != cursor_verdict::ok) co_return again;

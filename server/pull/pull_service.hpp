@@ -10,8 +10,9 @@
 #include "server/access/authenticator.hpp"
 #include "server/access/collection_registry.hpp"
 #include "server/core/config.hpp"
-#include "server/pull/delta_builder.hpp"
+#include "server/core/metrics_registry.hpp"
 #include "server/net/http_types.hpp"
+#include "server/pull/delta_builder.hpp"
 #include "server/pull/log_watch.hpp"
 #include "server/pull/pull_position.hpp"
 #include "server/pull/response_cache.hpp"
@@ -23,6 +24,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -82,6 +84,7 @@ struct pull_dependencies {
   const collection_registry& collections;
   std::shared_ptr<storage::pg_pool> storage_pool;
   std::shared_ptr<storage::log_listener> changes;  // the node's change-log listener
+  metric_counter* long_poll_reads = nullptr;       // reads of waiting long-polls woken by a change
 };
 
 class pull_service {
@@ -116,6 +119,27 @@ class pull_service {
     pull_service& svc_;
     std::string key_;
   };
+
+  // A waiting long-poll's place among its user's (by token subject); released on every way
+  // out. Tokens without a subject share one count.
+  class poll_ticket {
+   public:
+    using counts = std::map<std::string, std::size_t, std::less<>>;
+    poll_ticket(std::shared_ptr<counts> c, std::string subject)
+        : counts_(std::move(c)), subject_(std::move(subject)) {}
+    poll_ticket(const poll_ticket&) = delete;
+    poll_ticket& operator=(const poll_ticket&) = delete;
+    ~poll_ticket();
+
+   private:
+    std::shared_ptr<counts> counts_;
+    std::string subject_;
+  };
+  // Puts a ticket into `ticket`; false (and none) when the subject has
+  // pulls.max_long_polls_per_user waiting already.
+  bool admit_long_poll(const std::string& subject, std::optional<poll_ticket>& ticket);
+  // 429 too_many_polls, the answer when admit_long_poll() said no.
+  static http_response too_many_polls(const http_request& req);
 
   // The cached answer to `key`: a fresh one, or, while another request computes it, the
   // previous one. Null when this request is to compute it: `claim` then holds the
@@ -183,6 +207,8 @@ class pull_service {
   void done(const std::string& key);
 
   std::shared_ptr<log_watch> watch_;
+  metric_counter* long_poll_reads_;
+  std::shared_ptr<poll_ticket::counts> polls_ = std::make_shared<poll_ticket::counts>();
   response_cache cache_;
   std::unordered_map<std::string, memo> memo_;
   std::unordered_map<std::string, std::vector<boost::asio::steady_timer*>> in_flight_;

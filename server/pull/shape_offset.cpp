@@ -1,6 +1,8 @@
 #include "server/pull/shape_offset.hpp"
 
 #include <charconv>
+#include <cstdint>
+#include <limits>
 
 namespace fieldsync::server {
 
@@ -39,7 +41,11 @@ std::optional<shape_offset> shape_offset::parse(std::string_view text) noexcept 
   if (!parse_number(text.substr(0, us), l) || !parse_number(text.substr(us + 1), sub)) {
     return std::nullopt;
   }
-  if (l == 0 && sub > 0) return snapshot_rows(sub);
+  if (l == 0 && sub > 0) {
+    // Rows to skip reach SQL as a bigint.
+    if (sub > std::uint64_t(std::numeric_limits<std::int64_t>::max())) return std::nullopt;
+    return snapshot_rows(sub);
+  }
   shape_offset o{kind::log, 0, protocol::lsn(l), protocol::cursor::whole_transaction};
   if (sub > 0) {
     if (sub > protocol::cursor::whole_transaction) return std::nullopt;

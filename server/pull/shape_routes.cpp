@@ -453,7 +453,10 @@ awaitable<http_response> shape(pull_service& svc, request_context& ctx) {
   auto parsed = parse_query(ctx.query);
   if (!parsed) {
     co_return shape_parameter_error(
-        req, {"bad_query", "the query string has a malformed %-escape", "", {}});
+        req, {"bad_query",
+              "the query string has a malformed %-escape or a value that is not UTF-8 text",
+              "",
+              {}});
   }
   const auto& q = *parsed;
   const std::string* table = find_param(q, "table");
@@ -536,6 +539,10 @@ awaitable<http_response> shape(pull_service& svc, request_context& ctx) {
     co_return must_refetch(req, shape_handle{(*b)->epoch, (*b)->high, s.definition});
   }
 
+  std::optional<pull_service::poll_ticket> ticket;
+  if (live && !svc.admit_long_poll(caller.subject, ticket)) {
+    co_return with_cors(pull_service::too_many_polls(req));
+  }
   auto& watch = svc.watch();
   const auto& cfg = svc.cfg();
   auto now = std::chrono::steady_clock::now();

@@ -12,7 +12,8 @@ namespace fieldsync::test {
 
 inline constexpr const char* pull_secret = "pull-tests-secret-0123456789abcdef0123456789";
 
-// HS256 with kid "test", exp an hour ahead; `claims` are added.
+// HS256 with kid "test", exp an hour ahead, sub "tester" unless `claims` has one; `claims`
+// are added.
 std::string sign_token(const boost::json::object& claims);
 
 // Table pull_accounts (id bigint key, territory_id int, stage text, amount numeric, note
