@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <string_view>
 
 using namespace fieldsync::protocol;
@@ -30,9 +31,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (!batch) return 0;
   if (batch->mutations.size() > limits.max_mutations) __builtin_trap();
   for (std::size_t i = 1; i < batch->mutations.size(); ++i) {
-    // In 128 bits: the check must not overflow where the parser must not either.
-    const auto prev = static_cast<__int128>(batch->mutations[i - 1].mutation_id);
-    if (static_cast<__int128>(batch->mutations[i].mutation_id) != prev + 1) __builtin_trap();
+    // Without overflow: the check must not do what the parser must not either.
+    const auto prev = batch->mutations[i - 1].mutation_id;
+    if (prev == std::numeric_limits<std::int64_t>::max() ||
+        batch->mutations[i].mutation_id != prev + 1) {
+      __builtin_trap();
+    }
   }
   if (!valid_client_id(batch->client_id)) __builtin_trap();
   return 0;
