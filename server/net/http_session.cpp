@@ -156,8 +156,10 @@ asio::awaitable<void> http_session::serve() {
       if (ctx_->websocket && path == "/v1/ws") {
         // The WebSocket session takes the socket; this HTTP session ends here.
         registration_.detach();
-        co_await ws_session::run(std::move(stream_), std::move(req), ctx_->websocket_options,
-                                 ctx_->websocket, *ctx_->registry);
+        // What was read past the request already belongs to the WebSocket (a client may
+        // send its first frames right behind the upgrade request).
+        co_await ws_session::run(std::move(stream_), std::move(buffer), std::move(req),
+                                 ctx_->websocket_options, ctx_->websocket, *ctx_->registry);
         co_return;
       }
       auto res = error_response(req, http::status::not_found, "not_found",
