@@ -22,14 +22,16 @@
 
 #include <cctype>
 #include <cerrno>
-#include <cstdio>
 #include <chrono>
+#include <cstdio>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 using namespace fieldsync::test;
@@ -281,5 +283,137 @@ TEST_CASE(
   CHECK(trickle_until_closed(fresh, "GET /healthz HTTP/1.1\r\n"));
 
   CHECK(http_call(port, http::verb::get, "/healthz").status == 200);
+  CHECK(server.terminate() == 0);
+}
+
+namespace {
+
+// A client frame: text, final, masked (as RFC 6455 asks of clients).
+std::string client_text_frame(std::string_view payload) {
+  std::string f;
+  f += static_cast<char>(0x81);
+  if (payload.size() < 126) {
+    f += static_cast<char>(0x80 | payload.size());
+  } else {
+    f += static_cast<char>(0x80 | 126);
+    f += static_cast<char>((payload.size() >> 8) & 0xff);
+    f += static_cast<char>(payload.size() & 0xff);
+  }
+  const char mask[4] = {0x12, 0x34, 0x56, 0x78};
+  f.append(mask, 4);
+  for (std::size_t i = 0; i < payload.size(); ++i) f += static_cast<char>(payload[i] ^ mask[i % 4]);
+  return f;
+}
+
+// The unmasked server frames after the 101 answer in `s`: {opcode, payload}, whole ones only.
+std::vector<std::pair<int, std::string>> server_frames(const std::string& s) {
+  std::vector<std::pair<int, std::string>> out;
+  auto at = s.find("\r\n\r\n");
+  if (at == std::string::npos) return out;
+  at += 4;
+  while (at + 2 <= s.size()) {
+    const int opcode = static_cast<unsigned char>(s[at]) & 0x0f;
+    std::size_t len = static_cast<unsigned char>(s[at + 1]) & 0x7f;
+    std::size_t head = 2;
+    if (len == 126) {
+      if (at + 4 > s.size()) break;
+      len = (static_cast<std::size_t>(static_cast<unsigned char>(s[at + 2])) << 8) |
+            static_cast<unsigned char>(s[at + 3]);
+      head = 4;
+    } else if (len == 127) {
+      break;  // no fieldsync reply here is that long
+    }
+    if (at + head + len > s.size()) break;
+    out.emplace_back(opcode, s.substr(at + head, len));
+    at += head + len;
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("WebSocket frames sent in the same write as the upgrade request are answered",
+          "[e2e][ws][limits]") {
+  fresh_database db;
+  server_process server(db.conninfo(), test_auth_toml());
+  const std::string upgrade =
+      "GET /v1/ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+      "Sec-WebSocket-Protocol: fieldsync.v1\r\n\r\n";
+  const auto hello = json::serialize(json::object{{"type", "hello"},
+                                                  {"token", hs256_token({{"sub", "rep-7"}})},
+                                                  {"client_id", "c1"},
+                                                  {"protocol", 1}});
+  raw_connection c(server.public_port());
+  // One write(): on loopback the server reads it in one segment with the request.
+  REQUIRE(
+      c.send(upgrade + client_text_frame(R"({"type":"ping","id":1})") + client_text_frame(hello)));
+  REQUIRE(c.read_until([](const std::string& s) { return server_frames(s).size() >= 2; }));
+  CHECK_THAT(c.received(), Catch::StartsWith("HTTP/1.1 101"));
+  auto frames = server_frames(c.received());
+  REQUIRE(frames.size() >= 2);
+  CHECK(frames[0].first == 1);
+  auto pong = json::parse(frames[0].second);
+  CHECK(pong.at("type") == "pong");
+  CHECK(pong.at("id") == 1);
+  CHECK(frames[1].first == 1);
+  CHECK(json::parse(frames[1].second).at("type") == "welcome");
+  CHECK(server.terminate() == 0);
+}
+
+TEST_CASE(
+    "the admin listener answers while the public one is at max_connections, and each "
+    "listener has its own budget",
+    "[e2e][http][limits][admin]") {
+  fresh_database db;
+  server_process server(
+      db.conninfo(), "",
+      {{"FIELDSYNC_SERVER_MAX_CONNECTIONS", "4"}, {"FIELDSYNC_SERVER_ADMIN_MAX_CONNECTIONS", "2"}});
+  const std::string get = "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n";
+  // Connections that did one request and stay open: accepted and counted.
+  auto hold = [&](std::uint16_t port, std::vector<std::unique_ptr<raw_connection>>& held) {
+    auto c = std::make_unique<raw_connection>(port);
+    REQUIRE(c->send(get));
+    REQUIRE(c->read_until(has_answer));
+    CHECK_THAT(c->received(), Catch::StartsWith("HTTP/1.1 200"));
+    held.push_back(std::move(c));
+  };
+  auto refused = [&](std::uint16_t port) {
+    raw_connection c(port);
+    c.send(get);
+    c.read_until(has_answer);
+    return c.received().starts_with("HTTP/1.1 503") &&
+           c.received().find("\"code\":\"too_many_connections\"") != std::string::npos;
+  };
+
+  std::vector<std::unique_ptr<raw_connection>> flood;
+  for (int i = 0; i < 4; ++i) hold(server.public_port(), flood);
+  CHECK(refused(server.public_port()));
+
+  // The operators' endpoints still answer.
+  const headers admin_auth{{"Authorization", std::string("Bearer ") + test_admin_token}};
+  CHECK(http_call(server.admin_port(), http::verb::get, "/healthz").status == 200);
+  CHECK(http_call(server.admin_port(), http::verb::get, "/readyz").status == 200);
+  CHECK(http_call(server.admin_port(), http::verb::get, "/metrics").status == 200);
+  CHECK(
+      http_call(server.admin_port(), http::verb::get, "/admin/v1/status", {}, admin_auth).status ==
+      200);
+
+  // The admin listener's own budget: full, it refuses, and the public one is unaffected
+  // once a public connection ends.
+  std::vector<std::unique_ptr<raw_connection>> admins;
+  for (int i = 0; i < 2; ++i) hold(server.admin_port(), admins);
+  CHECK(refused(server.admin_port()));
+  flood.pop_back();
+  auto deadline = std::chrono::steady_clock::now() + 30s;
+  bool answered = false;
+  while (!answered && std::chrono::steady_clock::now() < deadline) {
+    answered = http_call(server.public_port(), http::verb::get, "/healthz").status == 200;
+    if (!answered) std::this_thread::sleep_for(50ms);  // the server has yet to see the close
+  }
+  CHECK(answered);
+  CHECK(refused(server.admin_port()));
+  admins.clear();
+  flood.clear();
   CHECK(server.terminate() == 0);
 }
