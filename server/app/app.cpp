@@ -100,11 +100,13 @@ void app::run(startup_hook on_start, std::function<void(app&)> on_ready) {
   auto admin_ctx = std::make_shared<listener_context>(
       listener_context{"admin", &admin_routes_, limits, nullptr, ws, &registry_});
 
-  // config validation guarantees both parse.
-  auto max_conn = cfg_.server.max_connections;
+  // config validation guarantees both parse. Each listener counts its own connections, so
+  // a flood of the public port leaves the admin one answering.
   try {
-    public_listener_ = listener::bind(ioc_, *parse_endpoint(cfg_.server.listen), public_ctx, max_conn);
-    admin_listener_ = listener::bind(ioc_, *parse_endpoint(cfg_.server.admin_listen), admin_ctx, max_conn);
+    public_listener_ = listener::bind(ioc_, *parse_endpoint(cfg_.server.listen), public_ctx,
+                                      cfg_.server.max_connections);
+    admin_listener_ = listener::bind(ioc_, *parse_endpoint(cfg_.server.admin_listen), admin_ctx,
+                                     cfg_.server.admin_max_connections);
   } catch (const std::runtime_error& e) {
     throw startup_error(e.what());
   }

@@ -1,13 +1,16 @@
 #include "server/net/http_session.hpp"
 
+#include "server/net/request_reader.hpp"
+
+#include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/read_size.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
-#include <spdlog/spdlog.h>
 
 namespace fieldsync::server {
 
@@ -21,21 +24,54 @@ namespace {
 // The answer to a request that could not be read, or nothing when the peer just left.
 std::optional<http_response> answer_read_error(const boost::system::error_code& ec,
                                                const http_limits& limits) {
-  if (ec == http::error::header_limit) {
-    return error_response(http::status::request_header_fields_too_large, "headers_too_large",
-                          "request headers exceed " + std::to_string(limits.max_header_bytes) +
-                              " bytes");
+  std::optional<http_response> res;
+  switch (classify_read_error(ec)) {
+    case request_read_failure::headers_too_large:
+      res = error_response(http::status::request_header_fields_too_large, "headers_too_large",
+                           "the request line, the headers, a chunk-size line or the trailers "
+                           "exceed " +
+                               std::to_string(limits.max_header_bytes) + " bytes");
+      break;
+    case request_read_failure::body_too_large:
+      res = error_response(
+          http::status::payload_too_large, "body_too_large",
+          "request body exceeds " + std::to_string(limits.max_body_bytes) + " bytes");
+      break;
+    case request_read_failure::malformed:
+      res = error_response(http::status::bad_request, "bad_request",
+                           "malformed HTTP request: " + ec.message());
+      break;
+    case request_read_failure::peer_gone:
+      break;
   }
-  if (ec == http::error::body_limit) {
-    return error_response(http::status::payload_too_large, "body_too_large",
-                          "request body exceeds " + std::to_string(limits.max_body_bytes) +
-                              " bytes");
+  return res;
+}
+
+// Reads one request into `parser`. A keep-alive connection waits up to keepalive_timeout
+// for the first byte of its next request; from that byte on (on a fresh connection, from
+// the accept) the whole request, headers and body, must arrive within request_timeout: one
+// deadline for all of it, so a client that trickles bytes is cut when it runs out.
+// `idle` stays true until the headers are in (shutdown may cut the read until then).
+asio::awaitable<boost::system::error_code> read_request(beast::tcp_stream& stream,
+                                                        beast::flat_buffer& buffer,
+                                                        request_parser& parser,
+                                                        const http_limits& limits, bool first,
+                                                        bool& idle) {
+  idle = true;
+  if (!first && buffer.size() == 0) {
+    stream.expires_after(limits.keepalive_timeout);
+    auto [ec, n] = co_await stream.async_read_some(buffer.prepare(beast::read_size(buffer, 4096)),
+                                                   as_tuple(use_awaitable));
+    buffer.commit(n);
+    if (ec) co_return ec;
   }
-  if (ec.category() == make_error_code(http::error::bad_target).category()) {
-    return error_response(http::status::bad_request, "bad_request",
-                          "malformed HTTP request: " + ec.message());
-  }
-  return std::nullopt;  // eof, reset, timeout, shutdown: nobody to answer
+  stream.expires_after(limits.request_timeout);
+  auto [hec, hn] =
+      co_await http::async_read_header(stream, buffer, parser, as_tuple(use_awaitable));
+  idle = false;
+  if (hec || parser.is_done()) co_return hec;
+  auto [bec, bn] = co_await http::async_read(stream, buffer, parser, as_tuple(use_awaitable));
+  co_return bec;
 }
 
 // Chunked writes straight to the session's socket, each within the request timeout.
@@ -96,28 +132,18 @@ asio::awaitable<void> http_session::run(beast::tcp_stream stream,
 
 asio::awaitable<void> http_session::serve() {
   auto self = shared_from_this();
-  beast::flat_buffer buffer;
+  // Bounded: see request_reader.hpp. The same buffer serves every request of the connection.
+  beast::flat_buffer buffer = make_request_buffer(ctx_->limits.max_header_bytes);
   bool first = true;
   while (!stopping_) {
-    http::request_parser<http::string_body> parser;
-    parser.header_limit(static_cast<std::uint32_t>(ctx_->limits.max_header_bytes));
-    parser.body_limit(ctx_->limits.max_body_bytes);
-
-    idle_ = true;
-    stream_.expires_after(first ? ctx_->limits.request_timeout : ctx_->limits.keepalive_timeout);
-    // A keep-alive connection waits idle for the first byte, then has the request timeout.
-    auto [hec, hn] = co_await http::async_read_header(stream_, buffer, parser,
-                                                      as_tuple(use_awaitable));
-    idle_ = false;
+    request_parser parser;
+    limit_request_parser(parser, ctx_->limits.max_header_bytes, ctx_->limits.max_body_bytes);
+    auto ec = co_await read_request(stream_, buffer, parser, ctx_->limits, first, idle_);
     first = false;
-    boost::system::error_code ec = hec;
-    if (!ec && !parser.is_done()) {
-      stream_.expires_after(ctx_->limits.request_timeout);
-      auto [bec, bn] = co_await http::async_read(stream_, buffer, parser, as_tuple(use_awaitable));
-      ec = bec;
-    }
     if (ec) {
       if (auto res = answer_read_error(ec, ctx_->limits)) {
+        // The rest of the request is unread: the connection cannot carry another one.
+        res->keep_alive(false);
         stream_.expires_after(ctx_->limits.request_timeout);
         co_await http::async_write(stream_, *res, as_tuple(use_awaitable));
       }
@@ -130,8 +156,10 @@ asio::awaitable<void> http_session::serve() {
       if (ctx_->websocket && path == "/v1/ws") {
         // The WebSocket session takes the socket; this HTTP session ends here.
         registration_.detach();
-        co_await ws_session::run(std::move(stream_), std::move(req), ctx_->websocket_options,
-                                 ctx_->websocket, *ctx_->registry);
+        // What was read past the request already belongs to the WebSocket (a client may
+        // send its first frames right behind the upgrade request).
+        co_await ws_session::run(std::move(stream_), std::move(buffer), std::move(req),
+                                 ctx_->websocket_options, ctx_->websocket, *ctx_->registry);
         co_return;
       }
       auto res = error_response(req, http::status::not_found, "not_found",

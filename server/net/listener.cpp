@@ -38,11 +38,22 @@ asio::awaitable<void> refuse(beast::tcp_stream stream) {
   stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
 }
 
+// A session that holds its place in the listener's budget until it ends, WebSocket
+// included (the HTTP session awaits the WebSocket it upgraded to).
+asio::awaitable<void> counted_session([[maybe_unused]] connection_budget::slot slot,
+                                      beast::tcp_stream stream,
+                                      std::shared_ptr<const listener_context> ctx) {
+  co_await http_session::run(std::move(stream), std::move(ctx));
+}
+
 }  // namespace
 
 listener::listener(asio::io_context& ioc, std::shared_ptr<const listener_context> ctx,
                    std::size_t max_connections)
-    : ioc_(ioc), acceptor_(ioc), ctx_(std::move(ctx)), max_connections_(max_connections) {}
+    : ioc_(ioc),
+      acceptor_(ioc),
+      ctx_(std::move(ctx)),
+      budget_(std::make_shared<connection_budget>(max_connections)) {}
 
 std::shared_ptr<listener> listener::bind(asio::io_context& ioc, const tcp::endpoint& endpoint,
                                          std::shared_ptr<const listener_context> ctx,
@@ -94,11 +105,13 @@ asio::awaitable<void> listener::accept_loop() {
     }
     socket.set_option(tcp::no_delay(true), ec);
     beast::tcp_stream stream(std::move(socket));
-    if (ctx_->registry->size() >= max_connections_) {
+    auto slot = budget_->try_acquire();
+    if (!slot) {
       spawn_logged(strand, refuse(std::move(stream)), "refusal of a connection");
       continue;
     }
-    spawn_logged(strand, http_session::run(std::move(stream), ctx_), "HTTP session");
+    spawn_logged(strand, counted_session(std::move(*slot), std::move(stream), ctx_),
+                 "HTTP session");
   }
   spdlog::debug("{} listener closed", ctx_->name);
 }

@@ -1,9 +1,11 @@
 #pragma once
-// A TCP listener that starts one http_session per accepted connection.
+// A TCP listener that starts one http_session per accepted connection, within its own
+// budget of open connections (connection_budget.hpp): over it, a connection gets 503.
 //
 // Concurrency contract: the accept loop runs on the io_context; each accepted socket gets
 // its own strand, on which its session runs. close() is called from the io_context.
 
+#include "server/net/connection_budget.hpp"
 #include "server/net/http_session.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -35,7 +37,7 @@ class listener : public std::enable_shared_from_this<listener> {
   boost::asio::io_context& ioc_;
   boost::asio::ip::tcp::acceptor acceptor_;
   std::shared_ptr<const listener_context> ctx_;
-  std::size_t max_connections_;
+  std::shared_ptr<connection_budget> budget_;
 };
 
 }  // namespace fieldsync::server

@@ -1,19 +1,13 @@
 #include "server/net/ws_protocol.hpp"
 
 #include "protocol/json_parse.hpp"
+#include "server/net/ws_message_limits.hpp"
 
 #include <boost/json/serialize.hpp>
 
 namespace fieldsync::server {
 
 namespace json = boost::json;
-
-namespace {
-
-// Nesting deeper than this is never a fieldsync message; refusing it bounds parser work.
-constexpr std::size_t max_json_depth = 32;
-
-}  // namespace
 
 ws_protocol::ws_protocol() {
   handlers_.emplace("ping", [](ws_session& s, const json::object& msg) {
@@ -59,7 +53,7 @@ std::string ws_protocol::error_message(std::string_view code, std::string_view m
 
 void ws_protocol::on_message(ws_session& session, std::string_view text) {
   // Exactly: a pushed float must reach PostgreSQL as the client wrote it.
-  auto parsed = protocol::parse_json_exact(text, max_json_depth);
+  auto parsed = protocol::parse_json_exact(text, ws_max_json_depth);
   if (!parsed) {
     session.send(error_message("bad_json", "message is not valid JSON: " + parsed.error().message()));
     return;

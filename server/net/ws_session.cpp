@@ -1,9 +1,10 @@
 #include "server/net/ws_session.hpp"
 
-#include "server/net/origin_policy.hpp"
-#include "server/core/time_text.hpp"
-#include "server/net/ws_close_codes.hpp"
 #include "server/core/spawn_logged.hpp"
+#include "server/core/time_text.hpp"
+#include "server/net/buffered_teardown.hpp"
+#include "server/net/origin_policy.hpp"
+#include "server/net/ws_close_codes.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/dispatch.hpp>
@@ -62,8 +63,8 @@ ws_session::ws_session(stream_type ws, const ws_options& options,
       handler_(std::move(handler)),
       wake_(ws_.get_executor(), asio::steady_timer::time_point::max()) {}
 
-asio::awaitable<void> ws_session::run(beast::tcp_stream stream, http_request req,
-                                      const ws_options& options,
+asio::awaitable<void> ws_session::run(beast::tcp_stream stream, beast::flat_buffer already_read,
+                                      http_request req, const ws_options& options,
                                       std::shared_ptr<ws_handler> handler,
                                       connection_registry& registry) {
   if (!offers_subprotocol(req[http::field::sec_websocket_protocol], ws_subprotocol)) {
@@ -89,6 +90,7 @@ asio::awaitable<void> ws_session::run(beast::tcp_stream stream, http_request req
   // Beast's own timeouts replace the tcp_stream's: handshake, then idle with pings.
   stream.expires_never();
   stream_type ws(std::move(stream));
+  ws.next_layer().buffer() = std::move(already_read);
   websocket::stream_base::timeout timeouts{};
   timeouts.handshake_timeout = options.handshake_timeout;
   timeouts.idle_timeout = options.idle_timeout;
@@ -111,12 +113,12 @@ asio::awaitable<void> ws_session::run(beast::tcp_stream stream, http_request req
 
   auto self = std::make_shared<ws_session>(std::move(ws), options, std::move(handler));
   beast::error_code peer_error;
-  const auto peer = self->ws_.next_layer().socket().remote_endpoint(peer_error);
+  const auto peer = beast::get_lowest_layer(self->ws_).socket().remote_endpoint(peer_error);
   if (!peer_error) {
     self->remote_ = peer.address().to_string() + ":" + std::to_string(peer.port());
   }
   if (auto refusal = self->handler_->on_upgrade(*self, req)) {
-    auto& tcp = self->ws_.next_layer();
+    auto& tcp = beast::get_lowest_layer(self->ws_);
     tcp.expires_after(options.handshake_timeout);
     co_return co_await refuse(tcp, std::move(*refusal));
   }

@@ -15,6 +15,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/buffered_read_stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/websocket/stream.hpp>
@@ -82,13 +83,18 @@ class ws_handler {
 
 class ws_session final : public connection, public std::enable_shared_from_this<ws_session> {
  public:
-  using stream_type = boost::beast::websocket::stream<boost::beast::tcp_stream>;
+  // Reads go through a buffer that first gives out the bytes the HTTP session read past the
+  // upgrade request (a client may send its first frames in the same segment).
+  using stream_type = boost::beast::websocket::stream<
+      boost::beast::buffered_read_stream<boost::beast::tcp_stream, boost::beast::flat_buffer>>;
 
   // Completes the upgrade of `req` (which asked for it) and runs the session to its end.
-  // A request without the fieldsync.v1 subprotocol gets a 400 JSON answer instead, one from
-  // an origin the options do not allow a 403. `options` outlive the session (they belong
-  // to the listener).
-  static boost::asio::awaitable<void> run(boost::beast::tcp_stream stream, http_request req,
+  // `already_read` holds what was read from the connection after the request: the start of
+  // the WebSocket stream. A request without the fieldsync.v1 subprotocol gets a 400 JSON
+  // answer instead, one from an origin the options do not allow a 403. `options` outlive
+  // the session (they belong to the listener).
+  static boost::asio::awaitable<void> run(boost::beast::tcp_stream stream,
+                                          boost::beast::flat_buffer already_read, http_request req,
                                           const ws_options& options,
                                           std::shared_ptr<ws_handler> handler,
                                           connection_registry& registry);

@@ -14,6 +14,7 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace fs = std::filesystem;
@@ -119,6 +120,35 @@ int main(int argc, char** argv) {
     write(out / "transaction_assembler", ++n, stream);
   }
   write(out / "walsender_message", ++n, {'k', 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9, 1});
+  // HTTP requests (a first byte choosing the read size, then the bytes) and WebSocket client
+  // messages, written by hand from docs/protocol.md.
+  auto text_seed = [&](const char* target, std::string_view prefix, std::string_view text) {
+    std::vector<std::uint8_t> bytes(prefix.begin(), prefix.end());
+    bytes.insert(bytes.end(), text.begin(), text.end());
+    write(out / target, ++n, bytes);
+  };
+  for (const char* req :
+       {"GET /healthz HTTP/1.1\r\nHost: a\r\n\r\nGET /readyz HTTP/1.1\r\nHost: a\r\n\r\n",
+        "POST /v1/mutations HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello",
+        "POST /v1/mutations HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "5;ext=1\r\nhello\r\n3\r\nabc\r\n0\r\nX-Trailer: t\r\n\r\n",
+        "GET /v1/ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"}) {
+    text_seed("http_request", "\x01", req);
+    text_seed("http_request", "\x3f", req);
+  }
+  for (const char* msg :
+       {R"({"type":"ping","id":7})",
+        R"({"type":"hello","token":"eyJhbGciOiJIUzI1NiJ9.e30.x","client_id":"c1","protocol":1})",
+        R"({"type":"subscribe","id":"s1","collection":"visits","where":"rep_id = $1",)"
+        R"("params":[7],"cursor":"0/16B3F28"})",
+        R"({"type":"unsubscribe","id":"s1"})",
+        R"({"type":"push","id":3,"client_id":"7c9e6679","mutations":[{"mutation_id":41,)"
+        R"("collection":"visits","op":"update","key":{"id":"a"},"set":{"notes":"x"},)"
+        R"("base":{"notes":"y"},"base_version":"0/16B3A28"},{"mutation_id":42,)"
+        R"("collection":"visits","op":"delete","key":{"id":"b"}}]})"}) {
+    text_seed("ws_client_message", "", msg);
+  }
   std::printf("fuzz_seed_corpus: %zu seeds in %s\n", n, out.c_str());
   return 0;
 }

@@ -62,7 +62,8 @@ struct test_server {
           beast::flat_buffer buffer;
           http_request req;
           co_await http::async_read(stream, buffer, req, asio::use_awaitable);
-          co_await ws_session::run(std::move(stream), std::move(req), opts, handler, registry);
+          co_await ws_session::run(std::move(stream), std::move(buffer), std::move(req), opts,
+                                   handler, registry);
         },
         asio::detached);
     thread = std::thread([this] { ioc.run(); });
