@@ -125,18 +125,18 @@ config dev_defaults() {
   // region's), reps (a manager: its region's reps), role, region.
   const std::string territory = "territory_id = ANY($claims.territories)";
   c.collections = {
-      {"territories", "territories", {"id"}, {}, "id = ANY($claims.territories)", "", false, {}},
-      {"reps", "reps", {"id"}, {}, territory, "", false, {}},
-      {"accounts", "accounts", {"id"}, {}, territory, territory, false, {}},
-      {"visits", "visits", {"id"}, {}, territory, territory, false, {}},
-      {"opportunities", "opportunities", {"id"}, {}, territory, territory, false, {}},
+      {"territories", "territories", {"id"}, {}, "id = ANY($claims.territories)", "", {}, {}, false, {}},
+      {"reps", "reps", {"id"}, {}, territory, "", {}, {}, false, {}},
+      {"accounts", "accounts", {"id"}, {}, territory, territory, {}, {}, false, {}},
+      {"visits", "visits", {"id"}, {}, territory, territory, {}, {}, false, {}},
+      {"opportunities", "opportunities", {"id"}, {}, territory, territory, {}, {}, false, {}},
       {"kpis", "kpis", {"rep_id", "month"}, {}, "rep_id = $claims.rep_id OR rep_id = ANY($claims.reps)",
-       "rep_id = $claims.rep_id", false, {}},
+       "rep_id = $claims.rep_id", {}, {}, false, {}},
       // Written by the insights job only: no write scope. A region's summaries (no
       // territory) are for its manager.
       {"insights", "insights", {"id"}, {},
        territory + " OR (territory_id IS NULL AND region = $claims.region AND $claims.role = 'manager')",
-       "", false, {}},
+       "", {}, {}, false, {}},
   };
   // How concurrent edits merge where a sales team would want it (docs/merge.md, "How the
   // demo uses them"); config/fieldsync.toml says the same.
