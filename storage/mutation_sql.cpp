@@ -345,8 +345,9 @@ pg_statement update_row_statement(const protocol::collection_schema& schema,
     sets += (sets.empty() ? "" : ", ") + quote_identifier(name) + " = $" + std::to_string(p++);
     params.add(text);
   }
-  for (const auto& name : now_columns)
+  for (const auto& name : now_columns) {
     sets += (sets.empty() ? "" : ", ") + quote_identifier(name) + " = now()";
+  }
   for (const auto& k : key) params.add(k);
   return {"UPDATE " + quoted_relation(schema) + " SET " + sets + " WHERE " + key_condition(schema, p),
           std::move(params)};
