@@ -1,7 +1,6 @@
 #include "protocol/mutation_request.hpp"
 
 #include <array>
-#include <limits>
 
 namespace fieldsync::protocol {
 
@@ -46,9 +45,14 @@ bool valid_client_id(std::string_view id) noexcept {
 
 namespace {
 
+// The largest mutation id: 2^53 - 1, the largest integer every JSON client (a JavaScript
+// number) holds exactly. Far below 2^63, so no arithmetic on ids (the next id, a gap, the
+// retention window, a batch's last id) can overflow; a larger id is refused, not wrapped.
+constexpr std::int64_t max_mutation_id = (std::int64_t{1} << 53) - 1;
+
 std::optional<std::int64_t> positive_id(const json::value& v) {
-  if (v.is_int64() && v.get_int64() > 0) return v.get_int64();
-  if (v.is_uint64() && v.get_uint64() <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+  if (v.is_int64() && v.get_int64() > 0 && v.get_int64() <= max_mutation_id) return v.get_int64();
+  if (v.is_uint64() && v.get_uint64() <= static_cast<std::uint64_t>(max_mutation_id)) {
     return static_cast<std::int64_t>(v.get_uint64());
   }
   return std::nullopt;
@@ -161,7 +165,10 @@ boost::system::result<mutation_batch, batch_error> parse_mutation_batch(
     const auto& in = item.get_object();
     const auto* id = in.if_contains("mutation_id");
     auto parsed = id ? positive_id(*id) : std::nullopt;
-    if (!parsed) return refuse(where + ".mutation_id must be a positive integer");
+    if (!parsed) {
+      return refuse(where + ".mutation_id must be an integer from 1 to " +
+                    std::to_string(max_mutation_id));
+    }
     if (!batch.mutations.empty() && *parsed != batch.mutations.back().mutation_id + 1) {
       return refuse(where + ".mutation_id is " + std::to_string(*parsed) + ", expected " +
                     std::to_string(batch.mutations.back().mutation_id + 1) +

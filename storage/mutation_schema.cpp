@@ -66,8 +66,28 @@ CREATE INDEX conflicts_at_idx ON fieldsync.conflicts (at);
 CREATE INDEX conflicts_collection_idx ON fieldsync.conflicts (collection, id);
 )sql";
 
+// Client ids are forgotten when unused for mutations.client_retention_ms, or when their
+// subject (the owner) has more than mutations.max_clients_per_subject: both look ids up by
+// their last use. An insert's write scope is checked on the row as stored (after defaults
+// and triggers) by require_write_scope, whose SQLSTATE names the refusal.
+constexpr std::string_view migration_2 = R"sql(
+CREATE INDEX mutation_clients_owner_used_idx ON fieldsync.mutation_clients (owner, updated_at);
+CREATE INDEX mutation_clients_used_idx ON fieldsync.mutation_clients (updated_at);
+
+CREATE FUNCTION fieldsync.require_write_scope(inside boolean) RETURNS boolean
+LANGUAGE plpgsql AS $fn$
+BEGIN
+  IF inside IS NOT TRUE THEN
+    RAISE EXCEPTION 'the row as stored is outside the write scope' USING ERRCODE = 'FS403';
+  END IF;
+  RETURN true;
+END
+$fn$;
+)sql";
+
 constexpr migration migrations[] = {
     {1, "mutation clients, results, row clocks, conflicts", migration_1},
+    {2, "client ids by last use, the write scope of the row as stored", migration_2},
 };
 
 }  // namespace

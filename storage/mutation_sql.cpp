@@ -8,6 +8,7 @@
 
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
 #include <charconv>
 
 namespace fieldsync::storage {
@@ -76,10 +77,23 @@ pg_statement lock_timeout_statement(std::chrono::milliseconds timeout) {
           pg_params(std::to_string(timeout.count()) + "ms")};
 }
 
-pg_statement create_client_statement(const std::string& client_id, const std::string& subject) {
-  return {"INSERT INTO fieldsync.mutation_clients (client_id, owner, last_mutation_id) "
-          "VALUES ($1, $2, 0) ON CONFLICT (client_id) DO NOTHING",
-          pg_params(client_id, subject)};
+pg_statement create_client_statement(const std::string& client_id, const std::string& subject,
+                                     std::int64_t max_per_subject,
+                                     std::chrono::milliseconds retention) {
+  // The deletes run only when this statement created the client (an uncorrelated EXISTS:
+  // checked once), so a known client's batch pays nothing for them.
+  return {
+      "WITH created AS (INSERT INTO fieldsync.mutation_clients (client_id, owner, last_mutation_id) "
+      "VALUES ($1, $2, 0) ON CONFLICT (client_id) DO NOTHING RETURNING client_id), "
+      "gone AS (DELETE FROM fieldsync.mutation_clients c WHERE EXISTS (SELECT 1 FROM created) AND ("
+      "c.client_id IN (SELECT client_id FROM fieldsync.mutation_clients WHERE owner = $2 AND client_id <> $1 "
+      "ORDER BY updated_at DESC, client_id OFFSET $3::bigint FOR UPDATE SKIP LOCKED) "
+      "OR c.client_id IN (SELECT client_id FROM fieldsync.mutation_clients WHERE client_id <> $1 AND "
+      "updated_at < now() - $4::bigint * interval '1 millisecond' LIMIT 16 FOR UPDATE SKIP LOCKED)) "
+      "RETURNING c.client_id) "
+      "DELETE FROM fieldsync.mutation_results r USING gone WHERE r.client_id = gone.client_id",
+      pg_params(client_id, subject, std::max<std::int64_t>(0, max_per_subject - 1),
+                static_cast<std::int64_t>(retention.count()))};
 }
 
 pg_statement lock_client_statement(const std::string& client_id) {
@@ -121,9 +135,23 @@ pg_outcome<std::vector<stored_result>> read_stored_results(const pg_result& r) {
   return out;
 }
 
-pg_statement lock_rows_statement(const protocol::collection_schema& schema,
+std::size_t key_param_count(const protocol::collection_schema& schema,
+                            const std::vector<std::vector<std::string>>& keys) {
+  return schema.primary_key.size() == 1 ? keys.size() : keys.size() * schema.primary_key.size();
+}
+
+pg_statement read_rows_statement(const protocol::collection_schema& schema,
                                  const std::vector<std::vector<std::string>>& keys,
                                  bool commit_times) {
+  auto st = lock_rows_statement(schema, keys, commit_times);
+  constexpr std::string_view lock = " FOR UPDATE";
+  st.sql.resize(st.sql.size() - lock.size());
+  return st;
+}
+
+pg_statement lock_rows_statement(const protocol::collection_schema& schema,
+                                 const std::vector<std::vector<std::string>>& keys,
+                                 bool commit_times, const row_condition* only) {
   std::string sql = "SELECT xmin::text";
   sql += commit_times ? ", (extract(epoch FROM pg_xact_commit_timestamp(xmin)) * 1000)::bigint"
                       : ", NULL";
@@ -151,6 +179,10 @@ pg_statement lock_rows_statement(const protocol::collection_schema& schema,
       sql += ")";
     }
     sql += ")";
+  }
+  if (only) {
+    sql += " AND " + only->sql;
+    for (const auto& v : only->params) params.add(v);
   }
   sql += " ORDER BY " + columns + " FOR UPDATE";
   return {std::move(sql), std::move(params)};
@@ -275,7 +307,9 @@ pg_statement origin_statement(const std::string& client_id, std::int64_t mutatio
 }
 
 pg_statement insert_row_statement(const protocol::collection_schema& schema,
-                                  const column_values& values) {
+                                  const column_values& values,
+                                  const std::vector<std::string>& now_columns,
+                                  const row_condition* check) {
   std::string columns;
   std::string placeholders;
   pg_params params;
@@ -285,19 +319,34 @@ pg_statement insert_row_statement(const protocol::collection_schema& schema,
     placeholders += (placeholders.empty() ? "$" : ", $") + std::to_string(p++);
     params.add(text);
   }
-  return {"INSERT INTO " + quoted_relation(schema) + " (" + columns + ") VALUES (" +
-              placeholders + ")",
-          std::move(params)};
+  for (const auto& name : now_columns) {
+    columns += (columns.empty() ? "" : ", ") + quote_identifier(name);
+    placeholders += placeholders.empty() ? "now()" : ", now()";
+  }
+  std::string sql = columns.empty() ? "INSERT INTO " + quoted_relation(schema) + " DEFAULT VALUES"
+                                    : "INSERT INTO " + quoted_relation(schema) + " (" + columns +
+                                          ") VALUES (" + placeholders + ")";
+  if (check) {
+    // The check sees the row as stored: defaults, identity values and triggers applied.
+    sql = "WITH ins AS (" + sql + " RETURNING *) SELECT fieldsync.require_write_scope(" +
+          check->sql + ") FROM ins";
+    for (const auto& v : check->params) params.add(v);
+  }
+  return {std::move(sql), std::move(params)};
 }
 
 pg_statement update_row_statement(const protocol::collection_schema& schema,
-                                  const std::vector<std::string>& key, const column_values& values) {
+                                  const std::vector<std::string>& key, const column_values& values,
+                                  const std::vector<std::string>& now_columns) {
   std::string sets;
   pg_params params;
   int p = 1;
   for (const auto& [name, text] : values) {
     sets += (sets.empty() ? "" : ", ") + quote_identifier(name) + " = $" + std::to_string(p++);
     params.add(text);
+  }
+  for (const auto& name : now_columns) {
+    sets += (sets.empty() ? "" : ", ") + quote_identifier(name) + " = now()";
   }
   for (const auto& k : key) params.add(k);
   return {"UPDATE " + quoted_relation(schema) + " SET " + sets + " WHERE " + key_condition(schema, p),
@@ -345,9 +394,10 @@ pg_statement insert_conflicts_statement(const std::string& client_id, const std:
 }
 
 pg_statement advance_client_statement(const std::string& client_id, std::int64_t last_mutation_id) {
-  return {"UPDATE fieldsync.mutation_clients SET last_mutation_id = $2, updated_at = now() "
-          "WHERE client_id = $1",
-          pg_params(client_id, last_mutation_id)};
+  return {
+      "UPDATE fieldsync.mutation_clients SET last_mutation_id = greatest(last_mutation_id, $2::bigint), "
+      "updated_at = now() WHERE client_id = $1",
+      pg_params(client_id, last_mutation_id)};
 }
 
 pg_statement prune_results_statement(const std::string& client_id, std::int64_t upto) {
@@ -415,6 +465,16 @@ pg_statement prune_deleted_clocks_statement(std::chrono::milliseconds retention)
   return {"DELETE FROM fieldsync.row_clocks WHERE deleted AND "
           "updated_at < now() - $1::bigint * interval '1 millisecond'",
           pg_params(static_cast<std::int64_t>(retention.count()))};
+}
+
+pg_statement prune_clients_statement(std::chrono::milliseconds retention, std::int64_t limit) {
+  return {
+      "WITH gone AS (DELETE FROM fieldsync.mutation_clients WHERE client_id IN ("
+      "SELECT client_id FROM fieldsync.mutation_clients "
+      "WHERE updated_at < now() - $1::bigint * interval '1 millisecond' "
+      "LIMIT $2::bigint FOR UPDATE SKIP LOCKED) RETURNING client_id) "
+      "DELETE FROM fieldsync.mutation_results r USING gone WHERE r.client_id = gone.client_id",
+      pg_params(static_cast<std::int64_t>(retention.count()), limit)};
 }
 
 }  // namespace fieldsync::storage

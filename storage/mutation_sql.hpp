@@ -38,7 +38,14 @@ pg_statement lock_timeout_statement(std::chrono::milliseconds timeout);
 // Creates the client on first use (owner = `subject`; nothing when it exists), then locks
 // its row: concurrent batches of one client run one after the other, so a retry racing its
 // original sees its results. (A lock rather than an upsert: no new row version per batch.)
-pg_statement create_client_statement(const std::string& client_id, const std::string& subject);
+//
+// When it creates the client, the statement also forgets (with their stored results)
+// client ids of the same subject beyond `max_per_subject` (the least recently used go), and
+// a few ids of anybody unused for `retention` (the periodic prune_clients_statement does
+// the rest). Ids a running batch holds are skipped.
+pg_statement create_client_statement(const std::string& client_id, const std::string& subject,
+                                     std::int64_t max_per_subject,
+                                     std::chrono::milliseconds retention);
 pg_statement lock_client_statement(const std::string& client_id);
 struct client_state {
   std::string owner;
@@ -54,9 +61,24 @@ pg_outcome<std::vector<stored_result>> read_stored_results(const pg_result& r);
 // Locks and reads the rows of `keys` (each: the primary-key columns' PostgreSQL text, in
 // key order), in key order so that concurrent batches lock alike and cannot deadlock.
 // `commit_times` reads pg_xact_commit_timestamp(xmin) (track_commit_timestamp must be on).
+//
+// `only`: a condition (SQL over the table's columns, with its parameters numbered after
+// the keys' ones) a row must meet to be locked; rows that do not meet it are neither
+// locked nor waited for (a batch takes no lock on rows outside its caller's write scope).
+struct row_condition {
+  std::string sql;
+  std::vector<std::optional<std::string>> params;
+};
 pg_statement lock_rows_statement(const protocol::collection_schema& schema,
                                  const std::vector<std::vector<std::string>>& keys,
+                                 bool commit_times, const row_condition* only = nullptr);
+// The same rows without locks (a plain read never waits for a row lock); the same shape.
+pg_statement read_rows_statement(const protocol::collection_schema& schema,
+                                 const std::vector<std::vector<std::string>>& keys,
                                  bool commit_times);
+// The number of parameters the keys take in lock_rows_statement (where `only`'s start).
+std::size_t key_param_count(const protocol::collection_schema& schema,
+                            const std::vector<std::vector<std::string>>& keys);
 struct locked_row {
   std::string key;  // canonical (protocol/row_key.hpp)
   boost::json::object row;
@@ -100,10 +122,18 @@ pg_statement duplicate_versions_statement(const boost::json::array& lookups);
 // (protocol/transaction_assembler.cpp reads it).
 pg_statement origin_statement(const std::string& client_id, std::int64_t mutation_id,
                               const std::string& client_ts);
-// `values`: column -> PostgreSQL text (nullopt: NULL).
-pg_statement insert_row_statement(const protocol::collection_schema& schema, const column_values& values);
+// `values`: column -> PostgreSQL text (nullopt: NULL); `now_columns` are set to now().
+// `check`: a condition (parameters numbered after the values') the row as stored (after
+// defaults and triggers) must meet, else the statement fails with SQLSTATE
+// outside_write_scope_sqlstate and nothing is inserted.
+inline constexpr std::string_view outside_write_scope_sqlstate = "FS403";
+pg_statement insert_row_statement(const protocol::collection_schema& schema,
+                                  const column_values& values,
+                                  const std::vector<std::string>& now_columns = {},
+                                  const row_condition* check = nullptr);
 pg_statement update_row_statement(const protocol::collection_schema& schema,
-                                  const std::vector<std::string>& key, const column_values& values);
+                                  const std::vector<std::string>& key, const column_values& values,
+                                  const std::vector<std::string>& now_columns = {});
 pg_statement delete_row_statement(const protocol::collection_schema& schema,
                                   const std::vector<std::string>& key);
 
@@ -117,6 +147,7 @@ pg_statement insert_results_statement(const std::string& client_id, std::int64_t
 // `conflicts`: [{collection, key, mutation_id, op, outcome, reason, row_policy, fields}].
 pg_statement insert_conflicts_statement(const std::string& client_id, const std::string& subject,
                                         const boost::json::array& conflicts);
+// The client's last id (never lowered) and its last use (what retention measures).
 pg_statement advance_client_statement(const std::string& client_id, std::int64_t last_mutation_id);
 // Drops the stored results of batches that ended at or before `upto` (keeps at least the
 // last mutations.result_retention).
@@ -135,5 +166,7 @@ pg_outcome<boost::json::array> read_conflicts(const pg_result& r);
 // Deletes conflicts older than `retention` and clocks of rows deleted longer ago than it.
 pg_statement prune_conflicts_statement(std::chrono::milliseconds retention);
 pg_statement prune_deleted_clocks_statement(std::chrono::milliseconds retention);
+// Forgets up to `limit` client ids unused for `retention`, with their stored results.
+pg_statement prune_clients_statement(std::chrono::milliseconds retention, std::int64_t limit);
 
 }  // namespace fieldsync::storage

@@ -219,6 +219,13 @@ asio::awaitable<void> app::start_mutations() {
   o.max_clock_drift = m.max_clock_drift;
   o.conflict_retention = m.conflict_retention;
   o.clock_retention = cfg_.changelog.tombstone;
+  o.client_retention = m.client_retention;
+  o.max_clients_per_subject = static_cast<std::int64_t>(m.max_clients_per_subject);
+  for (const auto& c : cfg_.collections) {
+    if (!c.writable_columns.empty() || !c.server_set.empty()) {
+      o.columns[c.name] = {c.writable_columns, c.server_set};
+    }
+  }
   o.changes = changes_;
   o.storage_is_source = storage_pool_ == pool_;
   o.after_commit = mutation_fault_hook_from_environment();

@@ -179,6 +179,36 @@ config dev_defaults() {
     }
     // opportunities: stage, amount and the MEDDPICC fields are last-writer-wins (the default).
   }
+  // Which columns a device may set, and which the server sets (docs/config.md): a visit is
+  // the token's rep's, and no device backdates updated_at. config/fieldsync.toml says the same.
+  for (auto& col : c.collections) {
+    if (col.name == "accounts") {
+      col.writable_columns = {"tags", "phone"};
+      col.server_set = {{"updated_at", "now()"}};
+    } else if (col.name == "visits") {
+      col.writable_columns = {"account_id",         "territory_id", "visited_at", "channel",
+                              "products_discussed", "samples_left", "notes",      "next_steps"};
+      col.server_set = {{"rep_id", "$claims.rep_id"}, {"updated_at", "now()"}};
+    } else if (col.name == "opportunities") {
+      col.writable_columns = {"name",
+                              "stage",
+                              "amount",
+                              "close_date",
+                              "metrics",
+                              "economic_buyer",
+                              "decision_criteria",
+                              "decision_process",
+                              "paper_process",
+                              "identify_pain",
+                              "champion",
+                              "competition"};
+      col.server_set = {{"updated_at", "now()"}};
+    } else if (col.name == "kpis") {
+      col.writable_columns = {"calls_planned", "calls_done", "samples_given", "new_accounts",
+                              "revenue"};
+      col.server_set = {{"updated_at", "now()"}};
+    }
+  }
   return c;
 }
 

@@ -17,8 +17,30 @@ namespace {
 
 using clock_map = std::map<std::string, conflicts::hlc, std::less<>>;
 
+// A rejection's message is bounded (it may quote the database's error): cut at a UTF-8
+// character boundary.
+constexpr std::size_t max_message_bytes = 512;
+
+std::string_view bounded(std::string_view message) {
+  if (message.size() <= max_message_bytes) return message;
+  std::size_t n = max_message_bytes;
+  while (n > 0 && (static_cast<unsigned char>(message[n]) & 0xC0) == 0x80) --n;
+  return message.substr(0, n);
+}
+
 json::object rejection(std::int64_t id, std::string_view code, std::string_view message) {
-  return json::object{{"mutation_id", id}, {"status", "rejected"}, {"code", code}, {"message", message}};
+  return json::object{
+      {"mutation_id", id}, {"status", "rejected"}, {"code", code}, {"message", bounded(message)}};
+}
+
+// What is kept of a result for retries: a rejection without the row and the conflicts it
+// showed (the retry of a rejected mutation learns the current row from the change feed).
+json::object stored_copy(const json::object& r) {
+  if (r.at("status") != "rejected") return r;
+  json::object small = r;
+  small.erase("row");
+  small.erase("conflicts");
+  return small;
 }
 
 json::array conflicts_json(const std::vector<conflicts::field_conflict>& list) {
@@ -188,16 +210,34 @@ std::optional<row_write> write_of(std::size_t i, const planned_mutation& p, cons
   const auto& schema = p.access->schema;
   const bool exists = state.row.has_value();
   const bool upsert = mr.action == conflicts::row_action::insert || mr.action == conflicts::row_action::update;
+  std::vector<std::string> now;
+  if (p.rules) {
+    now = p.rules->now;
+    std::erase_if(values, [&](const auto& v) {
+      return std::find(now.begin(), now.end(), v.first) != now.end();
+    });
+  }
   if (!exists && after && upsert) {
-    return row_write{row_write::kind::insert, i, &schema, {}, std::move(values)};
+    return row_write{row_write::kind::insert, i,   &schema, {}, std::move(values),
+                     std::move(now),          true};
   }
   if (exists && mr.action == conflicts::row_action::update && !values.empty()) {
-    return row_write{row_write::kind::update, i, &schema, key_texts(schema, *p.checked), std::move(values)};
+    return row_write{
+        row_write::kind::update, i,    &schema, key_texts(schema, *p.checked), std::move(values),
+        std::move(now),          false};
   }
   if (exists && mr.action == conflicts::row_action::remove) {
-    return row_write{row_write::kind::remove, i, &schema, key_texts(schema, *p.checked), {}};
+    return row_write{
+        row_write::kind::remove, i, &schema, key_texts(schema, *p.checked), {}, {}, false};
   }
   return std::nullopt;
+}
+
+// A row an insert leaves columns of to their defaults (or to the server): its scope is only
+// known as the database stores it, and the insert statement checks it there.
+bool incomplete(const protocol::collection_schema& schema, const json::object& row) {
+  return std::any_of(schema.columns.begin(), schema.columns.end(),
+                     [&](const auto& c) { return !row.contains(c.name); });
 }
 
 // Decides one batch. Holds what the mutations decided so far: the answers, the writes and
@@ -238,12 +278,12 @@ class batch_decider {
 
   void record(const planned_mutation& p, json::object r, bool wrote) {
     const std::string key_text = p.checked ? p.checked->key_text : std::string();
-    out_.stored_results.push_back(json::object{
-        {"mutation_id", p.m->mutation_id},
-        {"result", r},
-        {"collection", p.m->collection},
-        {"key", key_text.empty() ? json::value(nullptr) : json::value(key_text)},
-        {"wrote", wrote}});
+    out_.stored_results.push_back(
+        json::object{{"mutation_id", p.m->mutation_id},
+                     {"result", stored_copy(r)},
+                     {"collection", p.m->collection},
+                     {"key", key_text.empty() ? json::value(nullptr) : json::value(key_text)},
+                     {"wrote", wrote}});
     out_.results.push_back(std::move(r));
     out_.wrote.push_back(wrote);
   }
@@ -276,7 +316,8 @@ class batch_decider {
     if (mr.outcome == conflicts::row_outcome::rejected) return reject(p, state, version, mr);
     std::optional<json::object> after;
     if (mr.action != conflicts::row_action::remove) after = mr.row.empty() && state.row ? *state.row : mr.row;
-    if (after && !after->empty() && write_scope && !protocol::matches(*write_scope, *after)) {
+    if (after && !after->empty() && write_scope && !protocol::matches(*write_scope, *after) &&
+        !(!state.row && incomplete(p.access->schema, *after))) {
       return record(p, rejection(id, "forbidden", "the row would leave your write scope"), false);
     }
     auto values = changed_columns(p.access->schema, state, mr, after, ctx_.values);

@@ -56,6 +56,10 @@ struct row_write {
   const protocol::collection_schema* schema = nullptr;
   std::vector<std::string> key;   // update, remove: the primary-key columns' text
   storage::column_values values;  // insert, update: the columns whose value changes
+  std::vector<std::string> now_columns;  // insert, update: set to the transaction's time
+  // An insert: the write scope is checked by the database on the row as stored (after
+  // column defaults and triggers), and the statement fails when it is outside.
+  bool check_scope = false;
 };
 
 struct decide_context {

@@ -1,5 +1,6 @@
 #include "server/mutations/mutation_plan.hpp"
 
+#include "protocol/filter/filter.hpp"
 #include "protocol/value_json.hpp"
 
 #include <algorithm>
@@ -26,6 +27,21 @@ std::optional<mutation_problem> check_clock(const conflicts::hlc& clock, const s
   return std::nullopt;
 }
 
+// Where the write scope decides on the key alone (an equality on a primary-key column at its
+// top level, like rep_id = $claims.rep_id for a key (rep_id, month)), a key outside it is
+// refused before anything is read or locked: the same answer whether its row exists or not.
+bool key_outside_scope(const protocol::bound_filter& scope,
+                       const protocol::collection_schema& schema, const boost::json::object& key) {
+  for (const auto& c : protocol::equality_constraints(scope)) {
+    const auto* v = key.if_contains(c.column);
+    const auto* column = schema.find(c.column);
+    if (!v || !column) continue;  // not a key column: undecidable on the key
+    auto k = protocol::equality_key(column->type, *v);
+    if (!k || std::find(c.keys.begin(), c.keys.end(), *k) == c.keys.end()) return true;
+  }
+  return false;
+}
+
 planned_mutation plan_one(const protocol::mutation& m, const std::string& client_id, const principal& who,
                           const plan_context& ctx) {
   planned_mutation p;
@@ -39,15 +55,35 @@ planned_mutation plan_one(const protocol::mutation& m, const std::string& client
     p.problem = mutation_problem{mutation_errc::unknown_collection, "no collection " + m.collection};
     return p;
   }
-  if (auto scope = bind_write_scope(*p.access, who); !scope) {
+  auto scope = bind_write_scope(*p.access, who);
+  if (!scope) {
     p.problem = mutation_problem{mutation_errc::forbidden, scope.error().message};
     return p;
   }
   auto merge = ctx.merges.find(m.collection);
   p.merge = merge == ctx.merges.end() ? nullptr : &merge->second;
-  auto checked = protocol::check_mutation(m, p.access->schema, ctx.values);
+  const auto* schema = &p.access->schema;
+  if (ctx.columns) {
+    if (auto rules = ctx.columns->find(m.collection);
+        rules != ctx.columns->end() && !rules->second.empty()) {
+      p.rules = &rules->second;
+      auto adjusted = apply_column_rules(*p.rules, m, *schema, who);
+      if (!adjusted) {
+        p.problem = adjusted.error();
+        return p;
+      }
+      p.adjusted = std::make_shared<const protocol::mutation>(std::move(*adjusted));
+      p.m = p.adjusted.get();
+      if (m.op == protocol::mutation_op::insert) schema = &p.rules->insert_schema;
+    }
+  }
+  auto checked = protocol::check_mutation(*p.m, *schema, ctx.values);
   if (!checked) {
     p.problem = checked.error();
+    return p;
+  }
+  if (key_outside_scope(*scope, p.access->schema, checked->key)) {
+    p.problem = mutation_problem{mutation_errc::forbidden, "the key is outside your write scope"};
     return p;
   }
   p.checked = std::move(*checked);

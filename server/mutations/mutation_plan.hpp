@@ -9,10 +9,12 @@
 #include "protocol/mutation_request.hpp"
 #include "server/access/authenticator.hpp"
 #include "server/access/collection_registry.hpp"
+#include "server/mutations/column_rules.hpp"
 
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -21,7 +23,11 @@ namespace fieldsync::server {
 
 // A mutation after the checks that need no database.
 struct planned_mutation {
-  const protocol::mutation* m = nullptr;
+  const protocol::mutation* m = nullptr;  // the batch's, or `adjusted`
+  // The mutation after the collection's column rules (claims filled in, now() columns
+  // taken out); m points here when there are rules.
+  std::shared_ptr<const protocol::mutation> adjusted;
+  const column_rules* rules = nullptr;              // null: none
   const collection_access* access = nullptr;        // null: no such collection
   const conflicts::merge_config* merge = nullptr;   // null: the defaults
   std::optional<protocol::checked_mutation> checked;
@@ -35,6 +41,7 @@ struct plan_context {
   protocol::mutation_limits values;
   std::chrono::milliseconds max_clock_drift;
   std::int64_t now_ms = 0;  // the server's clock: a client clock may be ahead by the drift
+  const std::map<std::string, column_rules, std::less<>>* columns = nullptr;  // by collection
 };
 
 // One entry per mutation of `batch`, in order; `batch` must outlive the result.

@@ -1,6 +1,7 @@
 #include "server/mutations/mutation_service.hpp"
 #include "storage/sqlstate.hpp"
 
+#include "protocol/filter/filter.hpp"
 #include "server/core/spawn_logged.hpp"
 #include "server/mutations/batch_transaction.hpp"
 #include "server/mutations/mutation_decide.hpp"
@@ -61,6 +62,12 @@ struct retry_memory {
 
   void apply(std::vector<planned_mutation>& plans) const {
     for (const auto& [i, e] : refused_writes) {
+      if (e.sqlstate == storage::outside_write_scope_sqlstate) {
+        plans[i].problem = protocol::mutation_problem{
+            protocol::mutation_errc::forbidden,
+            "the row as stored (with the table's defaults) would be outside your write scope"};
+        continue;
+      }
       plans[i].problem = protocol::mutation_problem{
           protocol::mutation_errc::constraint_violation,
           "the database refused the write" + (e.sqlstate.empty() ? std::string() : " (" + e.sqlstate + ")") +
@@ -72,7 +79,7 @@ struct retry_memory {
 // Pipeline 1 and where each result is in it.
 struct read_pipeline {
   struct collection_slots {
-    std::size_t rows_at = 0, clocks_at = 0, log_at = 0;
+    std::size_t read_at = 0, rows_at = 0, clocks_at = 0, log_at = 0;
     bool log = false;  // the log's rows are read in the pipeline (same database)
   };
   std::vector<storage::pg_statement> statements;
@@ -102,14 +109,36 @@ struct write_pipeline {
   }
 };
 
-storage::pg_statement statement_of(const row_write& w) {
+// The caller's write scope as SQL over the table's columns, its parameters numbered after
+// `offset` others. A scope that does not bind (no scope for the caller) matches nothing.
+storage::row_condition scope_condition(const collection_access& access, const principal& who,
+                                       std::size_t offset) {
+  auto scope = bind_write_scope(access, who);
+  if (!scope) return {"FALSE", {}};
+  protocol::sql_params params{offset, {}};
+  auto sql = protocol::compile_sql(
+      *scope, [](const protocol::column_schema& c) { return protocol::quote_identifier(c.name); },
+      params);
+  return {std::move(sql), std::move(params.values)};
+}
+
+storage::pg_statement statement_of(const row_write& w, const collection_access& access,
+                                   const principal& who) {
   switch (w.what) {
-    case row_write::kind::insert: return storage::insert_row_statement(*w.schema, w.values);
-    case row_write::kind::update: return storage::update_row_statement(*w.schema, w.key, w.values);
+    case row_write::kind::insert: {
+      if (!w.check_scope) return storage::insert_row_statement(*w.schema, w.values, w.now_columns);
+      const auto check = scope_condition(access, who, w.values.size());
+      return storage::insert_row_statement(*w.schema, w.values, w.now_columns, &check);
+    }
+    case row_write::kind::update:
+      return storage::update_row_statement(*w.schema, w.key, w.values, w.now_columns);
     case row_write::kind::remove: return storage::delete_row_statement(*w.schema, w.key);
   }
   return storage::delete_row_statement(*w.schema, w.key);
 }
+
+// How pipeline 1's rows came back.
+enum class rows_read { ok, bad_shape, moved };
 
 }  // namespace
 
@@ -152,7 +181,9 @@ class mutation_service::attempt {
     auto& st = p.statements;
     st.push_back(storage::begin_statement());
     st.push_back(storage::lock_timeout_statement(s_.options_.lock_timeout));
-    st.push_back(storage::create_client_statement(batch_.client_id, who_.subject));
+    st.push_back(storage::create_client_statement(batch_.client_id, who_.subject,
+                                                  s_.options_.max_clients_per_subject,
+                                                  s_.options_.client_retention));
     p.client_at = st.size();
     st.push_back(storage::lock_client_statement(batch_.client_id));
     p.results_at = st.size();
@@ -164,8 +195,15 @@ class mutation_service::attempt {
     }
     for (const auto& [name, cr] : plan) {
       auto& slot = p.slots[name];
+      // Check before locking: the rows are read without locks, and only those inside the
+      // caller's write scope are locked (a row outside it is never waited for).
+      slot.read_at = st.size();
+      st.push_back(storage::read_rows_statement(cr.access->schema, cr.key_texts, s_.commit_times_));
       slot.rows_at = st.size();
-      st.push_back(storage::lock_rows_statement(cr.access->schema, cr.key_texts, s_.commit_times_));
+      const auto scope = scope_condition(*cr.access, who_,
+                                         storage::key_param_count(cr.access->schema, cr.key_texts));
+      st.push_back(
+          storage::lock_rows_statement(cr.access->schema, cr.key_texts, s_.commit_times_, &scope));
       slot.clocks_at = st.size();
       st.push_back(storage::clocks_statement(name, cr.keys));
       if (s_.log_ready_ && !cr.log_keys.empty()) {
@@ -196,8 +234,12 @@ class mutation_service::attempt {
       co_return co_await tx.async_refuse(std::move(refusal));
     }
     batch_reads out{client->last_mutation_id, std::move(*stored), {}, {}};
-    const bool rows_read = co_await async_read_rows(p, rs, plan, out.rows);
-    if (!rows_read) {
+    const auto rows = co_await async_read_rows(p, rs, plan, out.rows);
+    if (rows == rows_read::moved) {
+      co_await tx.async_rollback();
+      co_return retry_attempt{};
+    }
+    if (rows == rows_read::bad_shape) {
       auto refusal = internal("unexpected rows from the database");
       co_return co_await tx.async_refuse(std::move(refusal));
     }
@@ -213,7 +255,8 @@ class mutation_service::attempt {
                               "client id " + batch_.client_id + " belongs to another user", {}};
     }
     const std::int64_t last = client->last_mutation_id;
-    if (const auto first_id = batch_.mutations.front().mutation_id; first_id > last + 1) {
+    if (const auto first_id = batch_.mutations.front().mutation_id;
+        first_id - 1 > last) {  // no overflow: ids are at most 2^53 - 1
       return mutation_refusal{refusal_kind::gap, "mutation_gap",
                               "the next mutation id of client " + batch_.client_id + " is " +
                                   std::to_string(last + 1) + ", this batch starts at " + std::to_string(first_id) +
@@ -234,16 +277,31 @@ class mutation_service::attempt {
     return unavailable(e.to_string());
   }
 
-  // The rows, keyed by collection and canonical key, with their clocks and log versions.
-  // False when the database answered rows of an unexpected shape.
-  asio::awaitable<bool> async_read_rows(const read_pipeline& p, const std::vector<storage::pg_result>& rs,
-                                        const std::map<std::string, collection_reads>& plan, row_states& rows) {
+  // The rows, keyed by collection and canonical key, with their clocks and log versions. A
+  // row outside the write scope is there as read without a lock, to be refused (the
+  // decision refuses it before anything else). `moved`: a row inside the scope was not
+  // locked (it left the scope or went away between the two reads): try again.
+  asio::awaitable<rows_read> async_read_rows(const read_pipeline& p,
+                                             const std::vector<storage::pg_result>& rs,
+                                             const std::map<std::string, collection_reads>& plan,
+                                             row_states& rows) {
     for (const auto& [name, cr] : plan) {
       for (const auto& k : cr.keys) rows[{name, k}];
       const auto& slot = p.slots.at(name);
+      auto seen = storage::read_locked_rows(rs[slot.read_at], cr.access->schema, s_.commit_times_);
       auto locked = storage::read_locked_rows(rs[slot.rows_at], cr.access->schema, s_.commit_times_);
       auto clocks = storage::read_clocks(rs[slot.clocks_at]);
-      if (!locked || !clocks) co_return false;
+      if (!seen || !locked || !clocks) co_return rows_read::bad_shape;
+      std::set<std::string> locked_keys;
+      for (const auto& l : *locked) locked_keys.insert(l.key);
+      const auto scope = bind_write_scope(*cr.access, who_);
+      for (auto& l : *seen) {
+        if (locked_keys.contains(l.key)) continue;
+        if (scope && protocol::matches(*scope, l.row)) co_return rows_read::moved;
+        auto& s = rows[{name, l.key}];
+        s.row = std::move(l.row);
+        s.xmin = l.xmin;
+      }
       for (auto& l : *locked) {
         auto& s = rows[{name, l.key}];
         s.row = std::move(l.row);
@@ -254,7 +312,7 @@ class mutation_service::attempt {
       auto logs = co_await async_log_rows(name, cr, slot, rs);
       for (auto& l : logs) rows[{name, l.key}].log = std::move(l);
     }
-    co_return true;
+    co_return rows_read::ok;
   }
 
   // The log's versions of a collection's rows: from pipeline 1 when the log is in the source
@@ -284,7 +342,7 @@ class mutation_service::attempt {
     for (const auto& rw : d.writes) {
       const auto& m = *plans_[rw.mutation].m;
       w.add(storage::origin_statement(batch_.client_id, m.mutation_id, m.client_ts), rw.mutation);
-      w.add(statement_of(rw), rw.mutation);
+      w.add(statement_of(rw, *plans_[rw.mutation].access, who_), rw.mutation);
     }
     if (!d.clocks.empty()) w.add(storage::upsert_clocks_statement(d.clocks));
     if (!d.stored_results.empty()) {
@@ -294,8 +352,9 @@ class mutation_service::attempt {
                                               d.stored_results));
     }
     if (!d.conflicts.empty()) w.add(storage::insert_conflicts_statement(batch_.client_id, who_.subject, d.conflicts));
+    // Also a batch of duplicates only: it marks the client id as used (retention).
+    w.add(storage::advance_client_statement(batch_.client_id, d.last_mutation_id));
     if (d.last_mutation_id > last) {
-      w.add(storage::advance_client_statement(batch_.client_id, d.last_mutation_id));
       if (d.last_mutation_id - s_.options_.result_retention > 0) {
         w.add(storage::prune_results_statement(batch_.client_id, d.last_mutation_id - s_.options_.result_retention));
       }
@@ -391,6 +450,13 @@ asio::awaitable<std::shared_ptr<mutation_service>> mutation_service::async_creat
     if (!problems.empty()) {
       throw std::runtime_error("collections." + access.schema.name + ".merge: " + problems.front().message);
     }
+    if (auto c = self->options_.columns.find(access.schema.name);
+        c != self->options_.columns.end()) {
+      auto rules = make_column_rules(c->second, access.schema);
+      if (!rules)
+        throw std::runtime_error("collections." + access.schema.name + "." + rules.error());
+      self->column_rules_.emplace(access.schema.name, std::move(*rules));
+    }
   }
   auto conn = co_await self->source_->async_acquire();
   if (!conn) throw std::runtime_error("mutations: " + conn.error().to_string());
@@ -419,6 +485,7 @@ asio::awaitable<void> mutation_service::prune_loop() {
     std::vector<storage::pg_statement> prunes;
     prunes.push_back(storage::prune_conflicts_statement(options_.conflict_retention));
     prunes.push_back(storage::prune_deleted_clocks_statement(options_.clock_retention));
+    prunes.push_back(storage::prune_clients_statement(options_.client_retention, 10'000));
     for (const auto& st : prunes) {
       auto r = co_await source_->async_query(st.sql, st.params);
       if (!r) spdlog::warn("pruning the mutation bookkeeping: {}", r.error().to_string());
@@ -457,7 +524,8 @@ asio::awaitable<mutation_reply> mutation_service::async_apply(const principal& w
         {"client_id", batch.client_id}, {"last_mutation_id", nullptr}, {"results", json::array()}});
   }
   auto plans = plan_mutations(batch, who,
-                              plan_context{collections_, merges_, options_.values, options_.max_clock_drift, now_ms()});
+                              plan_context{collections_, merges_, options_.values,
+                                           options_.max_clock_drift, now_ms(), &column_rules_});
   retry_memory retry;
   const std::size_t max_attempts = plans.size() + 4;
   for (std::size_t n = 0; n < max_attempts; ++n) {

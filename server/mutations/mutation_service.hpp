@@ -26,6 +26,7 @@
 #include "protocol/mutation_request.hpp"
 #include "server/access/authenticator.hpp"
 #include "server/access/collection_registry.hpp"
+#include "server/mutations/column_rules.hpp"
 #include "server/mutations/mutation_fault.hpp"
 #include "server/mutations/mutation_reply.hpp"
 #include "storage/commit_version_waiter.hpp"
@@ -54,6 +55,11 @@ struct mutation_options {
   std::chrono::milliseconds max_clock_drift{60'000};
   std::chrono::milliseconds conflict_retention{30LL * 24 * 3600 * 1000};
   std::chrono::milliseconds clock_retention{7LL * 24 * 3600 * 1000};  // deleted rows' clocks
+  // Client ids unused this long are forgotten with their results; a subject keeps at most
+  // max_clients_per_subject (a new one evicts its least recently used).
+  std::chrono::milliseconds client_retention{30LL * 24 * 3600 * 1000};
+  std::int64_t max_clients_per_subject = 100;
+  std::map<std::string, column_rules_config> columns;  // by collection: writable and server-set
   std::shared_ptr<storage::log_listener> changes;  // the node's, for the version waiter
   bool storage_is_source = true;  // the change log is in the source database
   mutation_fault_hook after_commit;  // tests only (server/mutations/mutation_fault.hpp)
@@ -107,6 +113,7 @@ class mutation_service : public std::enable_shared_from_this<mutation_service> {
   std::shared_ptr<storage::pg_pool> storage_;
   const collection_registry& collections_;
   std::map<std::string, conflicts::merge_config> merges_;
+  std::map<std::string, column_rules, std::less<>> column_rules_;  // checked against the tables
   conflicts::strategy_registry registry_;
   mutation_options options_;
   std::shared_ptr<storage::commit_version_waiter> versions_;

@@ -102,7 +102,13 @@ TEST_CASE("mutations are applied, merged, rejected or duplicate, once", "[e2e][m
   REQUIRE(retry.status == 200);
   for (std::size_t i = 0; i < 3; ++i) {
     CHECK(status_of(retry, i) == "duplicate");
-    CHECK(results(retry)[i].as_object().at("original") == results(second)[i]);
+    // A rejection is kept without the row and conflicts it showed (bounded storage).
+    auto expected = results(second)[i].as_object();
+    if (expected.at("status") == "rejected") {
+      expected.erase("row");
+      expected.erase("conflicts");
+    }
+    CHECK(results(retry)[i].as_object().at("original") == expected);
   }
   CHECK(status_of(retry, 3) == "applied");
   CHECK(query_value(dsn, "SELECT hits FROM m_items WHERE id = 1") == "15");

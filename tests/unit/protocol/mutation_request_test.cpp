@@ -98,3 +98,25 @@ TEST_CASE("a mutation of the wrong shape keeps its id and carries its problem", 
   CHECK(code_of(R"({"mutation_id":1,"collection":"x","op":"update","key":{},"client_ts":5})") == "bad_clock");
   CHECK_FALSE(problem_of(R"({"mutation_id":1,"collection":"x","op":"update","key":{},"set":null})"));
 }
+
+TEST_CASE("mutation ids are bounded far below the overflow of their arithmetic", "[mutations]") {
+  // 2^53 - 1 is the largest id: every JSON client holds it exactly, and id + 1, gaps and
+  // retention windows stay far from 2^63.
+  auto top = parse(R"({"client_id":"c1","mutations":[{"mutation_id":9007199254740990},
+                                                      {"mutation_id":9007199254740991}]})");
+  REQUIRE(top.has_value());
+  CHECK(top->mutations.back().mutation_id == 9007199254740991);
+  for (std::string_view id : {"9007199254740992", "9223372036854775806", "9223372036854775807",
+                              "9223372036854775808", "18446744073709551615", "1e300"}) {
+    INFO(id);
+    CHECK(batch_code(R"({"client_id":"c1","mutations":[{"mutation_id":)" + std::string(id) +
+                     "}]}") == "bad_request");
+  }
+  // The last allowed id followed by one more: refused, not wrapped around.
+  CHECK(batch_code(R"({"client_id":"c1","mutations":[{"mutation_id":9007199254740991},
+                                                     {"mutation_id":9007199254740992}]})") ==
+        "bad_request");
+  CHECK(batch_code(R"({"client_id":"c1","mutations":[{"mutation_id":9223372036854775807},
+                                                     {"mutation_id":-9223372036854775808}]})") ==
+        "bad_request");
+}

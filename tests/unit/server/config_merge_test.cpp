@@ -125,5 +125,12 @@ TEST_CASE("the demo merge policies are the documented ones", "[config][merge]") 
     auto m = fieldsync::server::merge_config_of(c);
     CHECK(m.field_strategies == find(c.name).field_strategies);
     CHECK(m.insert_existing == find(c.name).insert_existing);
+    // And the same column rules (writable_columns, server_set).
+    for (const auto& d : dev.collections) {
+      if (d.name != c.name) continue;
+      INFO(c.name);
+      CHECK(c.writable_columns == d.writable_columns);
+      CHECK(c.server_set == d.server_set);
+    }
   }
 }

@@ -441,3 +441,199 @@ TEST_CASE("decide: a later clock of the server's last writer keeps its value (lw
 }
 
 }  // namespace fieldsync::server
+
+namespace fieldsync::server {
+namespace {
+
+// kpis-like: keyed by (rep_id, month), written only by its rep.
+protocol::collection_schema kpis_schema() {
+  protocol::collection_schema s;
+  s.name = "kpis";
+  s.schema_name = "public";
+  s.table_name = "kpis";
+  s.primary_key = {"rep_id", "month"};
+  for (auto [name, oid] :
+       {std::pair{"rep_id", protocol::oids::int8}, std::pair{"month", protocol::oids::int8},
+        std::pair{"calls", protocol::oids::int8}}) {
+    protocol::column_schema c;
+    c.name = name;
+    c.type = protocol::describe_type(oid);
+    c.not_null = true;
+    s.columns.push_back(std::move(c));
+  }
+  return s;
+}
+
+collection_config kpis_config() {
+  collection_config c;
+  c.name = "kpis";
+  c.primary_key = {"rep_id", "month"};
+  c.read_scope = "rep_id = $claims.rep_id";
+  c.write_scope = "rep_id = $claims.rep_id";
+  return c;
+}
+
+protocol::collection_schema notes_schema() {
+  auto s = visits_schema();
+  protocol::column_schema rep;
+  rep.name = "rep_id";
+  rep.type = protocol::describe_type(protocol::oids::int8);
+  rep.not_null = true;
+  s.columns.push_back(rep);
+  protocol::column_schema at;
+  at.name = "updated_at";
+  at.type = protocol::describe_type(protocol::oids::timestamptz);
+  at.not_null = true;
+  s.columns.push_back(at);
+  return s;
+}
+
+std::vector<planned_mutation> plan_with(
+    const collection_registry& collections,
+    const std::map<std::string, column_rules, std::less<>>* columns, const principal& who,
+    const protocol::mutation_batch& batch) {
+  static const std::map<std::string, conflicts::merge_config> merges;
+  plan_context ctx{collections, merges, {}, std::chrono::seconds(60), now, columns};
+  return plan_mutations(batch, who, ctx);
+}
+
+protocol::mutation_batch batch_of(std::string_view mutations) {
+  auto parsed = protocol::parse_mutation_batch(
+      json::parse(R"({"client_id":"c1","mutations":)" + std::string(mutations) + "}"), {});
+  REQUIRE(parsed.has_value());
+  return std::move(*parsed);
+}
+
+}  // namespace
+
+TEST_CASE("plan: a key outside a write scope that decides on the key is refused whatever exists",
+          "[mutation_plan]") {
+  collection_registry collections{{kpis_config()}, {kpis_schema()}};
+  principal who{"rep-7", obj(R"({"rep_id":7})"), {}};
+  auto batch = batch_of(R"([
+    {"mutation_id":1,"collection":"kpis","op":"delete","key":{"rep_id":8,"month":1}},
+    {"mutation_id":2,"collection":"kpis","op":"update","key":{"rep_id":8,"month":1},"set":{"calls":1}},
+    {"mutation_id":3,"collection":"kpis","op":"insert","set":{"rep_id":8,"month":1,"calls":1}},
+    {"mutation_id":4,"collection":"kpis","op":"delete","key":{"rep_id":7,"month":1}}
+  ])");
+  auto plans = plan_with(collections, nullptr, who, batch);
+  for (std::size_t i = 0; i < 3; ++i) {
+    INFO(i);
+    REQUIRE(plans[i].problem);
+    CHECK(plans[i].problem->code == protocol::mutation_errc::forbidden);
+    CHECK(plans[i].problem->message == "the key is outside your write scope");
+  }
+  CHECK_FALSE(plans[3].problem);
+  // Nothing of the refused keys is read or locked.
+  CHECK(plan_reads(plans).at("kpis").keys == std::vector<std::string>{plans[3].checked->key_text});
+}
+
+TEST_CASE("plan: column rules refuse unwritable columns and fill server-set ones",
+          "[mutation_plan]") {
+  collection_registry collections{{visits_config()}, {notes_schema()}};
+  column_rules_config config;
+  config.writable = {"notes", "territory_id"};
+  config.server_set = {{"rep_id", "$claims.rep_id"}, {"updated_at", "now()"}};
+  auto rules = make_column_rules(config, notes_schema());
+  REQUIRE(rules.has_value());
+  std::map<std::string, column_rules, std::less<>> columns{{"visits", *rules}};
+  principal who{"rep-7", obj(R"({"rep_id":7,"territories":[1]})"), {}};
+  auto batch = batch_of(R"([
+    {"mutation_id":1,"collection":"visits","op":"insert","set":{"id":1,"territory_id":1,"notes":"a"}},
+    {"mutation_id":2,"collection":"visits","op":"insert","set":{"id":2,"territory_id":1,"rep_id":7,
+     "updated_at":"2001-01-01T00:00:00Z"}},
+    {"mutation_id":3,"collection":"visits","op":"insert","set":{"id":3,"territory_id":1,"rep_id":8}},
+    {"mutation_id":4,"collection":"visits","op":"update","key":{"id":1},"set":{"rep_id":7}},
+    {"mutation_id":5,"collection":"visits","op":"update","key":{"id":1},"set":{"stage":"won"}},
+    {"mutation_id":6,"collection":"visits","op":"update","key":{"id":1},
+     "set":{"notes":"b","updated_at":"2001-01-01T00:00:00Z"}},
+    {"mutation_id":7,"collection":"visits","op":"delete","key":{"id":1}}
+  ])");
+  auto plans = plan_with(collections, &columns, who, batch);
+  REQUIRE(plans.size() == 7);
+  // The claim is filled in; a now() column the client sent is the server's to set.
+  REQUIRE_FALSE(plans[0].problem);
+  CHECK(plans[0].checked->changes.at("rep_id") == 7);
+  CHECK_FALSE(plans[0].checked->changes.contains("updated_at"));
+  REQUIRE_FALSE(plans[1].problem);
+  CHECK_FALSE(plans[1].checked->changes.contains("updated_at"));
+  for (std::size_t i : {2U, 3U, 4U}) {
+    INFO(i);
+    REQUIRE(plans[i].problem);
+    CHECK(plans[i].problem->code == protocol::mutation_errc::forbidden);
+    CHECK_THAT(plans[i].problem->message, Catch::Contains("column_not_writable"));
+  }
+  REQUIRE_FALSE(plans[5].problem);
+  CHECK(plans[5].checked->changes == obj(R"({"notes":"b"})"));
+  CHECK_FALSE(plans[6].problem);
+
+  SECTION("a token without the claim cannot insert") {
+    principal anonymous{"x", obj(R"({"territories":[1]})"), {}};
+    auto p = plan_with(collections, &columns, anonymous, batch);
+    REQUIRE(p[0].problem);
+    CHECK(p[0].problem->code == protocol::mutation_errc::forbidden);
+  }
+  SECTION("the writes set the now() columns") {
+    row_states rows;
+    for (const auto& p : plans) {
+      if (p.checked) rows[{"visits", p.checked->key_text}];
+    }
+    conflicts::strategy_registry registry = conflicts::strategy_registry::builtin();
+    auto d = decide_batch(plans, {}, rows, decide_context{who, batch.client_id, 0, registry, {}});
+    REQUIRE(d.writes.size() >= 2);
+    CHECK(d.writes[0].what == row_write::kind::insert);
+    CHECK(d.writes[0].now_columns == std::vector<std::string>{"updated_at"});
+    CHECK(d.writes[0].check_scope);
+  }
+}
+
+TEST_CASE("column rules name existing columns and known sources", "[mutation_plan]") {
+  column_rules_config bad_column;
+  bad_column.writable = {"nope"};
+  CHECK_FALSE(make_column_rules(bad_column, notes_schema()).has_value());
+  column_rules_config bad_set;
+  bad_set.server_set = {{"nope", "now()"}};
+  CHECK_FALSE(make_column_rules(bad_set, notes_schema()).has_value());
+  column_rules_config not_time;
+  not_time.server_set = {{"notes", "now()"}};
+  CHECK_FALSE(make_column_rules(not_time, notes_schema()).has_value());
+  column_rules_config bad_source;
+  bad_source.server_set = {{"notes", "$claim.x"}};
+  CHECK_FALSE(make_column_rules(bad_source, notes_schema()).has_value());
+}
+
+TEST_CASE("decide: an insert's scope is left to the database when defaults complete the row",
+          "[mutation_decide]") {
+  batch_fixture f;
+  SECTION("every column given: decided here") {
+    f.plan(R"([{"mutation_id":1,"collection":"visits","op":"insert",
+                "set":{"id":3,"territory_id":9,"notes":"n","amount":1,"stage":"s"}}])");
+    auto d = f.decide();
+    CHECK(result(d, 0).at("code") == "forbidden");
+    CHECK(d.writes.empty());
+  }
+  SECTION("columns left to their defaults: the insert checks the row as stored") {
+    f.plan(R"([{"mutation_id":1,"collection":"visits","op":"insert","set":{"id":3,"notes":"n"}}])");
+    auto d = f.decide();
+    REQUIRE(d.writes.size() == 1);
+    CHECK(d.writes[0].check_scope);
+  }
+}
+
+TEST_CASE("decide: a rejection is stored without the row and with a bounded message",
+          "[mutation_decide]") {
+  batch_fixture f;
+  f.plan(R"([{"mutation_id":1,"collection":"visits","op":"update","key":{"id":1},
+              "set":{"stage":"won"},"base":{"stage":"open"}}])");
+  f.row("1",
+        R"({"id":1,"territory_id":1,"stage":"lost","notes":")" + std::string(10000, 'x') + R"("})");
+  auto d = f.decide();
+  CHECK(result(d, 0).contains("row"));  // the answer shows it
+  const auto& stored = d.stored_results.at(0).as_object().at("result").as_object();
+  CHECK_FALSE(stored.contains("row"));
+  CHECK_FALSE(stored.contains("conflicts"));
+  CHECK(stored.at("code") == "conflict");
+  CHECK(json::serialize(stored).size() < 1024);
+}
+
+}  // namespace fieldsync::server
