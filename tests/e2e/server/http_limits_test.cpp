@@ -238,7 +238,7 @@ TEST_CASE("a chunked body up to max_body_bytes is read whole, one over it gets 4
 }
 
 TEST_CASE(
-    "a keep-alive connection idles for keepalive_timeout; a trickling request is cut at "
+    "a keep-alive connection idles for keepalive_timeout, a trickling request is cut at "
     "request_timeout",
     "[e2e][http][limits]") {
   fresh_database db;

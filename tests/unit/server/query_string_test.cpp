@@ -35,7 +35,13 @@ TEST_CASE("'+' is a space and %2B a plus, as URLSearchParams writes them", "[que
 TEST_CASE("escapes decode to bytes", "[query_string]") {
   CHECK(parsed("k=%E2%82%AC") == query_params{{"k", "\xE2\x82\xAC"}});
   CHECK(parsed("%26=%3D") == query_params{{"&", "="}});
-  CHECK(parsed("a=%00") == query_params{{"a", std::string(1, '\0')}});
+}
+
+TEST_CASE("a value that is not UTF-8 text makes the query malformed", "[query_string]") {
+  CHECK_FALSE(parse_query("a=%00"));        // NUL: PostgreSQL text cannot hold it
+  CHECK_FALSE(parse_query("a=%FF"));        // not UTF-8
+  CHECK_FALSE(parse_query("%C0%80=1"));     // an overlong NUL
+  CHECK_FALSE(parse_query("a=%ED%A0%80"));  // a UTF-16 surrogate
 }
 
 TEST_CASE("a malformed escape makes the query malformed", "[query_string]") {

@@ -56,9 +56,15 @@ TEST_CASE("router answers unknown paths and methods with JSON errors", "[router]
   CHECK(na[http::field::allow] == "GET");
   CHECK(boost::json::parse(na.body()).at("error").at("code") == "method_not_allowed");
 
-  // A bad percent escape in a parameter segment does not match the route.
+  // A parameter segment that does not decode to UTF-8 text: the route's 400, not a 404.
   r.add(http::verb::get, "/items/{id}", echo("item"));
-  CHECK(call(r, http::verb::get, "/items/%zz").result() == http::status::not_found);
+  for (const auto* bad : {"/items/%zz", "/items/%FF", "/items/a%00"}) {
+    auto res = call(r, http::verb::get, bad);
+    CHECK(res.result() == http::status::bad_request);
+    CHECK(boost::json::parse(res.body()).at("error").at("code") == "bad_path");
+  }
+  // Literal segments still decide: another path with such a segment is unknown.
+  CHECK(call(r, http::verb::get, "/other/%FF").result() == http::status::not_found);
 }
 
 TEST_CASE("percent_decode", "[router]") {
@@ -67,4 +73,6 @@ TEST_CASE("percent_decode", "[router]") {
   CHECK_FALSE(percent_decode("%4"));
   CHECK_FALSE(percent_decode("%"));
   CHECK_FALSE(percent_decode("%g1"));
+  CHECK_FALSE(percent_decode("%FF"));
+  CHECK_FALSE(percent_decode("%00"));
 }

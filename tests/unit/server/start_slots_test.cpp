@@ -3,6 +3,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>
 
@@ -18,6 +19,8 @@ namespace {
 // Starts that take a slot and keep it until told to let go, recording who got one.
 struct harness {
   asio::io_context ioc;
+  // Keeps poll() working when nothing is pending (an io_context out of work stops).
+  asio::executor_work_guard<asio::io_context::executor_type> work{ioc.get_executor()};
   start_slots slots;
   std::vector<std::string> granted;  // "user:n" in the order slots were handed out
   std::vector<std::string> refused;  // waits that ended without a slot
