@@ -311,21 +311,21 @@ pg_statement insert_row_statement(const protocol::collection_schema& schema,
                                   const std::vector<std::string>& now_columns,
                                   const row_condition* check) {
   std::string columns;
-  std::string placeholders;
+  std::string value_exprs;  // the VALUES list: $n for client values, now() for server-set
   pg_params params;
   int p = 1;
   for (const auto& [name, text] : values) {
     columns += (columns.empty() ? "" : ", ") + quote_identifier(name);
-    placeholders += (placeholders.empty() ? "$" : ", $") + std::to_string(p++);
+    value_exprs += (value_exprs.empty() ? "$" : ", $") + std::to_string(p++);
     params.add(text);
   }
   for (const auto& name : now_columns) {
     columns += (columns.empty() ? "" : ", ") + quote_identifier(name);
-    placeholders += placeholders.empty() ? "now()" : ", now()";
+    value_exprs += value_exprs.empty() ? "now()" : ", now()";
   }
   std::string sql = columns.empty() ? "INSERT INTO " + quoted_relation(schema) + " DEFAULT VALUES"
                                     : "INSERT INTO " + quoted_relation(schema) + " (" + columns +
-                                          ") VALUES (" + placeholders + ")";
+                                          ") VALUES (" + value_exprs + ")";
   if (check) {
     // The check sees the row as stored: defaults, identity values and triggers applied.
     sql = "WITH ins AS (" + sql + " RETURNING *) SELECT fieldsync.require_write_scope(" +

@@ -30,9 +30,12 @@ asio::awaitable<start_slots::lease> start_slots::acquire(std::string user, const
   }
   auto w = std::make_shared<waiter>(ex_, std::move(user), key);
   w->timer.expires_at(asio::steady_timer::time_point::max());
-  auto& list = by_user_[w->user];
-  if (list.empty()) turns_.push_back(w->user);
-  list.push_back(w);
+  auto& q = by_user_[w->user];
+  if (!q.in_turns) {
+    turns_.push_back(w->user);
+    q.in_turns = true;
+  }
+  q.list.push_back(w);
   by_key_[key] = w;
   ++queued_;
   if (gauge_) gauge_->add();
@@ -40,16 +43,14 @@ asio::awaitable<start_slots::lease> start_slots::acquire(std::string user, const
   co_return w->granted ? lease(this) : lease();
 }
 
-// Takes a waiter out of the queue; a user left without waiters loses its turn.
+// Takes a waiter out of the queue (a user left without waiters is dropped when its turn
+// comes, by release()).
 void start_slots::unlink(const std::shared_ptr<waiter>& w) {
   by_key_.erase(w->key);
   auto it = by_user_.find(w->user);
   if (it != by_user_.end()) {
-    it->second.remove(w);
-    if (it->second.empty()) {
-      by_user_.erase(it);
-      std::erase(turns_, w->user);
-    }
+    it->second.list.remove(w);
+    if (it->second.list.empty() && !it->second.in_turns) by_user_.erase(it);
   }
   --queued_;
   if (gauge_) gauge_->sub();
@@ -64,8 +65,8 @@ void start_slots::cancel(const void* key) {
 }
 
 void start_slots::cancel_all() {
-  for (auto& [user, list] : by_user_) {
-    for (auto& w : list) w->timer.cancel();
+  for (auto& [user, q] : by_user_) {
+    for (auto& w : q.list) w->timer.cancel();
   }
   by_user_.clear();
   by_key_.clear();
@@ -75,14 +76,22 @@ void start_slots::cancel_all() {
 }
 
 void start_slots::release() {
-  if (!turns_.empty()) {
+  while (!turns_.empty()) {
     auto user = std::move(turns_.front());
     turns_.pop_front();
     auto it = by_user_.find(user);
-    auto next = it->second.front();
+    it->second.in_turns = false;
+    if (it->second.list.empty()) {  // its starts were cancelled meanwhile
+      by_user_.erase(it);
+      continue;
+    }
+    auto next = it->second.list.front();
     unlink(next);
     // The user waits again for its next turn, behind every user waiting now.
-    if (by_user_.contains(user)) turns_.push_back(std::move(user));
+    if (auto again = by_user_.find(user); again != by_user_.end()) {
+      turns_.push_back(std::move(user));
+      again->second.in_turns = true;
+    }
     next->granted = true;
     next->timer.cancel();
     return;

@@ -72,7 +72,13 @@ class start_slots {
     const void* key;
     bool granted = false;
   };
-  using waiter_list = std::list<std::shared_ptr<waiter>>;
+  // A user's waiting starts; `in_turns` while the user is in turns_ (at most once). An
+  // entry whose list emptied stays until its turn comes, so a cancel costs O(1) whatever
+  // the number of users waiting.
+  struct user_queue {
+    std::list<std::shared_ptr<waiter>> list;
+    bool in_turns = false;
+  };
 
   void release();
   void unlink(const std::shared_ptr<waiter>& w);
@@ -82,8 +88,8 @@ class start_slots {
   std::size_t max_queued_;
   std::size_t queued_ = 0;
   metric_gauge* gauge_;
-  std::map<std::string, waiter_list, std::less<>> by_user_;  // each user's waiters, in order
-  std::deque<std::string> turns_;  // users with waiters, in the order they get the next slot
+  std::map<std::string, user_queue, std::less<>> by_user_;  // each user's waiters, in order
+  std::deque<std::string> turns_;  // users, in the order they get the next slot
   std::unordered_map<const void*, std::shared_ptr<waiter>> by_key_;
 };
 

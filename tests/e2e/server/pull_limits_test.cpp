@@ -5,6 +5,7 @@
 #include "tests/support/feed_workload.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/libpq_handle.hpp"
+#include "tests/support/metric_value.hpp"
 #include "tests/support/pg_test_db.hpp"
 #include "tests/support/pull_fixture.hpp"
 #include "tests/support/server_process.hpp"
@@ -13,7 +14,6 @@
 #include <catch2/catch.hpp>
 
 #include <future>
-#include <regex>
 #include <thread>
 
 using namespace fieldsync::test;
@@ -32,13 +32,6 @@ const char* notes_section =
     "table = \"pull_notes\"\n"
     "primary_key = [\"id\"]\n"
     "public = true\n";
-
-std::uint64_t metric(std::uint16_t admin_port, const std::string& name) {
-  auto text = http_call(admin_port, http::verb::get, "/metrics").body;
-  std::smatch m;
-  if (!std::regex_search(text, m, std::regex("\n" + name + " ([0-9]+)"))) return 0;
-  return std::stoull(m[1]);
-}
 
 // The cursor after the caller's snapshot of accounts.
 std::string caught_up_cursor(std::uint16_t port, const std::string& token) {
@@ -75,7 +68,7 @@ TEST_CASE("long-polls: woken only by their collection, limited per user",
   const auto live = "/v1/collections/accounts/changes?live=true&cursor=" + url_encode(cursor);
 
   SECTION("changes of another collection wake no long-poll") {
-    auto before = metric(server.admin_port(), "fieldsync_long_poll_reads_total");
+    auto before = metric_value(server.admin_port(), "fieldsync_long_poll_reads_total");
     auto poll = std::async(std::launch::async, [&] {
       return http_call(port, http::verb::get, live, {}, bearer(token), 60s);
     });
@@ -87,7 +80,7 @@ TEST_CASE("long-polls: woken only by their collection, limited per user",
     auto r = poll.get();
     REQUIRE(r.status == 200);
     CHECK(r.json().at("changes").as_array().empty());
-    CHECK(metric(server.admin_port(), "fieldsync_long_poll_reads_total") == before);
+    CHECK(metric_value(server.admin_port(), "fieldsync_long_poll_reads_total") == before);
 
     // A change of its own collection wakes it and is answered.
     auto again = std::async(std::launch::async, [&] {
@@ -98,7 +91,7 @@ TEST_CASE("long-polls: woken only by their collection, limited per user",
     auto woken = again.get();
     REQUIRE(woken.status == 200);
     REQUIRE(woken.json().at("changes").as_array().size() == 1);
-    CHECK(metric(server.admin_port(), "fieldsync_long_poll_reads_total") > before);
+    CHECK(metric_value(server.admin_port(), "fieldsync_long_poll_reads_total") > before);
   }
 
   SECTION("a user's live requests are limited; another user's are not") {

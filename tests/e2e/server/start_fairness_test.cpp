@@ -4,6 +4,7 @@
 // the queue, and the queue is bounded.
 
 #include "tests/support/http_client.hpp"
+#include "tests/support/metric_value.hpp"
 #include "tests/support/pg_test_db.hpp"
 #include "tests/support/server_process.hpp"
 #include "tests/support/sync_client.hpp"
@@ -13,7 +14,6 @@
 #include <catch2/catch.hpp>
 
 #include <memory>
-#include <regex>
 #include <thread>
 
 using namespace fieldsync::test;
@@ -22,13 +22,6 @@ namespace json = boost::json;
 namespace http = boost::beast::http;
 
 namespace {
-
-std::int64_t gauge(std::uint16_t admin_port, const std::string& name) {
-  auto text = http_call(admin_port, http::verb::get, "/metrics").body;
-  std::smatch m;
-  if (!std::regex_search(text, m, std::regex("\n" + name + " (-?[0-9]+)"))) return -1;
-  return std::stoll(m[1]);
-}
 
 // Territory 1 holds a snapshot far larger than a socket's buffers (a client that reads
 // nothing stalls in it); territory 2 a small one.
@@ -122,7 +115,7 @@ TEST_CASE("subscription starts: unsubscribing leaves the queue, and the queue is
     ws.send(json::serialize(json::object{{"type", "unsubscribe"}, {"id", id}}));
     wait_for("unsubscribed", id);
   }
-  CHECK(gauge(admin, "fieldsync_subscription_starts_queued") == 0);
+  CHECK(metric_value(admin, "fieldsync_subscription_starts_queued") == 0);
 
   // Five may wait; the sixth and later are refused with the retryable "unavailable".
   for (int i = 0; i < 8; ++i) {
@@ -133,12 +126,13 @@ TEST_CASE("subscription starts: unsubscribing leaves the queue, and the queue is
     auto m = wait_for("error", "q" + std::to_string(i));
     CHECK(m.find("\"code\":\"unavailable\"") != std::string::npos);
   }
-  CHECK(gauge(admin, "fieldsync_subscription_starts_queued") == 5);
+  CHECK(metric_value(admin, "fieldsync_subscription_starts_queued") == 5);
   ws.close();
   // Closing the session ends its waiting starts too.
-  for (int i = 0; i < 100 && gauge(admin, "fieldsync_subscription_starts_queued") != 0; ++i) {
+  for (int i = 0; i < 100 && metric_value(admin, "fieldsync_subscription_starts_queued") != 0;
+       ++i) {
     std::this_thread::sleep_for(50ms);
   }
-  CHECK(gauge(admin, "fieldsync_subscription_starts_queued") == 0);
+  CHECK(metric_value(admin, "fieldsync_subscription_starts_queued") == 0);
   CHECK(server.terminate() == 0);
 }
