@@ -3,6 +3,7 @@
 #include "protocol/filter/filter_like.hpp"
 
 #include <algorithm>
+#include <map>
 #include <utility>
 
 namespace fieldsync::protocol {
@@ -70,6 +71,7 @@ class binder {
       : filter_(f), params_(params), claims_(claims) {}
 
   filter_result<bound_filter> run() {
+    if (auto counted = count_parameters(filter_.ast.root); !counted) return counted.error();
     auto root = node(filter_.ast.root);
     if (!root) return root.error();
     out_.root = std::move(*root);
@@ -78,6 +80,89 @@ class binder {
   }
 
  private:
+  // The values bound for a $n or $claims in one domain, made at its first use and shared by
+  // the others (filter_value_list).
+  struct shared_values {
+    filter_value_list values;
+    bool has_null = false;
+    std::shared_ptr<const like_pattern> pattern;
+  };
+  enum class use : char { scalar = 's', set = 'a', like = 'l' };
+  static std::string share_key(const filter_operand& o, filter_domain d, use u) {
+    return operand_name(o) + '\0' + static_cast<char>(d) + static_cast<char>(u);
+  }
+
+  // ---- the limits on parameters ----
+
+  // Roughly the bytes of a JSON value as text; stops counting once past `cap`.
+  static std::size_t json_bytes(const boost::json::value& v, std::size_t cap) {
+    switch (v.kind()) {
+      case boost::json::kind::string:
+        return v.get_string().size() + 2;
+      case boost::json::kind::array: {
+        std::size_t n = 2;
+        for (const auto& e : v.get_array()) {
+          n += json_bytes(e, cap) + 1;
+          if (n > cap) break;
+        }
+        return n;
+      }
+      case boost::json::kind::object: {
+        std::size_t n = 2;
+        for (const auto& kv : v.get_object()) {
+          n += kv.key().size() + 4 + json_bytes(kv.value(), cap);
+          if (n > cap) break;
+        }
+        return n;
+      }
+      default:
+        return 8;
+    }
+  }
+
+  // $n values count like the literals they stand for (filter_limits.hpp): each $n's bytes
+  // once against max_param_bytes, each use's against max_bound_bytes, and the elements of an
+  // ANY($n) array at every use against max_nodes, as an IN list's items do. Counted on the
+  // parsed tree, before folding, so the answer does not depend on the values' truth.
+  filter_result<void> count_parameters(const filter_node& n) {
+    for (std::size_t i = 0; i < n.operands.size(); ++i) {
+      const filter_operand& o = n.operands[i];
+      if (o.k != ok::param || o.param > params_.size()) continue;
+      const auto& limits = filter_.ast.limits;
+      const boost::json::value& v = params_[o.param - 1];
+      auto [it, first] = param_bytes_.try_emplace(o.param, 0);
+      if (first) {
+        it->second = json_bytes(v, limits.max_param_bytes);
+        param_total_ += it->second;
+        if (param_total_ > limits.max_param_bytes) {
+          return error(filter_errc::too_large, o.position,
+                       operand_name(o) + ": the filter's parameters exceed " +
+                           std::to_string(limits.max_param_bytes) + " bytes");
+        }
+      }
+      out_.bound_bytes += it->second;
+      if (out_.bound_bytes > limits.max_bound_bytes) {
+        return error(filter_errc::too_large, o.position,
+                     operand_name(o) + ": the parameters, counted at each use, exceed " +
+                         std::to_string(limits.max_bound_bytes) +
+                         " bytes (use a large parameter fewer times)");
+      }
+      if (n.k == nk::any && i == 1 && v.is_array()) {
+        nodes_ += v.get_array().size();
+        if (nodes_ > limits.max_nodes) {
+          return error(filter_errc::too_many_nodes, o.position,
+                       operand_name(o) + ": the filter has more than " +
+                           std::to_string(limits.max_nodes) +
+                           " terms, counting the elements of its arrays at each use");
+        }
+      }
+    }
+    for (const auto& c : n.children) {
+      if (auto r = count_parameters(c); !r) return r;
+    }
+    return {};
+  }
+
   // ---- operands ----
 
   // The JSON behind $n or $claims.NAME; an absent claim is NULL.
@@ -235,14 +320,19 @@ class binder {
     const auto& rhs = n.operands[1];
     if (lhs.is_column()) {
       const auto d = domain_of(filter_.columns[lhs.column].type);
-      auto v = value_of(d, rhs, column_context(lhs));
-      if (!v) return v.error();
-      if (v->is_null()) return constant(filter_truth::unknown);  // col = NULL: never TRUE
       bound_node b;
       b.k = bk::compare;
       b.op = n.op;
+      if (const auto* shared = find_shared(rhs, d, use::scalar)) {
+        b.values = shared->values;
+      } else {
+        auto v = value_of(d, rhs, column_context(lhs));
+        if (!v) return v.error();
+        if (v->is_null()) return constant(filter_truth::unknown);  // col = NULL: never TRUE
+        b.values = filter_value_list({std::move(*v)});
+        keep_shared(rhs, d, use::scalar, {b.values, false, nullptr});
+      }
       b.column = column_index(lhs);
-      b.values.push_back(std::move(*v));
       return b;
     }
     auto d = common_domain(lhs, rhs);
@@ -379,7 +469,7 @@ class binder {
     b.negated = n.negated;
     b.set_has_null = has_null;
     b.column = column_index(lhs);
-    b.values = std::move(values);
+    b.values = filter_value_list(std::move(values));
     return b;
   }
 
@@ -405,10 +495,25 @@ class binder {
                        " elements; ANY takes at most " +
                        std::to_string(filter_.ast.limits.max_in_list));
     }
+    const auto& lhs = n.operands[0];
+    const auto d =
+        lhs.is_column() ? domain_of(filter_.columns[lhs.column].type) : filter_domain::none;
+    if (const auto* shared = lhs.is_column() ? find_shared(arr, d, use::set) : nullptr) {
+      bound_node b;
+      b.k = bk::in_set;
+      b.negated = n.negated;
+      b.set_has_null = shared->has_null;
+      b.column = column_index(lhs);
+      b.values = shared->values;
+      return b;
+    }
     std::vector<const boost::json::value*> items;
     items.reserve(a.size());
     for (const auto& v : a) items.push_back(&v);
-    return set_test(n.operands[0], n, {}, items, arr);
+    auto b = set_test(lhs, n, {}, items, arr);
+    if (b && b->k == bk::in_set)
+      keep_shared(arr, d, use::set, {b->values, b->set_has_null, nullptr});
+    return b;
   }
 
   filter_result<bound_node> is_null(const filter_node& n) {
@@ -432,11 +537,34 @@ class binder {
   filter_result<bound_node> like(const filter_node& n) {
     const auto& lhs = n.operands[0];
     const auto& pat = n.operands[1];
+    if (lhs.is_column()) {
+      if (const auto* shared = find_shared(pat, filter_domain::text, use::like)) {
+        bound_node b;
+        b.k = bk::like;
+        b.negated = n.negated;
+        b.column = column_index(lhs);
+        b.values = shared->values;
+        b.pattern = shared->pattern;
+        return b;
+      }
+    }
     auto pattern = value_of(filter_domain::text, pat, "LIKE pattern: ");
     if (!pattern) return pattern.error();
-    if (!pattern->is_null() && like_pattern_error(pattern->text)) {
-      return error(filter_errc::bad_value, pat.position,
-                   "LIKE pattern must not end with an escape character (\\)");
+    std::shared_ptr<const like_pattern> compiled;
+    if (!pattern->is_null()) {
+      if (like_pattern_error(pattern->text)) {
+        return error(filter_errc::bad_value, pat.position,
+                     "LIKE pattern must not end with an escape character (\\)");
+      }
+      const std::size_t max = filter_.ast.limits.max_pattern_bytes;
+      auto c = pattern->text.size() <= max ? like_pattern::compile(pattern->text) : std::nullopt;
+      if (!c) {
+        return error(filter_errc::too_large, pat.position,
+                     (pat.is_literal() ? std::string("the LIKE pattern") : operand_name(pat)) +
+                         " has " + std::to_string(pattern->text.size()) +
+                         " bytes; a LIKE pattern has at most " + std::to_string(max));
+      }
+      compiled = std::make_shared<const like_pattern>(std::move(*c));
     }
     if (lhs.is_column()) {
       if (pattern->is_null()) return constant(filter_truth::unknown);
@@ -444,13 +572,27 @@ class binder {
       b.k = bk::like;
       b.negated = n.negated;
       b.column = column_index(lhs);
-      b.values.push_back(std::move(*pattern));
+      b.values = filter_value_list({std::move(*pattern)});
+      b.pattern = std::move(compiled);
+      keep_shared(pat, filter_domain::text, use::like, {b.values, false, b.pattern});
       return b;
     }
     auto left = value_of(filter_domain::text, lhs, "LIKE: ");
     if (!left) return left.error();
     if (left->is_null() || pattern->is_null()) return constant(filter_truth::unknown);
-    return constant(truth_of(like_match(left->text, pattern->text) != n.negated));
+    return constant(truth_of(compiled->match(left->text) != n.negated));
+  }
+
+  // Only $n and $claims values are shared: a literal is written once per use anyway.
+  const shared_values* find_shared(const filter_operand& o, filter_domain d, use u) const {
+    if (o.k != ok::param && o.k != ok::claim) return nullptr;
+    const auto it = shared_.find(share_key(o, d, u));
+    return it == shared_.end() ? nullptr : &it->second;
+  }
+
+  void keep_shared(const filter_operand& o, filter_domain d, use u, shared_values v) {
+    if (o.k != ok::param && o.k != ok::claim) return;
+    shared_.emplace(share_key(o, d, u), std::move(v));
   }
 
   filter_result<bound_node> truth(const filter_node& n) {
@@ -471,6 +613,10 @@ class binder {
   const boost::json::array& params_;
   const boost::json::object& claims_;
   bound_filter out_;
+  std::map<std::uint32_t, std::size_t> param_bytes_;  // per $n
+  std::size_t param_total_ = 0;
+  std::size_t nodes_ = filter_.ast.node_count;
+  std::map<std::string, shared_values> shared_;
 };
 
 }  // namespace

@@ -33,6 +33,8 @@ class filter_category_impl final : public boost::system::error_category {
         return "filter value does not parse";
       case filter_errc::missing_parameter:
         return "filter parameter not supplied";
+      case filter_errc::too_large:
+        return "filter pattern or parameters too large";
     }
     return "unknown filter error";
   }
@@ -67,6 +69,8 @@ const char* filter_errc_name(filter_errc e) noexcept {
       return "filter_bad_value";
     case filter_errc::missing_parameter:
       return "filter_missing_parameter";
+    case filter_errc::too_large:
+      return "filter_too_large";
   }
   return "filter_error";
 }

@@ -23,6 +23,7 @@ enum class filter_errc {
   unsupported,        // a construct the language does not allow on that column or operand
   bad_value,          // a value of the right kind that does not parse (a uuid, a date, ...)
   missing_parameter,  // $n beyond the parameters supplied at bind time
+  too_large,          // a LIKE pattern or the $n values over filter_limits' byte limits
 };
 
 const boost::system::error_category& filter_category() noexcept;

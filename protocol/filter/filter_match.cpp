@@ -67,7 +67,8 @@ class evaluator {
         // LIKE sees a character(n) value with its padding, as PostgreSQL's bpchar LIKE does.
         const auto v = read(n.column, filter_domain::text);
         if (v.k == filter_value::kind::null_) return filter_truth::unknown;
-        return of(like_match(v.text, n.values[0].text) != n.negated);
+        if (!n.pattern) return filter_truth::unknown;  // never made so by bind_filter
+        return of(n.pattern->match(v.text) != n.negated);
       }
       case bk::truth: {
         const auto v = read(n.column, filter_domain::boolean);

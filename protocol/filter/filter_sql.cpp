@@ -1,6 +1,8 @@
 #include "protocol/filter/filter_sql.hpp"
 
 #include <limits>
+#include <map>
+#include <tuple>
 
 namespace fieldsync::protocol {
 
@@ -51,7 +53,9 @@ class compiler {
         sql += ' ';
         sql += to_sql(n.op);
         sql += ' ';
-        placeholder(to_pg_text(c.domain, n.values[0]), type, sql);
+        if (!shared_placeholder(n, type, sql)) {
+          placeholder(to_pg_text(c.domain, n.values[0]), type, sql);
+        }
         sql += ')';
         return;
       }
@@ -60,8 +64,10 @@ class compiler {
         sql += n.negated ? "(NOT (" : "(";
         column(c, sql);
         sql += " = ANY(";
-        placeholder(array_text(c.domain, n.values, n.set_has_null), cast_type(c, n.values) + "[]",
-                    sql);
+        const std::string type = cast_type(c, n.values) + "[]";
+        if (!shared_placeholder(n, type, sql)) {
+          placeholder(array_text(c.domain, n.values, n.set_has_null), type, sql);
+        }
         sql += n.negated ? ")))" : "))";
         return;
       }
@@ -82,7 +88,7 @@ class compiler {
         sql += '(';
         column(c, sql);
         sql += n.negated ? " NOT LIKE " : " LIKE ";
-        placeholder(n.values[0].text, "text", sql);
+        if (!shared_placeholder(n, "text", sql)) placeholder(n.values[0].text, "text", sql);
         sql += ')';
         return;
       }
@@ -123,7 +129,7 @@ class compiler {
   // the column's semantics and can use its indexes. Integer columns compared with a value
   // their type cannot hold (1.5, or 10^10 for an int4) compare as numeric instead, which is
   // exact, rather than failing on the cast.
-  static std::string cast_type(const bound_column& c, const std::vector<filter_value>& values) {
+  static std::string cast_type(const bound_column& c, const filter_value_list& values) {
     switch (c.domain) {
       case filter_domain::boolean:
         return "bool";
@@ -167,8 +173,7 @@ class compiler {
 
   // A PostgreSQL array literal: every element double-quoted (so no element text is read as
   // NULL or as syntax), backslash before '"' and '\'.
-  static std::string array_text(filter_domain d, const std::vector<filter_value>& values,
-                                bool with_null) {
+  static std::string array_text(filter_domain d, const filter_value_list& values, bool with_null) {
     std::string out = "{";
     for (std::size_t i = 0; i < values.size(); ++i) {
       if (i) out += ',';
@@ -184,13 +189,35 @@ class compiler {
     return out;
   }
 
+  // Tests that share their values (one $n used several times) share one bind parameter, so
+  // the parameters' size does not grow with the uses either. The next placeholder() is
+  // remembered under the node's values when this returns false.
+  bool shared_placeholder(const bound_node& n, const std::string& type, std::string& sql) {
+    if (n.values.identity() == nullptr) return false;
+    const auto key = std::make_tuple(n.values.identity(), n.k, n.set_has_null, type);
+    const auto it = shared_.find(key);
+    if (it == shared_.end()) {
+      shared_.emplace(key, out_.offset + out_.values.size() + 1);
+      return false;
+    }
+    placeholder_text(it->second, type, sql);
+    return true;
+  }
+
   void placeholder(std::string value, const std::string& type, std::string& sql) {
     out_.values.push_back(std::move(value));
+    placeholder_text(out_.offset + out_.values.size(), type, sql);
+  }
+
+  static void placeholder_text(std::size_t number, const std::string& type, std::string& sql) {
     sql += '$';
-    sql += std::to_string(out_.offset + out_.values.size());
+    sql += std::to_string(number);
     sql += "::";
     sql += type;
   }
+
+  using shared_key = std::tuple<const void*, bound_node::kind, bool, std::string>;
+  std::map<shared_key, std::size_t> shared_;
 
   const bound_filter& f_;
   const column_sql& column_;

@@ -4,7 +4,8 @@
 // XLogData, plus a keepalive; OUT_DIR/value_text: every captured text value with the byte
 // that selects its column's type in fuzz_value_text; OUT_DIR/transaction_assembler: each
 // captured transaction after the Relation messages before it, and the captures' first
-// messages up to 16 KiB, in fuzz_transaction_assembler's framing.
+// messages up to 16 KiB, in fuzz_transaction_assembler's framing; OUT_DIR/filter: a few
+// filters with parameters and rows, and LIKE patterns with texts, in fuzz_filter's framing.
 #include "protocol/pg_type.hpp"
 #include "protocol/pgoutput_message.hpp"
 
@@ -53,6 +54,43 @@ std::uint8_t selector_of(type_oid oid) {
     if (known[i].oid == oid) return static_cast<std::uint8_t>(i);
   }
   return static_cast<std::uint8_t>(known.size());  // fuzz_value_text's unknown type
+}
+
+// fuzz_filter's seeds: mode byte, then the parts separated by NUL.
+void write_filter_seeds(const fs::path& dir, std::size_t& n) {
+  const std::vector<std::vector<std::string>> filters = {
+      {"id = $1 AND t LIKE $2", R"([7, "a%b_c"])", R"({"id":7,"t":"axxbyc"})"},
+      {"i4 = ANY($1) OR i2 = ANY($1) OR id IN (1, 2, 3)", "[[1, 2, null]]", R"({"i4":2})"},
+      {"t = ANY($claims.tags) AND NOT (b OR v IS NULL)", R"({"tags":["x","y"]})",
+       R"({"t":"x","b":false,"v":"q"})"},
+      {"ts >= $1 AND d < '2030-01-01' AND u = $2", R"(["2026-11-25T11:04:51Z",
+       "6f1c2b0e-8c4e-4c8e-9d6a-0a0b0c0d0e0f"])",
+       R"({"ts":"2026-12-01T00:00:00Z","d":"2026-01-01","u":"6f1c2b0e-8c4e-4c8e-9d6a-0a0b0c0d0e0f"})"},
+      {"n > $1 OR f8 <= $2 OR c = 'ab' OR tm = '10:00'", R"(["12.5", 1e300])",
+       R"({"n":"13","f8":"NaN","c":"ab  "})"},
+      {"t NOT LIKE '%a%a%a%b' AND j IS NOT NULL AND arr IS NULL", "[]",
+       R"({"t":"aaaaaaaaaaaaaaaa","j":{"k":1}})"},
+  };
+  for (const auto& f : filters) {
+    std::vector<std::uint8_t> bytes{0};
+    for (std::size_t i = 0; i < f.size(); ++i) {
+      if (i) bytes.push_back(0);
+      bytes.insert(bytes.end(), f[i].begin(), f[i].end());
+    }
+    write(dir, ++n, bytes);
+  }
+  const std::vector<std::pair<std::string, std::string>> likes = {
+      {"%a%a%a%b", "aaaaaaaaaaaaaaaaaaaaaaaaab"},
+      {"_本%\\%", "日本語%"},
+      {"a\\_b%", "a_bc"},
+      {"%%__%", "xy"}};
+  for (const auto& [pattern, text] : likes) {
+    std::vector<std::uint8_t> bytes{1};
+    bytes.insert(bytes.end(), pattern.begin(), pattern.end());
+    bytes.push_back(0);
+    bytes.insert(bytes.end(), text.begin(), text.end());
+    write(dir, ++n, bytes);
+  }
 }
 
 }  // namespace
@@ -149,6 +187,7 @@ int main(int argc, char** argv) {
         R"("collection":"visits","op":"delete","key":{"id":"b"}}]})"}) {
     text_seed("ws_client_message", "", msg);
   }
+  write_filter_seeds(out / "filter", n);
   std::printf("fuzz_seed_corpus: %zu seeds in %s\n", n, out.c_str());
   return 0;
 }
