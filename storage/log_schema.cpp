@@ -99,7 +99,7 @@ CREATE TABLE fieldsync.revocations (
   kind text NOT NULL CHECK (kind IN ('sub', 'jti')),
   value text NOT NULL,
   revoked_at timestamptz NOT NULL DEFAULT clock_timestamp(),
-  until timestamptz CHECK (until > '1970-01-01Z' AND until < '2200-01-01Z'),
+  until timestamptz CHECK (until > '1970-01-01 00:00:00+00' AND until < '2200-01-01 00:00:00+00'),
   PRIMARY KEY (kind, value)
 );
 CREATE INDEX revocations_until ON fieldsync.revocations (until) WHERE until IS NOT NULL;
