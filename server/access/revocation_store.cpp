@@ -132,7 +132,6 @@ asio::awaitable<pg_outcome<revocation>> revocation_store::async_put(revocation_k
                                 "the revocation was not returned"};
   }
   list_->put(*stored);
-  if (on_change_) on_change_();
   co_return *stored;
 }
 

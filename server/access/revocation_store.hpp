@@ -37,8 +37,8 @@ struct revocation_until {
 
 class revocation_store : public std::enable_shared_from_this<revocation_store> {
  public:
-  // `on_change` runs (on the io_context) after the copy changed by a refresh or a put: the
-  // app closes the sessions the list now refuses.
+  // `on_change` runs (on the io_context) after a refresh changed the copy: the app closes
+  // the sessions the list now refuses. (After a put, the admin route does it.)
   static std::shared_ptr<revocation_store> create(boost::asio::any_io_executor ex,
                                                   std::shared_ptr<storage::pg_pool> storage,
                                                   std::shared_ptr<deny_list> list,
