@@ -153,13 +153,13 @@ struct collection_config {
   std::vector<std::string> columns;      // empty: every column of the table
   std::string read_scope;                // filter over row columns and $claims
   std::string write_scope;
+  bool is_public = false;                // readable by every authenticated user
+  merge_settings merge;
   // Columns a client may set; empty: every column. Key columns are always writable on insert.
   std::vector<std::string> writable_columns;
   // Columns the server sets, never the client: column -> "$claims.<name>" (set on insert,
   // refused when a client sends another value) or "now()" (set on every write).
   std::map<std::string, std::string> server_set;
-  bool is_public = false;                // readable by every authenticated user
-  merge_settings merge;
 };
 
 // The merge module's view of a collection's [merge] settings (validated at load time).
