@@ -125,18 +125,43 @@ config dev_defaults() {
   // region's), reps (a manager: its region's reps), role, region.
   const std::string territory = "territory_id = ANY($claims.territories)";
   c.collections = {
-      {"territories", "territories", {"id"}, {}, "id = ANY($claims.territories)", "", false, {}},
-      {"reps", "reps", {"id"}, {}, territory, "", false, {}},
-      {"accounts", "accounts", {"id"}, {}, territory, territory, false, {}},
-      {"visits", "visits", {"id"}, {}, territory, territory, false, {}},
-      {"opportunities", "opportunities", {"id"}, {}, territory, territory, false, {}},
-      {"kpis", "kpis", {"rep_id", "month"}, {}, "rep_id = $claims.rep_id OR rep_id = ANY($claims.reps)",
-       "rep_id = $claims.rep_id", false, {}},
+      {"territories",
+       "territories",
+       {"id"},
+       {},
+       "id = ANY($claims.territories)",
+       "",
+       false,
+       {},
+       {},
+       {}},
+      {"reps", "reps", {"id"}, {}, territory, "", false, {}, {}, {}},
+      {"accounts", "accounts", {"id"}, {}, territory, territory, false, {}, {}, {}},
+      {"visits", "visits", {"id"}, {}, territory, territory, false, {}, {}, {}},
+      {"opportunities", "opportunities", {"id"}, {}, territory, territory, false, {}, {}, {}},
+      {"kpis",
+       "kpis",
+       {"rep_id", "month"},
+       {},
+       "rep_id = $claims.rep_id OR rep_id = ANY($claims.reps)",
+       "rep_id = $claims.rep_id",
+       false,
+       {},
+       {},
+       {}},
       // Written by the insights job only: no write scope. A region's summaries (no
       // territory) are for its manager.
-      {"insights", "insights", {"id"}, {},
-       territory + " OR (territory_id IS NULL AND region = $claims.region AND $claims.role = 'manager')",
-       "", false, {}},
+      {"insights",
+       "insights",
+       {"id"},
+       {},
+       territory +
+           " OR (territory_id IS NULL AND region = $claims.region AND $claims.role = 'manager')",
+       "",
+       false,
+       {},
+       {},
+       {}},
   };
   // How concurrent edits merge where a sales team would want it (docs/merge.md, "How the
   // demo uses them"); config/fieldsync.toml says the same.
@@ -249,11 +274,13 @@ int dev_command(config cfg, const dev_options& opts) {
     const auto base = url(a.public_endpoint());
     std::cout << "\nfieldsync " << version() << " dev is running\n"
               << "  public     " << base << "   (GET /healthz, WebSocket /v1/ws)\n"
-              << "  admin      " << url(a.admin_endpoint())
-              << "   (Authorization: Bearer " << a.cfg().server.admin_token << ")\n"
+              << "  admin      " << url(a.admin_endpoint()) << "   (Authorization: Bearer "
+              << a.cfg().server.admin_token << ")\n"
               << "  status     curl -H 'Authorization: Bearer " << a.cfg().server.admin_token
               << "' " << url(a.admin_endpoint()) << "/admin/v1/status\n"
               << "  postgres   psql \"" << cluster.conninfo() << "\"\n"
+              << "  pg (tcp)   127.0.0.1:" << cluster.port() << " with the password: psql \"$(cat "
+              << cluster.conninfo_file().string() << ")\"\n"
               << "  demo data  " << demo_summary << "\n"
               << "  data dir   " << data_dir.string() << "\n";
     for (const auto& [label, token] : demo_tokens) {
