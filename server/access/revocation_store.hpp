@@ -68,13 +68,16 @@ class revocation_store : public std::enable_shared_from_this<revocation_store> {
                    std::function<void()> on_change);
 
  private:
-  boost::asio::awaitable<void> run();
+  boost::asio::awaitable<void> run(std::shared_ptr<boost::asio::steady_timer> timer);
 
+  boost::asio::any_io_executor ex_;
   std::shared_ptr<storage::pg_pool> storage_;
   std::shared_ptr<deny_list> list_;
   std::chrono::milliseconds refresh_;
   std::function<void()> on_change_;
-  boost::asio::steady_timer timer_;
+  // Owned by the refresh loop's frame, not by the store: the routes keep the store beyond
+  // the io_context, and a timer must not outlive its io_context.
+  std::weak_ptr<boost::asio::steady_timer> timer_;
   bool stopped_ = false;
 };
 

@@ -91,6 +91,12 @@ std::uint16_t close_code_of(sync_client& c) {
   return 0;
 }
 
+// SIGTERM; the process must exit 0 (an ASan or UBSan report would make it abort).
+void stop_cleanly(server_process& server) {
+  const int code = server.terminate();
+  if (code != 0) FAIL("exit " << code << ":\n" << server.process().transcript());
+}
+
 std::string sections(const std::string& database, const std::string& auth_extra = "",
                      bool ingest = true) {
   auto s = mutation_sections(database);
@@ -174,8 +180,8 @@ TEST_CASE("a revoked subject's tokens are refused everywhere until lifted, on ev
   CHECK(admin(node_b.admin_port(), http::verb::delete_, "/admin/v1/revocations?sub=u1").status ==
         404);
 
-  CHECK(node_b.terminate() == 0);
-  CHECK(node_a.terminate() == 0);
+  stop_cleanly(node_b);
+  stop_cleanly(node_a);
 }
 
 TEST_CASE("a revoked token id is refused, other tokens of its subject are not",
@@ -249,7 +255,7 @@ TEST_CASE("the revocations API refuses malformed requests with 400", "[e2e][revo
   auto listed = admin(ap, http::verb::get, "/admin/v1/revocations");
   CHECK(listed.status == 200);
   CHECK(listed.json().at("revocations").as_array().empty());
-  CHECK(server.terminate() == 0);
+  stop_cleanly(server);
 }
 
 TEST_CASE("tokens older than auth.max_token_age, or without iat, are refused",
@@ -273,7 +279,7 @@ TEST_CASE("tokens older than auth.max_token_age, or without iat, are refused",
   auto ahead = pull(port, hs256_token({{"sub", "u1"}, {"iat", now_s() + 3600}}));
   CHECK(ahead.status == 401);
   CHECK(error_code_of(ahead) == "invalid_token");
-  CHECK(server.terminate() == 0);
+  stop_cleanly(server);
 }
 
 TEST_CASE("validly signed tokens with absurd times are answered without undefined behaviour",
@@ -302,7 +308,8 @@ TEST_CASE("validly signed tokens with absurd times are answered without undefine
                              {{"Authorization", std::string("Bearer ") + test_admin_token}});
     REQUIRE(clients.status == 200);
     bool listed = false;
-    for (const auto& c : clients.json().at("clients").as_array()) {
+    const auto body = clients.json();
+    for (const auto& c : body.at("clients").as_array()) {
       if (c.at("client_id") != "far-future") continue;
       listed = true;
       CHECK(c.at("expires_at") == "2200-01-01T00:00:00Z");
@@ -319,5 +326,5 @@ TEST_CASE("validly signed tokens with absurd times are answered without undefine
             .status == 200);
   CHECK(http_call(port, http::verb::get, "/healthz").status == 200);
   // The process is still the one we started: it exits cleanly (a UBSan abort would not).
-  CHECK(server.terminate() == 0);
+  stop_cleanly(server);
 }
