@@ -55,26 +55,28 @@ revocation_store::revocation_store(asio::any_io_executor ex,
                                    std::shared_ptr<deny_list> list,
                                    std::chrono::milliseconds refresh,
                                    std::function<void()> on_change)
-    : storage_(std::move(storage)),
+    : ex_(std::move(ex)),
+      storage_(std::move(storage)),
       list_(std::move(list)),
       refresh_(refresh),
-      on_change_(std::move(on_change)),
-      timer_(std::move(ex)) {}
+      on_change_(std::move(on_change)) {}
 
 void revocation_store::start() {
-  storage::spawn_logged(timer_.get_executor(), run(), "revocation refresh");
+  auto timer = std::make_shared<asio::steady_timer>(ex_);
+  timer_ = timer;
+  storage::spawn_logged(ex_, run(std::move(timer)), "revocation refresh");
 }
 
 void revocation_store::stop() {
   stopped_ = true;
-  timer_.cancel();
+  if (auto timer = timer_.lock()) timer->cancel();
 }
 
-asio::awaitable<void> revocation_store::run() {
+asio::awaitable<void> revocation_store::run(std::shared_ptr<asio::steady_timer> timer) {
   auto self = shared_from_this();
   while (!stopped_) {
-    timer_.expires_after(refresh_);
-    auto [ec] = co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+    timer->expires_after(refresh_);
+    auto [ec] = co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
     if (ec || stopped_) co_return;
     auto r = co_await async_refresh();
     // The last good copy stays in force meanwhile; the next refresh tries again.
