@@ -106,6 +106,12 @@ std::variant<pull_caller, http_response> pull_service::caller(const http_request
   key += name;
   auto now = std::chrono::system_clock::now();
   if (auto m = memo_.find(key); m != memo_.end()) {
+    // A remembered token is still checked against the deny list: a revocation taken after
+    // its first pull applies to its next one.
+    if (auto failure = auth_.revoked(*m->second.who, now)) {
+      memo_.erase(m);
+      return unauthorized_response(req, *failure);
+    }
     if (now < m->second.expires) return pull_caller{m->second.who, *m->second.filter};
     memo_.erase(m);
   }
