@@ -91,9 +91,24 @@ ALTER TABLE fieldsync.collections ADD COLUMN format integer NOT NULL DEFAULT 1;
 ALTER TABLE fieldsync.collections ADD COLUMN failure text;
 )sql";
 
+// The deny list (server/access/revocation_store.hpp): revoked subjects ("sub") and token
+// ids ("jti"), read by every node. `until` is when an entry lapses (pruned then); it stays
+// within the range a token's times are clamped to (server/access/token_time.hpp).
+constexpr std::string_view migration_3 = R"sql(
+CREATE TABLE fieldsync.revocations (
+  kind text NOT NULL CHECK (kind IN ('sub', 'jti')),
+  value text NOT NULL,
+  revoked_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  until timestamptz CHECK (until > '1970-01-01 00:00:00+00' AND until < '2200-01-01 00:00:00+00'),
+  PRIMARY KEY (kind, value)
+);
+CREATE INDEX revocations_until ON fieldsync.revocations (until) WHERE until IS NOT NULL;
+)sql";
+
 constexpr migration migrations[] = {
     {1, "change log, current rows, ingest state", migration_1},
     {2, "value format and load failures of collections", migration_2},
+    {3, "revoked subjects and token ids", migration_3},
 };
 
 // Serialises migrations of concurrent nodes; any constant shared by all fieldsync builds.

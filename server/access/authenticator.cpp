@@ -1,5 +1,8 @@
 #include "server/access/authenticator.hpp"
 
+#include "server/access/deny_list.hpp"
+#include "server/access/token_time.hpp"
+
 #include <fstream>
 #include <sstream>
 
@@ -20,12 +23,20 @@ std::string read_key_file(const jwt_key_config& k) {
 auth_failure failure_of(const boost::system::error_code& ec) {
   if (ec == jwt_errc::expired) return {"token_expired", "the token has expired: get a new one"};
   if (ec == jwt_errc::not_yet_valid) return {"token_not_yet_valid", "the token is not valid yet (nbf)"};
+  if (ec == jwt_errc::too_old) {
+    return {"token_too_old",
+            "the token was issued longer ago than auth.max_token_age allows: get a new one"};
+  }
+  if (ec == jwt_errc::missing_iat) {
+    return {"token_too_old",
+            "the token has no iat and auth.max_token_age is set: get a token with iat"};
+  }
   return {"invalid_token", "the token was refused: " + ec.message()};
 }
 
 }  // namespace
 
-authenticator::authenticator(const auth_config& cfg) {
+authenticator::authenticator(const auth_config& cfg) : revocations_(std::make_shared<deny_list>()) {
   if (cfg.keys.empty()) return;
   std::vector<jwt_key> keys;
   for (const auto& k : cfg.keys) {
@@ -40,6 +51,8 @@ authenticator::authenticator(const auth_config& cfg) {
   policy.audience = cfg.audience;
   policy.leeway = std::chrono::duration_cast<std::chrono::seconds>(cfg.leeway);
   policy.max_token_bytes = cfg.max_token_bytes;
+  // Rounded up: a limit under a second still limits.
+  policy.max_age = std::chrono::ceil<std::chrono::seconds>(cfg.max_token_age);
   try {
     verifier_ = std::make_unique<jwt_verifier>(std::move(keys), policy);
   } catch (const std::invalid_argument& e) {
@@ -60,7 +73,33 @@ boost::system::result<principal, auth_failure> authenticator::verify(
   }
   p.claims = std::move(verified->claims);
   p.expires_at = verified->expires_at;
+  p.usable_until = verified->usable_until;
+  if (auto refused = revoked(p, now)) return *refused;
   return p;
+}
+
+std::optional<auth_failure> authenticator::revoked(
+    const principal& who, std::chrono::system_clock::time_point now) const {
+  // iat and jti are read from the claims again: the principal of an open session is
+  // checked too, long after its token was verified.
+  token_identity id;
+  id.subject = who.subject;
+  if (const auto* jti = who.claims.if_contains("jti"); jti && jti->is_string())
+    id.token_id = jti->get_string();
+  std::int64_t iat = 0;
+  if (read_claim_date(who.claims, "iat", iat) == claim_date_status::present)
+    id.issued_at = time_of_seconds(iat);
+  switch (revocations_->check(id, now)) {
+    case deny_decision::allowed:
+      return std::nullopt;
+    case deny_decision::subject_revoked:
+      return auth_failure{
+          "token_revoked",
+          "the tokens of this subject issued before its revocation are refused: sign in again"};
+    case deny_decision::token_revoked:
+      return auth_failure{"token_revoked", "this token (jti) has been revoked"};
+  }
+  return std::nullopt;
 }
 
 boost::system::result<principal, auth_failure> authenticator::verify_header(

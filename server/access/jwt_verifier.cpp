@@ -1,5 +1,7 @@
 #include "server/access/jwt_verifier.hpp"
 
+#include "server/access/token_time.hpp"
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <jwt.h>
@@ -35,6 +37,12 @@ class jwt_category_impl final : public boost::system::error_category {
       case jwt_errc::missing_exp: return "token has no expiry";
       case jwt_errc::wrong_issuer: return "wrong issuer";
       case jwt_errc::wrong_audience: return "wrong audience";
+      case jwt_errc::issued_in_future:
+        return "token issued in the future (iat)";
+      case jwt_errc::too_old:
+        return "token issued too long ago (iat)";
+      case jwt_errc::missing_iat:
+        return "token has no iat";
     }
     return "unknown jwt error";
   }
@@ -79,17 +87,6 @@ std::optional<json::object> decode_json_part(std::string_view part) {
   return std::move(v.as_object());
 }
 
-// A NumericDate claim as seconds; nullopt when absent, error when not a number.
-bool numeric_date(const json::object& claims, std::string_view name, std::optional<std::int64_t>& out) {
-  const auto* v = claims.if_contains(name);
-  if (!v) return true;
-  if (v->is_int64()) out = v->as_int64();
-  else if (v->is_uint64()) out = static_cast<std::int64_t>(std::min<std::uint64_t>(v->as_uint64(), INT64_MAX));
-  else if (v->is_double()) out = static_cast<std::int64_t>(v->as_double());
-  else return false;
-  return true;
-}
-
 jwt_alg_t libjwt_alg(jwt_algorithm a) {
   switch (a) {
     case jwt_algorithm::hs256: return JWT_ALG_HS256;
@@ -124,6 +121,39 @@ void check_key_material(const jwt_key& key) {
 }
 
 }  // namespace
+
+boost::system::error_code check_token_times(const json::object& claims, const jwt_policy& policy,
+                                            std::chrono::system_clock::time_point now) {
+  // Every operand is within numeric_date_limit (token_time.hpp) or a bounded config
+  // duration (clamped again here), so no sum below can overflow.
+  const std::int64_t now_s = seconds_of(now);
+  const std::int64_t leeway =
+      std::clamp<std::int64_t>(policy.leeway.count(), 0, numeric_date_limit);
+  const std::int64_t max_age =
+      std::clamp<std::int64_t>(policy.max_age.count(), 0, numeric_date_limit);
+  std::int64_t exp = 0;
+  std::int64_t nbf = 0;
+  std::int64_t iat = 0;
+  auto has_exp = read_claim_date(claims, "exp", exp);
+  auto has_nbf = read_claim_date(claims, "nbf", nbf);
+  auto has_iat = read_claim_date(claims, "iat", iat);
+  if (has_exp == claim_date_status::malformed || has_nbf == claim_date_status::malformed ||
+      has_iat == claim_date_status::malformed) {
+    return jwt_errc::malformed;
+  }
+  if (has_exp == claim_date_status::absent) return jwt_errc::missing_exp;
+  if (now_s > exp + leeway) return jwt_errc::expired;
+  if (has_nbf == claim_date_status::present && now_s + leeway < nbf) return jwt_errc::not_yet_valid;
+  // A token "issued" in the future would outlive every age limit and every revocation of
+  // its subject (those refuse tokens issued before them).
+  if (has_iat == claim_date_status::present && iat > now_s + leeway)
+    return jwt_errc::issued_in_future;
+  if (max_age > 0) {
+    if (has_iat == claim_date_status::absent) return jwt_errc::missing_iat;
+    if (now_s > iat + max_age + leeway) return jwt_errc::too_old;
+  }
+  return {};
+}
 
 const boost::system::error_category& jwt_category() noexcept {
   static const jwt_category_impl instance;
@@ -190,16 +220,7 @@ boost::system::result<verified_token> jwt_verifier::verify(
     return jwt_errc::bad_signature;
   }
 
-  using std::chrono::seconds;
-  auto now_s = std::chrono::duration_cast<seconds>(now.time_since_epoch()).count();
-  auto leeway = policy_.leeway.count();
-  std::optional<std::int64_t> exp, nbf;
-  if (!numeric_date(*claims, "exp", exp) || !numeric_date(*claims, "nbf", nbf)) {
-    return jwt_errc::malformed;
-  }
-  if (!exp) return jwt_errc::missing_exp;
-  if (now_s > *exp + leeway) return jwt_errc::expired;
-  if (nbf && now_s + leeway < *nbf) return jwt_errc::not_yet_valid;
+  if (auto times = check_token_times(*claims, policy_, now); times) return times;
 
   if (!policy_.issuer.empty()) {
     const auto* iss = claims->if_contains("iss");
@@ -216,7 +237,18 @@ boost::system::result<verified_token> jwt_verifier::verify(
   }
 
   verified_token out;
-  out.expires_at = std::chrono::system_clock::time_point(seconds(*exp));
+  std::int64_t exp = 0;
+  std::int64_t iat = 0;
+  read_claim_date(*claims, "exp", exp);
+  out.expires_at = time_of_seconds(exp);
+  out.usable_until = out.expires_at;
+  if (read_claim_date(*claims, "iat", iat) == claim_date_status::present) {
+    out.issued_at = iat;
+    // Both operands are within numeric_date_limit (check_token_times), so the sum fits.
+    const std::int64_t max_age =
+        std::clamp<std::int64_t>(policy_.max_age.count(), 0, numeric_date_limit);
+    if (max_age > 0) out.usable_until = std::min(out.usable_until, time_of_seconds(iat + max_age));
+  }
   out.kid = key->kid;
   out.claims = std::move(*claims);
   return out;

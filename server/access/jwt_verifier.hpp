@@ -5,7 +5,8 @@
 // the algorithm is pinned per key and never taken from the token (a token whose header
 // names another algorithm than its key's is refused before libjwt sees it, which closes
 // "alg":"none" and the HS256-with-an-RSA-public-key confusion), the key is chosen by
-// `kid`, and exp, nbf, iss and aud are checked with a leeway.
+// `kid`, and exp, nbf, iat, iss and aud are checked with a leeway. Times are read through
+// token_time.hpp (floored, clamped), so no claim value can overflow the arithmetic.
 //
 // Concurrency contract: immutable after construction; verify() is const and may run on
 // any thread.
@@ -16,7 +17,9 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,6 +43,9 @@ struct jwt_policy {
   std::string audience;  // empty: not checked
   std::chrono::seconds leeway{30};
   std::size_t max_token_bytes = 8192;
+  // auth.max_token_age: tokens issued (iat) longer ago are refused, and tokens without
+  // iat; zero: no limit.
+  std::chrono::seconds max_age{0};
 };
 
 enum class jwt_errc {
@@ -50,9 +56,12 @@ enum class jwt_errc {
   bad_signature,
   expired,
   not_yet_valid,
-  missing_exp,            // tokens without an expiry are refused
+  missing_exp,  // tokens without an expiry are refused
   wrong_issuer,
   wrong_audience,
+  issued_in_future,  // iat later than now (beyond the leeway)
+  too_old,           // iat older than max_age
+  missing_iat,       // max_age is set and the token has no iat
 };
 
 const boost::system::error_category& jwt_category() noexcept;
@@ -60,9 +69,19 @@ inline boost::system::error_code make_error_code(jwt_errc e) noexcept {
   return {static_cast<int>(e), jwt_category()};
 }
 
+// verify()'s time checks alone (exp, nbf and iat against `now`, the leeway and max_age):
+// success, malformed, missing_exp, expired, not_yet_valid, issued_in_future, missing_iat or
+// too_old. Pure.
+boost::system::error_code check_token_times(const boost::json::object& claims,
+                                            const jwt_policy& policy,
+                                            std::chrono::system_clock::time_point now);
+
 struct verified_token {
   boost::json::object claims;
-  std::chrono::system_clock::time_point expires_at;
+  std::chrono::system_clock::time_point expires_at;  // clamped (token_time.hpp)
+  // When the token stops being accepted: its exp, or earlier, iat + max_age.
+  std::chrono::system_clock::time_point usable_until;
+  std::optional<std::int64_t> issued_at;  // iat in whole seconds, when present
   std::string kid;
 };
 

@@ -1,9 +1,11 @@
 #include "server/app/app.hpp"
 
+#include "server/access/revocation_store.hpp"
+#include "server/admin/admin_services.hpp"
+#include "server/admin/revocation_routes.hpp"
+#include "server/app/routes.hpp"
 #include "server/core/database_limits.hpp"
 #include "server/core/endpoint.hpp"
-#include "server/app/routes.hpp"
-#include "server/admin/admin_services.hpp"
 #include "storage/pg_conninfo.hpp"
 #include "storage/source_catalog.hpp"
 
@@ -60,11 +62,15 @@ app::app(config cfg)
                                               "their collection changed.")},
       cfg_.pulls);
   add_public_routes(public_routes_, *this);
-  add_admin_routes(admin_routes_, std::make_shared<const admin_services>(admin_services{
-                                      cfg_.server.admin_token, cfg_.replication.slot, pool_,
-                                      storage_pool_, registry_, metrics_,
-                                      [this] { return ingest_.get(); }, [this] { return mutations_; },
-                                      started_at_}));
+  auto admin = std::make_shared<const admin_services>(admin_services{
+      cfg_.server.admin_token, cfg_.replication.slot, pool_, storage_pool_, registry_, metrics_,
+      [this] { return ingest_.get(); }, [this] { return mutations_; }, started_at_});
+  add_admin_routes(admin_routes_, admin);
+  // A refresh that brings revocations taken on another node closes the sessions they refuse.
+  revocations_ = revocation_store::create(ioc_.get_executor(), storage_pool_, auth_.revocations(),
+                                          cfg_.auth.revocation_refresh,
+                                          [this] { close_revoked_sessions(registry_, auth_); });
+  add_revocation_routes(admin_routes_, admin, revocations_, auth_);
 }
 
 app::~app() = default;
@@ -141,6 +147,11 @@ asio::awaitable<void> app::start(startup_hook on_start, std::function<void(app&)
                         storage::describe_conninfo(cfg_.database.dsn) +
                         "): " + check.error().to_string());
   }
+  // The deny list before the first token is checked; a node that cannot read it yet
+  // (no schema before the first ingest) starts with an empty one and rereads it.
+  auto denied = co_await revocations_->async_refresh();
+  if (!denied) spdlog::warn("revocations: cannot read the deny list: {}", denied.error().to_string());
+  revocations_->start();
   if (on_start) co_await on_start(*this);
   if (shutting_down_) co_return;
   co_await start_change_feed();
@@ -281,6 +292,7 @@ void app::begin_shutdown() {
   for (auto& hook : shutdown_hooks_) hook();
   if (ingest_) ingest_->request_stop();
   if (compactor_) compactor_->stop();
+  revocations_->stop();
   if (mutations_) mutations_->stop();
   pulls_->stop();
   if (hub_) hub_->stop();

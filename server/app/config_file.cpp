@@ -135,6 +135,8 @@ std::vector<key_spec> section_schema(config& c) {
       {"auth", "audience", &c.auth.audience},
       {"auth", "leeway_ms", &c.auth.leeway, 0, 3'600'000},
       {"auth", "max_token_bytes", &c.auth.max_token_bytes, 256, 1 << 20},
+      {"auth", "max_token_age_ms", &c.auth.max_token_age, 0, 3650LL * max_ms},
+      {"auth", "revocation_refresh_ms", &c.auth.revocation_refresh, 100, max_ms},
       {"dev", "demo_seed", &c.dev.demo_seed, 0, std::numeric_limits<std::int64_t>::max()},
       {"dev", "demo_scale", &c.dev.demo_scale},
       {"dev", "etl_interval_ms", &c.dev.etl_interval, 0, max_ms},

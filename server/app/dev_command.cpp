@@ -304,11 +304,13 @@ int dev_command(config cfg, const dev_options& opts) {
     const auto base = url(a.public_endpoint());
     std::cout << "\nfieldsync " << version() << " dev is running\n"
               << "  public     " << base << "   (GET /healthz, WebSocket /v1/ws)\n"
-              << "  admin      " << url(a.admin_endpoint())
-              << "   (Authorization: Bearer " << a.cfg().server.admin_token << ")\n"
+              << "  admin      " << url(a.admin_endpoint()) << "   (Authorization: Bearer "
+              << a.cfg().server.admin_token << ")\n"
               << "  status     curl -H 'Authorization: Bearer " << a.cfg().server.admin_token
               << "' " << url(a.admin_endpoint()) << "/admin/v1/status\n"
               << "  postgres   psql \"" << cluster.conninfo() << "\"\n"
+              << "  pg (tcp)   127.0.0.1:" << cluster.port() << " with the password: psql \"$(cat "
+              << cluster.conninfo_file().string() << ")\"\n"
               << "  demo data  " << demo_summary << "\n"
               << "  data dir   " << data_dir.string() << "\n";
     for (const auto& [label, token] : demo_tokens) {

@@ -17,7 +17,11 @@ int token_command(config cfg, const token_options& opts) {
   if (ec || !claims.is_object()) {
     throw config_error("the claims are not a JSON object: " + opts.claims);
   }
-  if (opts.ttl_seconds <= 0) throw config_error("--ttl must be positive");
+  // Bounded so that now + ttl cannot overflow (and stays below token_time.hpp's limit).
+  constexpr long long max_ttl = 100LL * 365 * 24 * 3600;
+  if (opts.ttl_seconds <= 0 || opts.ttl_seconds > max_ttl) {
+    throw config_error("--ttl must be 1 to " + std::to_string(max_ttl) + " seconds (100 years)");
+  }
   if (cfg.auth.keys.empty()) {
     // The key `fieldsync dev` signs with (and verifies against), as it kept it.
     const auto file = opts.data_dir / "jwt_secret";

@@ -128,6 +128,12 @@ std::variant<pull_caller, http_response> pull_service::caller(const http_request
   key += name;
   auto now = std::chrono::system_clock::now();
   if (auto m = memo_.find(key); m != memo_.end()) {
+    // A remembered token is still checked against the deny list: a revocation taken after
+    // its first pull applies to its next one.
+    if (auto failure = auth_.revoked(*m->second.who, now)) {
+      memo_.erase(m);
+      return unauthorized_response(req, *failure);
+    }
     if (now < m->second.expires) return pull_caller{m->second.who, *m->second.filter};
     memo_.erase(m);
   }
@@ -139,7 +145,7 @@ std::variant<pull_caller, http_response> pull_service::caller(const http_request
   auto& filter = std::get<pull_filter>(scoped);
   // Bounded: a flood of distinct tokens only costs the verification they would cost anyway.
   if (memo_.size() >= 4096) memo_.clear();
-  memo_[key] = memo{shared, filter, shared->expires_at};
+  memo_[key] = memo{shared, filter, shared->usable_until};
   return pull_caller{std::move(shared), std::move(filter)};
 }
 

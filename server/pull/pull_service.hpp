@@ -102,8 +102,9 @@ class pull_service {
   std::variant<principal, http_response> authenticate(const http_request& req) const;
 
   // The caller and its scope of collection `name` (authenticate, then bind the read scope),
-  // or the 401/404/403 answer. Memoised per token and collection until the token expires:
-  // verifying a JWT and binding a scope cost more than serving a cached answer.
+  // or the 401/404/403 answer. Memoised per token and collection until the token expires
+  // or reaches auth.max_token_age (verifying a JWT and binding a scope cost more than
+  // serving a cached answer); the deny list is checked on every call.
   std::variant<pull_caller, http_response> caller(const http_request& req, std::string_view name);
 
   // Holds the computation of one cached answer that this request claimed, and releases it

@@ -10,6 +10,7 @@
 #include <locale.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -148,6 +149,8 @@ dev_cluster::dev_cluster(dev_cluster_options opts) : opts_(std::move(opts)) {
   if (!data_dir_.has_filename()) data_dir_ = data_dir_.parent_path();  // drop a trailing slash
   cluster_dir_ = data_dir_ / "pg";
   log_file_ = data_dir_ / "pg.log";
+  password_file_ = data_dir_ / "pg-password";
+  conninfo_file_ = data_dir_ / "pg-conninfo";
   if (opts_.superuser.empty()) throw dev_cluster_error("dev cluster: empty superuser name");
   if (opts_.database.empty()) throw dev_cluster_error("dev cluster: empty database name");
   for (const auto& s : opts_.extra_settings) {
@@ -162,19 +165,29 @@ std::string dev_cluster::conninfo(std::string_view dbname) const {
          " user=" + conninfo_value(opts_.superuser) + " dbname=" + conninfo_value(dbname);
 }
 
+std::string dev_cluster::tcp_conninfo(std::string_view dbname) const {
+  return "host=127.0.0.1 port=" + std::to_string(port_) +
+         " user=" + conninfo_value(opts_.superuser) + " password=" + conninfo_value(password_) +
+         " dbname=" + conninfo_value(dbname);
+}
+
 void dev_cluster::start() {
   created_now_ = false;
   reused_running_ = false;
   resolve_binaries();
   prepare_directories();
   init_cluster();
+  load_password();
   write_settings();
+  write_hba();
   if (postmaster_answers()) {
     reused_running_ = true;
   } else {
     start_postmaster();
   }
+  set_password();
   ensure_database();
+  write_conninfo_file();
 }
 
 void dev_cluster::restart(std::string_view mode) {
@@ -289,14 +302,11 @@ void dev_cluster::prepare_directories() {
 
 void dev_cluster::init_cluster() {
   if (fs::exists(cluster_dir_ / "PG_VERSION")) return;
-  std::vector<std::string> args{(bin_dir_ / "initdb").string(),
-                                "-D",
-                                cluster_dir_.string(),
-                                "-U",
+  std::vector<std::string> args{(bin_dir_ / "initdb").string(), "-D", cluster_dir_.string(), "-U",
                                 opts_.superuser,
-                                "--auth=trust",
-                                "-E",
-                                "UTF8",
+                                // Trust on the owner's socket only; write_hba() sets the rest
+                                // before the postmaster first starts.
+                                "--auth-local=trust", "--auth-host=reject", "-E", "UTF8",
                                 c_utf8_locale_exists() ? "--locale=C.UTF-8" : "--no-locale"};
   auto r = run(args);
   if (r.exit_code != 0) {
@@ -325,6 +335,9 @@ void dev_cluster::write_settings() {
   text += '\n';
   text += "listen_addresses = '127.0.0.1'\n";
   text += "unix_socket_directories = " + conf_string(cluster_dir_.string()) + "\n";
+  // The socket needs no password (pg_hba.conf): only its owner may reach it.
+  text += "unix_socket_permissions = 0700\n";
+  text += "password_encryption = 'scram-sha-256'\n";
   text += "wal_level = logical\n";
   text += "max_replication_slots = 20\n";
   text += "max_wal_senders = 20\n";
@@ -338,6 +351,89 @@ void dev_cluster::write_settings() {
   out << text;
   out.close();
   if (!out) throw dev_cluster_error("cannot write " + conf.string());
+}
+
+// The superuser's password: generated once, kept 0600 in the data directory.
+void dev_cluster::load_password() {
+  std::string text = read_file(password_file_);
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  if (text.size() >= 32 && text.find_first_not_of("0123456789abcdef") == std::string::npos) {
+    password_ = std::move(text);
+    ::chmod(password_file_.c_str(), 0600);
+    return;
+  }
+  unsigned char bytes[24];
+  int rnd = ::open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+  if (rnd < 0 || ::read(rnd, bytes, sizeof bytes) != static_cast<ssize_t>(sizeof bytes)) {
+    if (rnd >= 0) ::close(rnd);
+    throw dev_cluster_error("cannot read /dev/urandom for the dev cluster's password");
+  }
+  ::close(rnd);
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string pw;
+  for (unsigned char b : bytes) {
+    pw += hex[b >> 4];
+    pw += hex[b & 0xf];
+  }
+  write_private_file(password_file_, pw + "\n");
+  password_ = std::move(pw);
+}
+
+void dev_cluster::write_private_file(const fs::path& p, const std::string& text) const {
+  // Created 0600 (and made so, if it existed): it holds the superuser's password.
+  int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0 || ::fchmod(fd, 0600) != 0 ||
+      ::write(fd, text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
+    int err = errno;
+    if (fd >= 0) ::close(fd);
+    throw dev_cluster_error("cannot write " + p.string() + ": " +
+                            std::generic_category().message(err));
+  }
+  ::close(fd);
+}
+
+void dev_cluster::write_hba() {
+  const fs::path hba = cluster_dir_ / "pg_hba.conf";
+  std::string text =
+      "# Written by fieldsync's dev_cluster at every start: edits here are lost.\n"
+      "# The unix socket (0700, in a 0700 directory) is its owner's only: no password.\n"
+      "local   all           all                     trust\n"
+      "local   replication   all                     trust\n"
+      "# TCP, on 127.0.0.1 only, needs the password (pg-password in the data directory).\n"
+      "host    all           all     127.0.0.1/32    scram-sha-256\n"
+      "host    replication   all     127.0.0.1/32    scram-sha-256\n";
+  // Written in place, so the file keeps its owner (postgres when we are root).
+  std::ofstream out(hba, std::ios::binary | std::ios::trunc);
+  out << text;
+  out.close();
+  if (!out) throw dev_cluster_error("cannot write " + hba.string());
+}
+
+// Over the socket, at every start: a cluster made before passwords gets one, and a reused
+// postmaster rereads pg_hba.conf.
+void dev_cluster::set_password() {
+  const std::string ci = conninfo("postgres") + " connect_timeout=10";
+  std::unique_ptr<PGconn, pg_conn_deleter> conn(PQconnectdb(ci.c_str()));
+  if (!conn || PQstatus(conn.get()) != CONNECTION_OK) {
+    throw dev_cluster_error("cannot connect to " + conninfo("postgres") + ": " +
+                            one_line(conn ? PQerrorMessage(conn.get()) : "out of memory"));
+  }
+  std::unique_ptr<char, decltype(&PQfreemem)> role(
+      PQescapeIdentifier(conn.get(), opts_.superuser.c_str(), opts_.superuser.size()), &PQfreemem);
+  std::unique_ptr<char, decltype(&PQfreemem)> secret(
+      PQescapeLiteral(conn.get(), password_.c_str(), password_.size()), &PQfreemem);
+  if (!role || !secret) throw dev_cluster_error("cannot quote the superuser's name or password");
+  const std::string sql = std::string("SET password_encryption = 'scram-sha-256'; ALTER ROLE ") +
+                          role.get() + " PASSWORD " + secret.get() + "; SELECT pg_reload_conf()";
+  std::unique_ptr<PGresult, pg_result_deleter> done(PQexec(conn.get(), sql.c_str()));
+  if (PQresultStatus(done.get()) != PGRES_TUPLES_OK) {
+    throw dev_cluster_error("cannot set the superuser's password in " + cluster_dir_.string() +
+                            ": " + one_line(PQerrorMessage(conn.get())));
+  }
+}
+
+void dev_cluster::write_conninfo_file() {
+  write_private_file(conninfo_file_, tcp_conninfo(opts_.database) + "\n");
 }
 
 bool dev_cluster::postmaster_answers() {

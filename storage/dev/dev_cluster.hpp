@@ -6,6 +6,14 @@
 // Layout: the cluster lives in <data_dir>/pg (which is also its unix socket directory) and
 // the server log in <data_dir>/pg.log.
 //
+// Access (docs/security.md, "The dev cluster"): the unix socket is the owner's only (its
+// directory is 0700, the socket 0700) and needs no password; TCP, on 127.0.0.1 only, needs
+// the superuser's password (scram-sha-256), generated once and kept in
+// <data_dir>/pg-password (0600). <data_dir>/pg-conninfo (0600, rewritten at every start)
+// holds a TCP connection string with it, for tools. pg_hba.conf is rewritten and the
+// password set at every start, so a data directory made when the cluster trusted every
+// local user is closed on its next start.
+//
 // PostgreSQL refuses to run as root. When this process is root, initdb and pg_ctl run as
 // the `postgres` system user (created by the postgresql-15 package), <data_dir>/pg and the
 // log belong to that user, and every directory on the way to <data_dir> must be
@@ -78,6 +86,10 @@ class dev_cluster {
   // when they need it).
   std::string conninfo(std::string_view dbname) const;
   std::string conninfo() const { return conninfo(opts_.database); }
+  // "host=127.0.0.1 port=<p> user=<superuser> password=<password> dbname=<dbname>".
+  std::string tcp_conninfo(std::string_view dbname) const;
+  const std::filesystem::path& password_file() const noexcept { return password_file_; }
+  const std::filesystem::path& conninfo_file() const noexcept { return conninfo_file_; }
 
   // initdb ran in the last start().
   bool created_now() const noexcept { return created_now_; }
@@ -88,7 +100,12 @@ class dev_cluster {
   void resolve_binaries();
   void prepare_directories();
   void init_cluster();
+  void load_password();
   void write_settings();
+  void write_hba();
+  void set_password();
+  void write_conninfo_file();
+  void write_private_file(const std::filesystem::path& p, const std::string& text) const;
   bool postmaster_answers();
   void start_postmaster();
   void ensure_database();
@@ -100,6 +117,9 @@ class dev_cluster {
   std::filesystem::path cluster_dir_;
   std::filesystem::path log_file_;
   std::filesystem::path bin_dir_;
+  std::filesystem::path password_file_;
+  std::filesystem::path conninfo_file_;
+  std::string password_;
   std::optional<system_user> run_as_;  // set when we are root: PostgreSQL runs as postgres
   int port_ = 0;
   bool created_now_ = false;

@@ -4,6 +4,7 @@
 
 #include "tests/support/child_process.hpp"
 #include "tests/support/http_client.hpp"
+#include "tests/support/libpq_handle.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tests/support/test_env.hpp"
 
@@ -11,6 +12,7 @@
 
 #include <csignal>
 #include <filesystem>
+#include <fstream>
 #include <regex>
 
 using namespace fieldsync::test;
@@ -42,6 +44,49 @@ dev_run start_dev(const std::filesystem::path& data_dir) {
   return run;
 }
 
+std::string read_line(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+// Whether a TCP connection with `conninfo` is let in; the server's message when not.
+std::string tcp_refusal(const std::string& conninfo) {
+  try {
+    pg_connect(conninfo + " connect_timeout=10");
+    return {};
+  } catch (const std::runtime_error& e) {
+    return e.what();
+  }
+}
+
+// The cluster accepts TCP on 127.0.0.1 only with the password kept 0600 in the data
+// directory; without it, or with another, it refuses (as it refuses every other local user).
+void check_cluster_closed(const std::filesystem::path& data_dir) {
+  namespace fs = std::filesystem;
+  for (const auto* name : {"pg-password", "pg-conninfo"}) {
+    INFO(name);
+    REQUIRE(fs::exists(data_dir / name));
+    CHECK((fs::status(data_dir / name).permissions() &
+           (fs::perms::group_all | fs::perms::others_all)) == fs::perms::none);
+  }
+  const auto with_password = read_line(data_dir / "pg-conninfo");
+  const auto password = read_line(data_dir / "pg-password");
+  REQUIRE(password.size() >= 32);
+  CHECK_THAT(with_password,
+             Catch::Contains("host=127.0.0.1") && Catch::Contains("password=" + password));
+  CHECK(tcp_refusal(with_password).empty());
+  std::smatch port;
+  REQUIRE(std::regex_search(with_password, port, std::regex(R"(port=(\d+))")));
+  const std::string bare =
+      "host=127.0.0.1 port=" + port[1].str() + " user=fieldsync dbname=fieldsync";
+  CHECK_THAT(tcp_refusal(bare), Catch::Contains("password"));
+  CHECK_THAT(tcp_refusal(bare + " password=not-the-password"),
+             Catch::Contains("password authentication failed"));
+  CHECK_THAT(tcp_refusal(bare + " user=postgres password=" + password), !Catch::Equals(""));
+}
+
 }  // namespace
 
 TEST_CASE("fieldsync dev serves the demo and stops its cluster on SIGTERM", "[e2e][dev]") {
@@ -60,6 +105,7 @@ TEST_CASE("fieldsync dev serves the demo and stops its cluster on SIGTERM", "[e2
     CHECK(http_call(run.admin_port, http::verb::get, "/readyz").status == 200);
     // The admin token is generated and kept in the data directory.
     CHECK(std::filesystem::exists(data_dir / "admin_token"));
+    check_cluster_closed(data_dir);
     run.process->signal(SIGTERM);
     auto code = run.process->wait_exit(60s);
     REQUIRE(code);
@@ -68,9 +114,20 @@ TEST_CASE("fieldsync dev serves the demo and stops its cluster on SIGTERM", "[e2
     CHECK_FALSE(std::filesystem::exists(data_dir / "pg" / "postmaster.pid"));
   }
 
+  // A data directory from before passwords: everyone trusted, no password kept. The next
+  // start closes it.
+  {
+    std::ofstream hba(data_dir / "pg" / "pg_hba.conf", std::ios::trunc);
+    hba << "local all all trust\nlocal replication all trust\n"
+           "host all all 127.0.0.1/32 trust\nhost replication all 127.0.0.1/32 trust\n";
+  }
+  std::filesystem::remove(data_dir / "pg-password");
+  std::filesystem::remove(data_dir / "pg-conninfo");
+
   {
     auto run = start_dev(data_dir);
     CHECK_THAT(run.process->transcript(), Catch::Contains("demo data reused"));
+    check_cluster_closed(data_dir);
     CHECK(http_call(run.public_port, http::verb::get, "/healthz").status == 200);
     run.process->signal(SIGINT);
     auto code = run.process->wait_exit(60s);

@@ -1,4 +1,5 @@
 #include "server/access/jwt_verifier.hpp"
+#include "server/access/token_time.hpp"
 #include "tests/support/jwt_forge.hpp"
 
 #include <boost/json/serialize.hpp>
@@ -18,10 +19,10 @@ struct fixture {
   pem_key_pair ec = generate_key_pair(false);
   clock_type::time_point now = clock_type::time_point(seconds(1'800'000'000));
   std::int64_t now_s = 1'800'000'000;
-  jwt_verifier verifier{
-      {{"hs", jwt_algorithm::hs256, secret}, {"rs", jwt_algorithm::rs256, rsa.public_pem},
-       {"es", jwt_algorithm::es256, ec.public_pem}},
-      {"https://auth.example", "fieldsync", seconds(30), 8192}};
+  jwt_verifier verifier{{{"hs", jwt_algorithm::hs256, secret},
+                         {"rs", jwt_algorithm::rs256, rsa.public_pem},
+                         {"es", jwt_algorithm::es256, ec.public_pem}},
+                        {"https://auth.example", "fieldsync", seconds(30), 8192, seconds(0)}};
 
   json::object claims(std::int64_t exp_offset = 3600) const {
     return {{"sub", "rep-7"}, {"iss", "https://auth.example"}, {"aud", "fieldsync"},
@@ -130,6 +131,86 @@ TEST_CASE("JWT negative suite", "[jwt]") {
   SECTION("too large") {
     CHECK(f.error_of(std::string(9000, 'a')) == jwt_errc::too_large);
   }
+}
+
+TEST_CASE(
+    "validly signed tokens with extreme times are refused or read as far future, without overflow",
+    "[jwt][token_time]") {
+  fixture f;
+  struct extreme {
+    const char* name;
+    json::value exp;
+    bool accepted;
+  };
+  const std::vector<extreme> cases{
+      {"2^62", json::value(std::int64_t{1} << 62), true},
+      {"2^63-1", json::value(INT64_MAX), true},
+      {"year 9999", json::value(std::int64_t{253'402'300'799}), true},
+      {"1e300", json::value(1e300), true},
+      {"fractional", json::value(static_cast<double>(f.now_s) + 100.75), true},
+      {"-1e300", json::value(-1e300), false},
+      {"INT64_MIN", json::value(INT64_MIN), false},
+      {"negative", json::value(std::int64_t{-1}), false},
+  };
+  for (const auto& c : cases) {
+    INFO(c.name);
+    auto claims = f.claims();
+    claims["exp"] = c.exp;
+    auto r = f.verifier.verify(sign_jwt(JWT_ALG_HS256, f.secret, claims, "hs"), f.now);
+    CHECK(r.has_value() == c.accepted);
+    if (r && c.exp.is_number() && c.exp.to_number<double>() > 1e10) {
+      // Far future: the clamp, not an overflowed (negative) time.
+      CHECK(r->expires_at == fieldsync::server::time_of_seconds(numeric_date_limit));
+      CHECK(r->expires_at > f.now);
+    }
+    if (!r) CHECK(r.error() == jwt_errc::expired);
+  }
+  for (const char* claim : {"nbf", "iat"}) {
+    INFO(claim);
+    // (Integers beyond int64 never get here: libjwt refuses to parse them.)
+    for (auto v : {json::value(1e300), json::value(INT64_MAX), json::value(-1e300),
+                   json::value(INT64_MIN)}) {
+      auto claims = f.claims();
+      claims[claim] = v;
+      auto error = f.error_of(sign_jwt(JWT_ALG_HS256, f.secret, claims, "hs"));
+      if (v.to_number<double>() > 0) {
+        CHECK(error == (std::string_view(claim) == "nbf" ? jwt_errc::not_yet_valid
+                                                         : jwt_errc::issued_in_future));
+      } else {
+        CHECK(error == boost::system::error_code{});
+      }
+    }
+  }
+  auto claims = f.claims();
+  claims["exp"] = "tomorrow";
+  CHECK(f.error_of(sign_jwt(JWT_ALG_HS256, f.secret, claims, "hs")) == jwt_errc::malformed);
+}
+
+TEST_CASE("the maximum token age refuses old tokens and tokens without iat", "[jwt][token_time]") {
+  const auto now = clock_type::time_point(seconds(1'800'000'000));
+  const std::int64_t now_s = 1'800'000'000;
+  jwt_policy policy;
+  policy.leeway = seconds(30);
+  policy.max_age = seconds(3600);
+  json::object c{{"exp", now_s + 60}};
+  CHECK(check_token_times(c, policy, now) == jwt_errc::missing_iat);
+  c["iat"] = now_s - 3600;
+  CHECK(check_token_times(c, policy, now) == boost::system::error_code{});
+  c["iat"] = now_s - 3630;  // the leeway
+  CHECK(check_token_times(c, policy, now) == boost::system::error_code{});
+  c["iat"] = now_s - 3631;
+  CHECK(check_token_times(c, policy, now) == jwt_errc::too_old);
+  c["iat"] = -1e300;
+  CHECK(check_token_times(c, policy, now) == jwt_errc::too_old);
+  c["iat"] = now_s + 31;  // issued in the future would never grow old
+  CHECK(check_token_times(c, policy, now) == jwt_errc::issued_in_future);
+  c["iat"] = 1e300;
+  CHECK(check_token_times(c, policy, now) == jwt_errc::issued_in_future);
+  c["iat"] = json::array{};
+  CHECK(check_token_times(c, policy, now) == jwt_errc::malformed);
+  policy.max_age = seconds(0);
+  c.erase("iat");
+  CHECK(check_token_times(c, policy, now) == boost::system::error_code{});
 }
 
 TEST_CASE("key material is checked at start-up", "[jwt]") {
