@@ -72,6 +72,10 @@ bool deny_list::replace(std::vector<revocation> all, std::uint64_t read_at) {
   if (generation_ != read_at) return false;
   bool changed = !std::equal(fresh.begin(), fresh.end(), entries_.begin(), entries_.end(), same);
   entries_ = std::move(fresh);
+  // A replacement counts too: of two refreshes that read at the same generation (the loop
+  // and GET /admin/v1/revocations), the one finishing second is ignored, so a read that
+  // began earlier never overwrites one that began later.
+  ++generation_;
   return changed;
 }
 

@@ -64,10 +64,12 @@ class deny_list {
   // Lifts one; false when there was none.
   bool lift(revocation_kind kind, std::string_view value);
 
-  // Counts local puts and lifts; a refresh reads it before its query and hands it back.
+  // Counts local puts, lifts and replacements; a refresh reads it before its query and
+  // hands it back.
   std::uint64_t generation() const;
-  // The whole list as stored, read when generation() was `read_at`. Ignored when a put or
-  // lift happened since. True when the copy changed (sessions may have to close).
+  // The whole list as stored, read when generation() was `read_at`. Ignored when a put, a
+  // lift or another replacement happened since. True when the copy changed (sessions may
+  // have to close).
   bool replace(std::vector<revocation> all, std::uint64_t read_at);
 
   std::vector<revocation> entries() const;

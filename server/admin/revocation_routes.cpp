@@ -1,6 +1,7 @@
 #include "server/admin/revocation_routes.hpp"
 
 #include "protocol/json_parse.hpp"
+#include "protocol/pg_text.hpp"
 #include "server/access/token_time.hpp"
 #include "server/core/time_text.hpp"
 #include "server/live/sync_session.hpp"
@@ -69,14 +70,18 @@ std::variant<revocation_request, std::string> parse_request(std::string_view bod
   for (const auto& [key, v] : o) {
     if (key == "sub" || key == "jti") {
       ++names;
-      if (!v.is_string() || v.get_string().empty() || v.get_string().size() > max_value_bytes) {
-        return std::string(key) + " is a non-empty string of at most 1024 bytes";
+      // No NUL: libpq would send the text up to it, and revoke another value.
+      if (!v.is_string() || v.get_string().empty() || v.get_string().size() > max_value_bytes ||
+          !protocol::is_pg_text(v.get_string())) {
+        return std::string(key) + " is a non-empty string of at most 1024 bytes, without NUL";
       }
       out.kind = key == "sub" ? revocation_kind::subject : revocation_kind::token_id;
       out.value = std::string(v.get_string());
     } else if (key == "until") {
       if (v.is_null()) continue;
       if (v.is_string()) {
+        if (!protocol::is_pg_text(v.get_string()))
+          return std::string("until is an RFC 3339 time or whole seconds since 1970 (before 2200)");
         out.until.text = std::string(v.get_string());
         continue;
       }

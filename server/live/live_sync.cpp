@@ -100,6 +100,12 @@ void live_sync::on_open(ws_session& session) {
   auto* state = sync_session::of(session);
   if (!state) return;
   if (state->who) {
+    // The token was checked at the upgrade, before the handshake's writes: a revocation
+    // swept the open sessions meanwhile without seeing this one.
+    if (auto refused = auth_.revoked(*state->who, std::chrono::system_clock::now())) {
+      session.close(ws_close::disconnected, refused->code + ": " + refused->message);
+      return;
+    }
     // Counted here rather than at the upgrade: only an opened session is ever closed.
     if (metrics_) metrics_->authenticated->add();
     if (!admit(*state, *state->who)) {
@@ -161,10 +167,11 @@ void live_sync::release(sync_session& state) {
 }
 
 void live_sync::arm_expiry(ws_session& session, sync_session& state) {
-  // A token accepted within the leeway stays good for the leeway past its exp, as it would
-  // on a new connection; then the session closes and the client reconnects with a new one.
+  // A token accepted within the leeway stays good for the leeway past its exp (or the end
+  // of its auth.max_token_age), as it would on a new connection; then the session closes
+  // and the client reconnects with a new one.
   const auto remaining =
-      state.who->expires_at - std::chrono::system_clock::now() + options_.token_leeway;
+      state.who->usable_until - std::chrono::system_clock::now() + options_.token_leeway;
   state.deadline.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
       std::max<std::chrono::system_clock::duration>(remaining,
                                                     std::chrono::system_clock::duration::zero())));
@@ -173,7 +180,9 @@ void live_sync::arm_expiry(ws_session& session, sync_session& state) {
     if (ec) return;
     if (auto s = weak.lock()) {
       s->close(ws_close::token_expired,
-               close_reason("token_expired", "the token expired: reconnect with a new one"));
+               close_reason("token_expired",
+                            "the token expired (exp, or auth.max_token_age): reconnect with a "
+                            "new one"));
     }
   });
 }

@@ -199,6 +199,7 @@ awaitable<http_response> changes(pull_service& svc, request_context& ctx) {
     // matches or the long-poll ends (then an empty page with the advanced cursor).
     auto deadline = now + cfg.long_poll_timeout;
     page = co_await svc.async_long_poll(filter, std::move(*page), q->limit, seen, deadline);
+    if (auto refused = svc.revoked_while_waiting(req, caller)) co_return std::move(*refused);
     if (!page) co_return pull_service::database_error(req, page.error());
     if (page->verdict != storage::cursor_verdict::ok) {
       co_return pull_service::reset_response(req, page->verdict);

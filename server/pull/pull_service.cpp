@@ -43,9 +43,17 @@ std::string identity_of(const protocol::bound_filter& f) {
   protocol::sql_params params;
   auto column = [](const protocol::column_schema& c) { return storage::log_column_sql(c); };
   std::string out = protocol::compile_sql(f, column, params);
+  // Each value with its length: a client's value may hold any byte, and two different
+  // lists of values must never make the same text (cache keys, shared long-poll reads).
   for (const auto& p : params.values) {
     out += '\x1e';
-    out += p ? *p : std::string("\x01");
+    if (!p) {
+      out += 'n';
+      continue;
+    }
+    out += std::to_string(p->size());
+    out += ':';
+    out += *p;
   }
   return out;
 }
@@ -99,6 +107,13 @@ std::variant<principal, http_response> pull_service::authenticate(const http_req
   auto who = auth_.verify_header(header, std::chrono::system_clock::now());
   if (who) return std::move(*who);
   return unauthorized_response(req, who.error());
+}
+
+std::optional<http_response> pull_service::revoked_while_waiting(const http_request& req,
+                                                                  const principal& who) const {
+  if (auto failure = auth_.revoked(who, std::chrono::system_clock::now()))
+    return unauthorized_response(req, *failure);
+  return std::nullopt;
 }
 
 std::variant<pull_filter, http_response> pull_service::scope(const http_request& req,
@@ -372,8 +387,8 @@ asio::awaitable<pg_outcome<pull_page>> pull_service::async_long_poll(
     co_await watch_->async_wait_change(name, seen, deadline);
     if (std::chrono::steady_clock::now() >= deadline || watch_->stopped()) break;
     seen = watch_->position();
-    if (long_poll_reads_) long_poll_reads_->add();
-    auto again = co_await async_changes_page(filter, std::get<protocol::cursor>(page.next), limit);
+    auto again =
+        co_await async_shared_changes_page(filter, std::get<protocol::cursor>(page.next), limit, seen);
     if (!again) co_return again.error();
     if (again->verdict != cursor_verdict::ok) co_return again;
     page = std::move(*again);
@@ -390,6 +405,56 @@ asio::awaitable<pg_outcome<pull_page>> pull_service::async_long_poll(
   }
   page.verdict = storage::check_cursor(**bounds, std::get<protocol::cursor>(page.next));
   if (page.verdict != cursor_verdict::ok) page.bounds = **bounds;
+  co_return page;
+}
+
+asio::awaitable<pg_outcome<pull_page>> pull_service::async_shared_changes_page(
+    const pull_filter& filter, const protocol::cursor& after, std::size_t limit,
+    const storage::log_position& seen) {
+  // The position is part of the key: a poll woken by a later advance must not take the
+  // answer of a read that began before that advance's change was visible.
+  std::string key = filter.collection->schema.name;
+  key += '\x1f';
+  key += filter.identity;
+  key += '\x1f';
+  key += after.to_string();
+  key += '\x1f';
+  key += std::to_string(limit);
+  key += '\x1f';
+  key += std::to_string(seen.epoch);
+  key += '/';
+  key += seen.high.to_string();
+  if (auto it = shared_reads_.find(key); it != shared_reads_.end()) {
+    auto read = it->second;
+    asio::steady_timer timer(executor_, asio::steady_timer::time_point::max());
+    read->waiters.push_back(&timer);
+    // Leaves the reader's list on every way out (the reader cancels what is listed).
+    struct unlist {
+      shared_read& r;
+      asio::steady_timer* t;
+      ~unlist() { r.waiters.erase(std::remove(r.waiters.begin(), r.waiters.end(), t), r.waiters.end()); }
+    } guard{*read, &timer};
+    (void)co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (read->result) co_return *read->result;
+    // The reader ended without an answer (shutdown): read alone.
+    co_return co_await async_changes_page(filter, after, limit);
+  }
+  auto read = std::make_shared<shared_read>();
+  shared_reads_.emplace(key, read);
+  // Publishes on every way out: the key is free again and the waiters wake (with the
+  // answer when there is one).
+  struct publish {
+    pull_service& self;
+    const std::string& key;
+    shared_read& r;
+    ~publish() {
+      self.shared_reads_.erase(key);
+      for (auto* t : r.waiters) t->cancel();
+    }
+  } guard{*this, key, *read};
+  if (long_poll_reads_) long_poll_reads_->add();
+  auto page = co_await async_changes_page(filter, after, limit);
+  if (!read->waiters.empty()) read->result = page;
   co_return page;
 }
 

@@ -101,6 +101,11 @@ class pull_service {
   // The principal, or the 401 answer.
   std::variant<principal, http_response> authenticate(const http_request& req) const;
 
+  // After a long-poll's wait: the 401 answer when the caller's token was revoked while it
+  // waited (its rows are not sent), else nullopt.
+  std::optional<http_response> revoked_while_waiting(const http_request& req,
+                                                     const principal& who) const;
+
   // The caller and its scope of collection `name` (authenticate, then bind the read scope),
   // or the 401/404/403 answer. Memoised per token and collection until the token expires
   // or reaches auth.max_token_age (verifying a JWT and binding a scope cost more than
@@ -207,12 +212,23 @@ class pull_service {
                                            std::chrono::steady_clock::time_point deadline);
   void done(const std::string& key);
 
+  // Long-polls woken by the same advance of the log with the same filter, cursor and limit
+  // read the page once: the first reads, the others wait for its answer and take a copy.
+  struct shared_read {
+    std::optional<storage::pg_outcome<pull_page>> result;  // none: the reader did not finish
+    std::vector<boost::asio::steady_timer*> waiters;
+  };
+  boost::asio::awaitable<storage::pg_outcome<pull_page>> async_shared_changes_page(
+      const pull_filter& filter, const protocol::cursor& after, std::size_t limit,
+      const storage::log_position& seen);
+
   std::shared_ptr<log_watch> watch_;
   metric_counter* long_poll_reads_;
   std::shared_ptr<poll_ticket::counts> polls_ = std::make_shared<poll_ticket::counts>();
   response_cache cache_;
   std::unordered_map<std::string, memo> memo_;
   std::unordered_map<std::string, std::vector<boost::asio::steady_timer*>> in_flight_;
+  std::unordered_map<std::string, std::shared_ptr<shared_read>> shared_reads_;
 };
 
 // The JSON text of a page as GET .../changes answers it (application/json), and the NDJSON

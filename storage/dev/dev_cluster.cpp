@@ -420,11 +420,21 @@ void dev_cluster::set_password() {
   }
   std::unique_ptr<char, decltype(&PQfreemem)> role(
       PQescapeIdentifier(conn.get(), opts_.superuser.c_str(), opts_.superuser.size()), &PQfreemem);
+  // The statement carries the SCRAM verifier made here, never the password itself: a
+  // statement can end up in the server's log (an error, log_statement).
+  std::unique_ptr<char, decltype(&PQfreemem)> verifier(
+      PQencryptPasswordConn(conn.get(), password_.c_str(), opts_.superuser.c_str(),
+                            "scram-sha-256"),
+      &PQfreemem);
+  if (!verifier) {
+    throw dev_cluster_error("cannot make the superuser's password verifier: " +
+                            one_line(PQerrorMessage(conn.get())));
+  }
   std::unique_ptr<char, decltype(&PQfreemem)> secret(
-      PQescapeLiteral(conn.get(), password_.c_str(), password_.size()), &PQfreemem);
+      PQescapeLiteral(conn.get(), verifier.get(), std::strlen(verifier.get())), &PQfreemem);
   if (!role || !secret) throw dev_cluster_error("cannot quote the superuser's name or password");
-  const std::string sql = std::string("SET password_encryption = 'scram-sha-256'; ALTER ROLE ") +
-                          role.get() + " PASSWORD " + secret.get() + "; SELECT pg_reload_conf()";
+  const std::string sql = std::string("ALTER ROLE ") + role.get() + " PASSWORD " + secret.get() +
+                          "; SELECT pg_reload_conf()";
   std::unique_ptr<PGresult, pg_result_deleter> done(PQexec(conn.get(), sql.c_str()));
   if (PQresultStatus(done.get()) != PGRES_TUPLES_OK) {
     throw dev_cluster_error("cannot set the superuser's password in " + cluster_dir_.string() +

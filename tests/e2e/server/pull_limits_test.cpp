@@ -11,6 +11,7 @@
 #include "tests/support/server_process.hpp"
 
 #include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
 #include <catch2/catch.hpp>
 
 #include <future>
@@ -31,7 +32,12 @@ const char* notes_section =
     "[collections.notes]\n"
     "table = \"pull_notes\"\n"
     "primary_key = [\"id\"]\n"
-    "public = true\n";
+    "public = true\n"
+    // The same scope as accounts on another table: equal filter identities.
+    "[collections.twins]\n"
+    "table = \"pull_twins\"\n"
+    "primary_key = [\"id\"]\n"
+    "read_scope = \"territory_id = ANY($claims.territories)\"\n";
 
 // The cursor after the caller's snapshot of accounts.
 std::string caught_up_cursor(std::uint16_t port, const std::string& token) {
@@ -57,6 +63,7 @@ TEST_CASE("long-polls: woken only by their collection, limited per user",
   const auto dsn = db.conninfo();
   create_pull_schema(dsn);
   exec_sql(dsn, "CREATE TABLE pull_notes (id bigint PRIMARY KEY, body text)");
+  exec_sql(dsn, "CREATE TABLE pull_twins (id bigint PRIMARY KEY, territory_id integer)");
   server_process server(dsn, pull_sections(db.name(),
                                            "long_poll_timeout_ms = 4000\n"
                                            "max_long_polls_per_user = 2\n") +
@@ -92,6 +99,37 @@ TEST_CASE("long-polls: woken only by their collection, limited per user",
     REQUIRE(woken.status == 200);
     REQUIRE(woken.json().at("changes").as_array().size() == 1);
     CHECK(metric_value(server.admin_port(), "fieldsync_long_poll_reads_total") > before);
+  }
+
+  SECTION("identical long-polls woken by one change read the log once") {
+    // Eight users with the same scope wait at the same cursor (each within its own limit),
+    // four on accounts and four on twins, whose scope compiles to the same filter: the
+    // polls of one collection share a read, never those of the other.
+    const auto twins_live =
+        "/v1/collections/twins/changes?live=true&cursor=" + url_encode(cursor);
+    std::vector<std::future<http_reply>> polls;
+    for (int i = 0; i < 8; ++i) {
+      auto theirs =
+          sign_token({{"territories", json::array{1}}, {"sub", "twin-" + std::to_string(i)}});
+      const auto target = i % 2 ? twins_live : live;
+      polls.push_back(std::async(std::launch::async, [&, theirs, target] {
+        return http_call(port, http::verb::get, target, {}, bearer(theirs), 60s);
+      }));
+    }
+    std::this_thread::sleep_for(1s);
+    auto before = metric_value(server.admin_port(), "fieldsync_long_poll_reads_total");
+    exec_sql(dsn,
+             "BEGIN; INSERT INTO pull_accounts (id, territory_id, stage) VALUES (7002, 1, 'y'); "
+             "INSERT INTO pull_twins VALUES (9002, 1); COMMIT");
+    for (int i = 0; i < 8; ++i) {
+      auto r = polls[i].get();
+      REQUIRE(r.status == 200);
+      auto changes = r.json().at("changes").as_array();
+      REQUIRE(changes.size() == 1);
+      INFO(json::serialize(changes));
+      CHECK(changes[0].at("key") == (i % 2 ? "9002" : "7002"));
+    }
+    CHECK(metric_value(server.admin_port(), "fieldsync_long_poll_reads_total") == *before + 2);
   }
 
   SECTION("a user's live requests are limited; another user's are not") {

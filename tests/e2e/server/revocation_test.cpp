@@ -6,6 +6,7 @@
 // signed tokens with absurd times (2^62, 1e300, year 9999) are answered without the
 // sanitizer build aborting.
 
+#include "tests/support/feed_workload.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/mutation_fixture.hpp"
 #include "tests/support/pg_test_db.hpp"
@@ -16,6 +17,9 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <catch2/catch.hpp>
+
+#include <future>
+#include <thread>
 
 using namespace fieldsync::test;
 using namespace std::chrono_literals;
@@ -197,7 +201,17 @@ TEST_CASE("a revoked token id is refused, other tokens of its subject are not",
   const auto fresh = hs256_token({{"sub", "u1"}, {"jti", "token-2"}, {"iat", now_s()}});
   sync_client open(port, stolen, "tab-1");
   // Pulled once before the revocation: the pulls remember a verified token.
-  REQUIRE(pull(port, stolen).status == 200);
+  auto first = pull(port, stolen);
+  REQUIRE(first.status == 200);
+  REQUIRE(!first.json().at("has_more").as_bool());
+  // And waiting in a long-poll when it is revoked: the change that wakes it is not sent.
+  auto waiting = std::async(std::launch::async, [&] {
+    return http_call(port, http::verb::get,
+                     "/v1/collections/m_items/changes?live=true&cursor=" +
+                         url_encode(std::string(first.json().at("cursor").as_string())),
+                     {}, {{"Authorization", "Bearer " + stolen}}, 60s);
+  });
+  std::this_thread::sleep_for(500ms);
   auto r = revoke(server.admin_port(), {{"jti", "token-1"}, {"until", now_s() + 3600}});
   INFO(r.body);
   REQUIRE(r.status == 201);
@@ -209,6 +223,10 @@ TEST_CASE("a revoked token id is refused, other tokens of its subject are not",
   CHECK(error_code_of(refused) == "token_revoked");
   CHECK(mutate(port, stolen, 1).status == 401);
   CHECK(hello_outcome(port, stolen) == 4001);
+  exec_sql(dsn, "UPDATE m_items SET title = 'woken' WHERE id = 2");
+  auto woken = waiting.get();
+  CHECK(woken.status == 401);
+  CHECK(error_code_of(woken) == "token_revoked");
   CHECK(pull(port, fresh).status == 200);
   CHECK(hello_outcome(port, fresh) == 0);
 
@@ -244,7 +262,8 @@ TEST_CASE("the revocations API refuses malformed requests with 400", "[e2e][revo
         std::string(R"({"sub":"a","until":"infinity"})"),
         std::string(R"({"sub":"a","until":1e300})"), std::string(R"({"sub":"a","until":-5})"),
         std::string(R"({"sub":"a","until":18446744073709551615})"),
-        std::string(R"({"sub":"a","until":1.5})"),
+        std::string(R"({"sub":"a","until":1.5})"), std::string(R"({"sub":"a\u0000b"})"),
+        std::string(R"({"jti":"\u0000"})"), std::string(R"({"sub":"a","until":"2030\u0000"})"),
         std::string(R"({"sub":")") + std::string(2000, 'x') + "\"}"}) {
     INFO(body);
     auto r = admin(ap, http::verb::post, "/admin/v1/revocations", body);

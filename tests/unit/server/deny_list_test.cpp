@@ -85,3 +85,12 @@ TEST_CASE("a refresh read before a local revocation does not undo it", "[deny_li
   CHECK(parse_revocation_kind("jti") == revocation_kind::token_id);
   CHECK(!parse_revocation_kind("kid"));
 }
+
+TEST_CASE("of two refreshes read at the same time, the one finishing second is ignored",
+          "[deny_list]") {
+  deny_list list;
+  const auto read_at = list.generation();  // the loop and an admin GET both read now
+  CHECK(list.replace({of(revocation_kind::subject, "u1", t0)}, read_at));
+  CHECK(!list.replace({}, read_at));
+  CHECK(list.check({"u1", "", std::nullopt}, t0) == deny_decision::subject_revoked);
+}

@@ -62,7 +62,7 @@ struct batch_fixture {
   collection_registry collections{{visits_config()}, {visits_schema()}};
   std::map<std::string, conflicts::merge_config> merges;
   conflicts::strategy_registry registry = conflicts::strategy_registry::builtin();
-  principal who{"rep-1", obj(R"({"territories":[1,2]})"), {}};
+  principal who{"rep-1", obj(R"({"territories":[1,2]})"), {}, {}};
   protocol::mutation_batch batch;
   std::vector<planned_mutation> plans;
   row_states rows;
@@ -509,7 +509,7 @@ protocol::mutation_batch batch_of(std::string_view mutations) {
 TEST_CASE("plan: a key outside a write scope that decides on the key is refused whatever exists",
           "[mutation_plan]") {
   collection_registry collections{{kpis_config()}, {kpis_schema()}};
-  principal who{"rep-7", obj(R"({"rep_id":7})"), {}};
+  principal who{"rep-7", obj(R"({"rep_id":7})"), {}, {}};
   auto batch = batch_of(R"([
     {"mutation_id":1,"collection":"kpis","op":"delete","key":{"rep_id":8,"month":1}},
     {"mutation_id":2,"collection":"kpis","op":"update","key":{"rep_id":8,"month":1},"set":{"calls":1}},
@@ -537,7 +537,7 @@ TEST_CASE("plan: column rules refuse unwritable columns and fill server-set ones
   auto rules = make_column_rules(config, notes_schema());
   REQUIRE(rules.has_value());
   std::map<std::string, column_rules, std::less<>> columns{{"visits", *rules}};
-  principal who{"rep-7", obj(R"({"rep_id":7,"territories":[1]})"), {}};
+  principal who{"rep-7", obj(R"({"rep_id":7,"territories":[1]})"), {}, {}};
   auto batch = batch_of(R"([
     {"mutation_id":1,"collection":"visits","op":"insert","set":{"id":1,"territory_id":1,"notes":"a"}},
     {"mutation_id":2,"collection":"visits","op":"insert","set":{"id":2,"territory_id":1,"rep_id":7,
@@ -568,7 +568,7 @@ TEST_CASE("plan: column rules refuse unwritable columns and fill server-set ones
   CHECK_FALSE(plans[6].problem);
 
   SECTION("a token without the claim cannot insert") {
-    principal anonymous{"x", obj(R"({"territories":[1]})"), {}};
+    principal anonymous{"x", obj(R"({"territories":[1]})"), {}, {}};
     auto p = plan_with(collections, &columns, anonymous, batch);
     REQUIRE(p[0].problem);
     CHECK(p[0].problem->code == protocol::mutation_errc::forbidden);
