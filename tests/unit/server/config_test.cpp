@@ -68,6 +68,18 @@ TEST_CASE("wrong types and out-of-range values are errors", "[config]") {
   CHECK_THAT(err, Catch::Contains("server.listen") && Catch::Contains("not an address:port"));
 }
 
+TEST_CASE("an admin token shorter than 24 characters is refused", "[config]") {
+  auto err = load_error("[database]\ndsn = \"x\"\n[server]\nadmin_token = \"secret\"\n");
+  CHECK_THAT(err, Catch::Contains("server.admin_token must be at least 24"));
+  CHECK(load_error("[database]\ndsn = \"x\"\n[server]\nadmin_token = \"" + std::string(24, 'k') +
+                   "\"\n") == "");
+  // Empty: the admin API is closed (403), which is allowed.
+  CHECK(load_error("[database]\ndsn = \"x\"\n[server]\nadmin_token = \"\"\n") == "");
+  // From the environment too.
+  CHECK_THAT(load_error("[database]\ndsn = \"x\"\n", {{"FIELDSYNC_SERVER_ADMIN_TOKEN", "short"}}),
+             Catch::Contains("server.admin_token must be at least 24"));
+}
+
 TEST_CASE("a missing required key is an error", "[config]") {
   CHECK_THAT(load_error("[server]\n"), Catch::Contains("missing required key database.dsn"));
 }
