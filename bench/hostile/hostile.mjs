@@ -1,6 +1,7 @@
 // One hostile client per class of issue "Hardening", each for BENCH_HOSTILE_SECONDS
 // against a running fieldsync, with the node's RSS and /healthz latency sampled meanwhile
-// (every 100 ms) and, before each, for the same time without it. Prints one JSON line per
+// (every 100 ms, by probe.mjs in a process of its own) and, before each, for the same time
+// without it. Prints one JSON line per
 // class: {"attack", "healthz_p50_ms", "healthz_p99_ms", "healthz_failures", "rss_peak_mb",
 // "base_..." (the same without the attack), "notes"}.
 //
@@ -8,17 +9,14 @@
 // FIELDSYNC_ADMIN_URL, FIELDSYNC_PID, BENCH_HOSTILE_SECRET (HS256 key "bench"),
 // BENCH_PG_DSN (psql for the writers), BENCH_HOSTILE_SECONDS (default 15).
 import { createHmac, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, fork, spawn } from 'node:child_process';
 import net from 'node:net';
-import http from 'node:http';
 import WebSocket from 'ws';
 
 const env = process.env;
 const seconds = Number(env.BENCH_HOSTILE_SECONDS || 15);
 const pub = new URL(env.FIELDSYNC_URL);
 const admin = new URL(env.FIELDSYNC_ADMIN_URL);
-const pid = Number(env.FIELDSYNC_PID);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function b64url(x) {
@@ -32,42 +30,17 @@ function token(sub, claims = {}) {
   return `${head}.${body}.${sig}`;
 }
 
-function rssMb() {
-  try {
-    const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
-    return Number(line.split(/\s+/)[1]) / 1024;
-  } catch {
-    return NaN;
-  }
-}
-
-function healthz() {
-  return new Promise((resolve) => {
-    const t0 = performance.now();
-    const req = http.get({ host: admin.hostname, port: admin.port, path: '/healthz', agent: false, timeout: 5000 }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode === 200 ? performance.now() - t0 : null));
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(null));
-  });
-}
-
-// Samples /healthz and RSS every 100 ms until `stop` is set.
+// Samples /healthz and RSS every 100 ms (bench/hostile/probe.mjs, a process of its own)
+// until `stop` is set.
 async function sample(state) {
-  const lat = [];
-  let failures = 0;
-  let peak = 0;
-  while (!state.stop) {
-    const t = await healthz();
-    if (t === null) failures++;
-    else lat.push(t);
-    peak = Math.max(peak, rssMb());
-    await sleep(100);
-  }
-  lat.sort((a, b) => a - b);
-  const q = (p) => (lat.length ? lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] : null);
-  return { p50: q(0.5), p99: q(0.99), failures, peak };
+  const probe = fork(new URL('./probe.mjs', import.meta.url), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const result = new Promise((resolve, reject) => {
+    probe.once('message', resolve);
+    probe.once('exit', (code) => reject(new Error(`the probe exited ${code}`)));
+  });
+  while (!state.stop) await sleep(50);
+  probe.send('stop');
+  return result;
 }
 
 // A writer in the background: `sql` every `ms` until stopped.
