@@ -150,7 +150,8 @@ asio::awaitable<void> app::start(startup_hook on_start, std::function<void(app&)
   // The deny list before the first token is checked; a node that cannot read it yet
   // (no schema before the first ingest) starts with an empty one and rereads it.
   auto denied = co_await revocations_->async_refresh();
-  if (!denied) spdlog::warn("revocations: cannot read the deny list: {}", denied.error().to_string());
+  if (!denied)
+    spdlog::warn("revocations: cannot read the deny list: {}", denied.error().to_string());
   revocations_->start();
   if (on_start) co_await on_start(*this);
   if (shutting_down_) co_return;

@@ -110,7 +110,7 @@ std::variant<principal, http_response> pull_service::authenticate(const http_req
 }
 
 std::optional<http_response> pull_service::revoked_while_waiting(const http_request& req,
-                                                                  const principal& who) const {
+                                                                 const principal& who) const {
   if (auto failure = auth_.revoked(who, std::chrono::system_clock::now()))
     return unauthorized_response(req, *failure);
   return std::nullopt;
@@ -387,8 +387,8 @@ asio::awaitable<pg_outcome<pull_page>> pull_service::async_long_poll(
     co_await watch_->async_wait_change(name, seen, deadline);
     if (std::chrono::steady_clock::now() >= deadline || watch_->stopped()) break;
     seen = watch_->position();
-    auto again =
-        co_await async_shared_changes_page(filter, std::get<protocol::cursor>(page.next), limit, seen);
+    auto again = co_await async_shared_changes_page(filter, std::get<protocol::cursor>(page.next),
+                                                    limit, seen);
     if (!again) co_return again.error();
     if (again->verdict != cursor_verdict::ok) co_return again;
     page = std::move(*again);
@@ -432,7 +432,9 @@ asio::awaitable<pg_outcome<pull_page>> pull_service::async_shared_changes_page(
     struct unlist {
       shared_read& r;
       asio::steady_timer* t;
-      ~unlist() { r.waiters.erase(std::remove(r.waiters.begin(), r.waiters.end(), t), r.waiters.end()); }
+      ~unlist() {
+        r.waiters.erase(std::remove(r.waiters.begin(), r.waiters.end(), t), r.waiters.end());
+      }
     } guard{*read, &timer};
     (void)co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
     if (read->result) co_return *read->result;

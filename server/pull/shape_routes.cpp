@@ -561,7 +561,8 @@ awaitable<http_response> shape(pull_service& svc, request_context& ctx) {
 
   auto read = co_await read_shape_page(svc, req, filter, s, *offset, handle, live, now, seen);
   if (live) {
-    if (auto refused = svc.revoked_while_waiting(req, caller)) co_return with_cors(std::move(*refused));
+    if (auto refused = svc.revoked_while_waiting(req, caller))
+      co_return with_cors(std::move(*refused));
   }
   if (auto* refused = std::get_if<http_response>(&read)) co_return std::move(*refused);
   auto prepared = shape_answer(s, std::get<shape_page>(read), live, find_param(q, "cursor"));

@@ -105,8 +105,7 @@ TEST_CASE("long-polls: woken only by their collection, limited per user",
     // Eight users with the same scope wait at the same cursor (each within its own limit),
     // four on accounts and four on twins, whose scope compiles to the same filter: the
     // polls of one collection share a read, never those of the other.
-    const auto twins_live =
-        "/v1/collections/twins/changes?live=true&cursor=" + url_encode(cursor);
+    const auto twins_live = "/v1/collections/twins/changes?live=true&cursor=" + url_encode(cursor);
     std::vector<std::future<http_reply>> polls;
     for (int i = 0; i < 8; ++i) {
       auto theirs =
