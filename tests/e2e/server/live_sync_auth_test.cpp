@@ -11,6 +11,7 @@
 #include "tests/support/sync_client.hpp"
 #include "tests/support/sync_workload.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/support/ws_auth.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -36,29 +37,6 @@ json::object good_claims(std::int64_t exp_offset = 3600) {
           {"aud", "fieldsync"},
           {"exp", now_s() + exp_offset},
           {"territories", json::array{1, 2}}};
-}
-
-// hello with `token`; the closing code, or 0 when the server welcomed it.
-std::uint16_t hello_outcome(std::uint16_t port, const std::string& token) {
-  ws_client ws(port);
-  ws.send(json::serialize(
-      json::object{{"type", "hello"}, {"token", token}, {"client_id", "c1"}, {"protocol", 1}}));
-  auto m = ws.receive(30s);
-  if (!m) return ws.close_code();
-  CHECK(json::parse(*m).at("type") == "welcome");
-  return 0;
-}
-
-// The HTTP status of an upgrade with the token in Authorization (101 when accepted).
-unsigned upgrade_status(std::uint16_t port, const std::string& token) {
-  try {
-    ws_client ws(port, "/v1/ws", "fieldsync.v1", {{"Authorization", "Bearer " + token}});
-    return 101;
-  } catch (const std::runtime_error& e) {
-    std::string what = e.what();
-    auto at = what.find("HTTP ");
-    return at == std::string::npos ? 0 : static_cast<unsigned>(std::stoi(what.substr(at + 5, 3)));
-  }
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include "tests/support/server_process.hpp"
 #include "tests/support/sync_client.hpp"
 #include "tests/support/test_token.hpp"
+#include "tests/support/ws_auth.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -62,29 +63,6 @@ http_reply mutate(std::uint16_t port, const std::string& token, int row) {
 std::string error_code_of(const http_reply& r) {
   auto body = json::parse(r.body);
   return std::string(body.at("error").at("code").as_string());
-}
-
-// hello with `token`: 0 when welcomed, else the close code.
-std::uint16_t hello_outcome(std::uint16_t port, const std::string& token) {
-  ws_client ws(port);
-  ws.send(json::serialize(
-      json::object{{"type", "hello"}, {"token", token}, {"client_id", "c1"}, {"protocol", 1}}));
-  auto m = ws.receive(30s);
-  if (!m) return ws.close_code();
-  CHECK(json::parse(*m).at("type") == "welcome");
-  return 0;
-}
-
-// The HTTP status of an upgrade with the token in Authorization (101 when accepted).
-unsigned upgrade_status(std::uint16_t port, const std::string& token) {
-  try {
-    ws_client ws(port, "/v1/ws", "fieldsync.v1", {{"Authorization", "Bearer " + token}});
-    return 101;
-  } catch (const std::runtime_error& e) {
-    std::string what = e.what();
-    auto at = what.find("HTTP ");
-    return at == std::string::npos ? 0 : static_cast<unsigned>(std::stoi(what.substr(at + 5, 3)));
-  }
 }
 
 // Reads until the server closes the session; its close code.
