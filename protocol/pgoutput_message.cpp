@@ -1,6 +1,8 @@
 #include "protocol/pgoutput_message.hpp"
 
 #include <cstring>
+#include <string_view>
+#include <unordered_set>
 
 namespace fieldsync::protocol {
 
@@ -19,6 +21,8 @@ class pgoutput_category_impl final : public boost::system::error_category {
       case pgoutput_errc::bad_tuple_marker: return "bad pgoutput tuple marker";
       case pgoutput_errc::bad_string: return "pgoutput string without its terminating NUL";
       case pgoutput_errc::too_many_columns: return "pgoutput message with too many columns";
+      case pgoutput_errc::duplicate_column:
+        return "pgoutput relation naming a column twice";
       case pgoutput_errc::bad_length: return "bad pgoutput length field";
     }
     return "unknown pgoutput error";
@@ -155,6 +159,12 @@ std::vector<relation_column> read_attrs(message_reader& in) {
     c.type = in.u32();
     c.type_modifier = in.i32();
     columns.push_back(std::move(c));
+  }
+  // A table's column names are unique; a relation naming one twice would let a change
+  // carry that column both as a value and as an unchanged TOAST value.
+  std::unordered_set<std::string_view> names;
+  for (const auto& c : columns) {
+    if (!names.insert(c.name).second) in.fail(pgoutput_errc::duplicate_column);
   }
   return columns;
 }

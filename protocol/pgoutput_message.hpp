@@ -22,15 +22,16 @@
 namespace fieldsync::protocol {
 
 enum class pgoutput_errc {
-  empty = 1,            // no message type byte
-  truncated,            // the message ends before its fields do
-  trailing_bytes,       // bytes left after the last field
-  unknown_type,         // a message type protocol 1 does not have
-  bad_tuple_kind,       // a column value that is not 'n', 'u', 't' or 'b'
-  bad_tuple_marker,     // an Update/Delete without its 'K'/'O'/'N' marker
-  bad_string,           // a String field without its terminating NUL
-  too_many_columns,     // over the 1,600 columns PostgreSQL allows
-  bad_length,           // a negative or oversized length field
+  empty = 1,         // no message type byte
+  truncated,         // the message ends before its fields do
+  trailing_bytes,    // bytes left after the last field
+  unknown_type,      // a message type protocol 1 does not have
+  bad_tuple_kind,    // a column value that is not 'n', 'u', 't' or 'b'
+  bad_tuple_marker,  // an Update/Delete without its 'K'/'O'/'N' marker
+  bad_string,        // a String field without its terminating NUL
+  too_many_columns,  // over the 1,600 columns PostgreSQL allows
+  bad_length,        // a negative or oversized length field
+  duplicate_column,  // a Relation naming one column twice (a table's names are unique)
 };
 
 const boost::system::error_category& pgoutput_category() noexcept;

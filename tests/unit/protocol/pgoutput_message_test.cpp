@@ -310,6 +310,12 @@ TEST_CASE("malformed pgoutput messages are error codes", "[pgoutput][malformed]"
     rel.push_back('t');
     CHECK(decode_pgoutput(rel).error() == pgoutput_errc::bad_string);
   }
+  SECTION("a relation naming a column twice") {
+    // Found by fuzz_transaction_assembler: a column both unchanged-TOAST and with a value.
+    auto rel = message_builder('R').u32(1).str("s").str("t").u8('d').u16(2);
+    rel.u8(1).str("a").u32(23).u32(0xffffffff).u8(0).str("a").u32(25).u32(0xffffffff);
+    CHECK(decode_pgoutput(rel.bytes()).error() == pgoutput_errc::duplicate_column);
+  }
   SECTION("column counts over PostgreSQL's 1600") {
     CHECK(decode_pgoutput(message_builder('R').u32(1).str("s").str("t").u8('d').u16(1601).bytes())
               .error() == pgoutput_errc::too_many_columns);
