@@ -157,8 +157,12 @@ void add_admin_routes(router& r, std::shared_ptr<const admin_services> s) {
                             {{"status", "ok"}, {"version", version()}});
   });
 
-  // Readiness: this node can serve, which needs its database.
+  // Readiness: this node can serve, which needs its database, and is not draining.
   r.add(http::verb::get, "/readyz", [s](request_context& ctx) -> asio::awaitable<http_response> {
+    if (s->draining && s->draining()) {
+      co_return error_response(ctx.request, http::status::service_unavailable, "draining",
+                               "this node is shutting down: its connections move to other nodes");
+    }
     auto res = co_await s->source_pool->async_query("SELECT 1");
     if (!res) {
       auto out = error_response(ctx.request, http::status::service_unavailable,

@@ -29,6 +29,8 @@ struct admin_services {
   std::function<const storage::ingest*()> ingest;
   mutation_service_source mutations;
   std::chrono::system_clock::time_point started_at;
+  // True once the node began to drain (SIGTERM): /readyz fails so load balancers move away.
+  std::function<bool()> draining;
 };
 
 // nullopt when the request carries the admin bearer token; otherwise the answer to give.

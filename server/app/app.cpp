@@ -64,7 +64,8 @@ app::app(config cfg)
   add_public_routes(public_routes_, *this);
   auto admin = std::make_shared<const admin_services>(admin_services{
       cfg_.server.admin_token, cfg_.replication.slot, pool_, storage_pool_, registry_, metrics_,
-      [this] { return ingest_.get(); }, [this] { return mutations_; }, started_at_});
+      [this] { return ingest_.get(); }, [this] { return mutations_; }, started_at_,
+      [this] { return draining_.load(); }});
   add_admin_routes(admin_routes_, admin);
   // A refresh that brings revocations taken on another node closes the sessions they refuse.
   revocations_ = revocation_store::create(ioc_.get_executor(), storage_pool_, auth_.revocations(),
@@ -163,6 +164,7 @@ asio::awaitable<void> app::start(startup_hook on_start, std::function<void(app&)
   hub_->start();
   public_listener_->start();
   admin_listener_->start();
+  serving_ = true;
   spdlog::info("ready");
   if (on_ready) on_ready(*this);
 }
@@ -285,27 +287,44 @@ void app::stop() {
   asio::post(ioc_, [this] { begin_shutdown(); });
 }
 
+// The graceful shutdown (docs/operations.md, "Draining a node"), in three steps:
+//  1. drain: /readyz fails (load balancers stop sending new connections) and the ingest
+//     stops, which releases the leader lock to another node; everything else keeps serving
+//     for server.drain_delay_ms, the time a load balancer needs to notice;
+//  2. close: the listeners stop accepting, long-polls answer, WebSockets close with 1012
+//     once the pushes they are applying are answered;
+//  3. exit once every connection ended and the ingest stopped, or at shutdown_timeout_ms.
 void app::begin_shutdown() {
   if (shutting_down_) return;
   shutting_down_ = true;
+  draining_ = true;
+  if (ingest_) ingest_->request_stop();
+  // Before the listeners accept (a start-up failure) there is nothing to drain.
+  const auto delay = serving_ ? cfg_.server.drain_delay : 0ms;
+  if (delay > 0ms) {
+    spdlog::info("draining: /readyz fails; connections close in {} ms", delay.count());
+  }
+  auto timer = std::make_shared<asio::steady_timer>(ioc_, delay);
+  timer->async_wait([this, timer](const boost::system::error_code&) { close_connections(); });
+}
+
+void app::close_connections() {
   public_listener_->close();
   admin_listener_->close();
   for (auto& hook : shutdown_hooks_) hook();
-  if (ingest_) ingest_->request_stop();
   if (compactor_) compactor_->stop();
   revocations_->stop();
-  if (mutations_) mutations_->stop();
   pulls_->stop();
   if (hub_) hub_->stop();
-  changes_->stop();
   registry_.shutdown_all();
-  await_drain(std::chrono::steady_clock::now() +
-              cfg_.server.shutdown_timeout);
+  await_drain(std::chrono::steady_clock::now() + cfg_.server.shutdown_timeout);
 }
 
 // Polls until every connection has ended or the deadline passed, then stops the reactor.
 // Stopping explicitly (rather than waiting for the io_context to run out of work) means a
-// forgotten timer somewhere can never keep the process from exiting.
+// forgotten timer somewhere can never keep the process from exiting. The mutations and the
+// change listener stop last: a push being answered during the close may wait for the
+// version of its commit.
 void app::await_drain(std::chrono::steady_clock::time_point deadline) {
   bool ingest_done = !ingest_ || ingest_->stopped();
   if ((registry_.size() == 0 && ingest_done) || std::chrono::steady_clock::now() >= deadline) {
@@ -314,6 +333,8 @@ void app::await_drain(std::chrono::steady_clock::time_point deadline) {
                    registry_.size(), registry_.count("http"), registry_.count("websocket"));
     }
     if (!ingest_done) spdlog::warn("shutdown timeout: the ingest did not stop in time");
+    if (mutations_) mutations_->stop();
+    changes_->stop();
     pool_->close();
     storage_pool_->close();
     ioc_.stop();

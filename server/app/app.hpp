@@ -28,6 +28,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -96,6 +97,7 @@ class app {
   boost::asio::awaitable<void> start_mutations();
   void add_live_sync(const std::shared_ptr<ws_protocol>& protocol);
   void begin_shutdown();
+  void close_connections();
   void await_drain(std::chrono::steady_clock::time_point deadline);
 
   config cfg_;
@@ -124,6 +126,8 @@ class app {
   std::vector<std::function<void()>> shutdown_hooks_;
   std::string startup_failure_;
   bool shutting_down_ = false;
+  bool serving_ = false;  // the listeners accept: a shutdown drains first
+  std::atomic<bool> draining_{false};  // read by /readyz
   std::chrono::system_clock::time_point started_at_;
 };
 

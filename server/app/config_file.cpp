@@ -72,6 +72,7 @@ std::vector<key_spec> section_schema(config& c) {
       {"server", "request_timeout_ms", &c.server.request_timeout, 100, max_ms},
       {"server", "keepalive_timeout_ms", &c.server.keepalive_timeout, 100, max_ms},
       {"server", "shutdown_timeout_ms", &c.server.shutdown_timeout, 0, max_ms},
+      {"server", "drain_delay_ms", &c.server.drain_delay, 0, max_ms},
       {"server", "static_dir", &c.server.static_dir},
       {"websocket", "max_message_bytes", &c.websocket.max_message_bytes, 1024, 256LL << 20},
       {"websocket", "send_queue_messages", &c.websocket.send_queue_messages, 1, 1'000'000},

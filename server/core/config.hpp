@@ -32,6 +32,9 @@ struct server_config {
   std::chrono::milliseconds request_timeout{30'000};
   std::chrono::milliseconds keepalive_timeout{60'000};
   std::chrono::milliseconds shutdown_timeout{10'000};
+  // On SIGTERM, how long the node keeps serving with /readyz failing before it closes its
+  // connections: the time its load balancer needs to stop sending it clients.
+  std::chrono::milliseconds drain_delay{0};
   // A directory served at / on the public listener for paths the API does not own (the
   // PWA); empty: none. `fieldsync dev` looks for the built app when it is empty.
   std::string static_dir;

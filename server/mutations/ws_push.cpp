@@ -30,8 +30,11 @@ std::string reply_message(const json::value& id, const mutation_reply& reply) {
   return json::serialize(out);
 }
 
-// Applies the session's queued pushes in order until the queue is empty.
-asio::awaitable<void> drain(std::shared_ptr<ws_session> session, mutation_service_source source) {
+// Applies the session's queued pushes in order until the queue is empty. The session is
+// held meanwhile: a node shutting down closes it only once these pushes are answered.
+asio::awaitable<void> apply_pushes(std::shared_ptr<ws_session> session,
+                                   mutation_service_source source) {
+  session->hold();
   for (;;) {
     auto* state = sync_session::of(*session);
     if (state && session->closing()) {
@@ -41,6 +44,7 @@ asio::awaitable<void> drain(std::shared_ptr<ws_session> session, mutation_servic
     }
     if (!state || state->pushes.empty() || !state->who) {
       if (state) state->pushing = false;
+      session->release();
       co_return;
     }
     json::object msg = std::move(state->pushes.front());
@@ -79,6 +83,11 @@ void install_push(ws_protocol& protocol, mutation_service_source service, std::s
       return session.send(
           ws_protocol::error_message("unauthenticated", "send hello with a token first", id));
     }
+    if (session.shutting_down()) {
+      // The node is closing this session (1012): a push that arrives now is not applied
+      // and not answered; the client sends it again on its next connection.
+      return;
+    }
     if (state->pushes.size() >= max_queued) {
       return session.send(ws_protocol::error_message(
           "too_many_pushes",
@@ -89,7 +98,8 @@ void install_push(ws_protocol& protocol, mutation_service_source service, std::s
     state->pushes.push_back(msg);
     if (state->pushing) return;
     state->pushing = true;
-    spawn_logged(session.get_executor(), drain(session.shared_from_this(), service), "push queue");
+    spawn_logged(session.get_executor(), apply_pushes(session.shared_from_this(), service),
+                 "push queue");
   });
 }
 

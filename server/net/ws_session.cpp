@@ -221,7 +221,7 @@ asio::awaitable<void> ws_session::write_loop() {
       co_await wake_.async_wait(as_tuple(use_awaitable));
       continue;
     }
-    if (close_requested_) {
+    if (close_requested_ && (!flush_before_close_ || queue_.empty())) {
       auto [ec] = co_await ws_.async_close(*close_requested_, as_tuple(use_awaitable));
       if (ec && !is_normal_end(ec)) spdlog::debug("websocket close failed: {}", ec.message());
       break;
@@ -316,13 +316,33 @@ void ws_session::close(std::uint16_t code, std::string reason) {
   });
 }
 
-void ws_session::shutdown() { close(ws_close::going_away, "server shutting down"); }
+void ws_session::shutdown() {
+  asio::dispatch(ws_.get_executor(), [self = shared_from_this()] {
+    self->shutdown_pending_ = true;
+    if (self->holds_ == 0) self->release_shutdown();
+  });
+}
 
-void ws_session::request_close(std::uint16_t code, std::string reason) {
+void ws_session::release() {
+  if (holds_ > 0) --holds_;
+  if (holds_ == 0 && shutdown_pending_) release_shutdown();
+}
+
+void ws_session::release_shutdown() {
+  request_close(ws_close::service_restart, "server restarting: reconnect", true);
+}
+
+void ws_session::request_close(std::uint16_t code, std::string reason, bool flush) {
   if (closed_ || close_requested_) return;
   // A close frame's reason holds at most 123 bytes.
   close_requested_.emplace(static_cast<boost::beast::websocket::close_code>(code),
                            std::string_view(reason).substr(0, 123));
+  if (flush) {
+    // Nothing new is queued from now on (enqueue drops it); what is queued goes out first.
+    flush_before_close_ = true;
+    wake_.cancel();
+    return;
+  }
   // Whatever is still queued is dropped (a client resumes from its cursor); the messages in
   // flight, if any, stay at the front until their write completes.
   while (queue_.size() > writing_) {

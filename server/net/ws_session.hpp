@@ -107,7 +107,15 @@ class ws_session final : public connection, public std::enable_shared_from_this<
   // Several messages in order, with one crossing into the strand.
   void send(std::vector<ws_message> batch);
   void close(std::uint16_t code, std::string reason);
+  // The node is going away: close with 1012 ("reconnect elsewhere") once no hold is taken
+  // and the messages already queued (answers to pushes among them) are written.
   void shutdown() override;
+  // On the strand: work whose answer must reach the client before a shutdown closes the
+  // session (a push being applied). Every hold() is matched by one release().
+  void hold() noexcept { ++holds_; }
+  void release();
+  // On the strand: shutdown() was called (the session closes as soon as it is released).
+  bool shutting_down() const noexcept { return shutdown_pending_ || closing(); }
   std::string_view kind() const noexcept override { return "websocket"; }
 
   // The application protocol's per-session state (set by the handler's hooks).
@@ -127,7 +135,9 @@ class ws_session final : public connection, public std::enable_shared_from_this<
   boost::asio::awaitable<void> read_loop();
   boost::asio::awaitable<void> write_loop();
   void enqueue(ws_message message);
-  void request_close(std::uint16_t code, std::string reason);
+  // `flush`: the queued messages are written before the close frame, instead of dropped.
+  void request_close(std::uint16_t code, std::string reason, bool flush = false);
+  void release_shutdown();
   void drop(ws_message& m) noexcept;
 
   stream_type ws_;
@@ -138,6 +148,9 @@ class ws_session final : public connection, public std::enable_shared_from_this<
   std::string remote_;  // the peer's address, for operators
   std::chrono::system_clock::time_point connected_at_ = std::chrono::system_clock::now();
   boost::asio::steady_timer wake_;  // wakes the write loop; never expires on its own
+  std::size_t holds_ = 0;
+  bool shutdown_pending_ = false;
+  bool flush_before_close_ = false;
   std::deque<ws_message> queue_;
   std::vector<boost::asio::const_buffer> write_buffers_;  // reused by every write
   std::size_t writing_ = 0;  // how many of the queue's front messages are being written

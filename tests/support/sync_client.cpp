@@ -64,13 +64,19 @@ void sync_client::send_subscribe(const std::string& id) {
   subscribe(id, sp.collection, sp.where, v.cursor);
 }
 
-bool sync_client::reconnect() {
+bool sync_client::try_reconnect_to(std::uint16_t port) {
+  port_ = port;
+  return reconnect(false);
+}
+
+bool sync_client::reconnect(bool record_failure) {
   try {
     ws_ = std::make_unique<ws_client>(port_, "/v1/ws", "fieldsync.v1", extra_);
     closed_ = false;
     hello();
   } catch (const std::exception& e) {
-    error(std::string("reconnect failed: ") + e.what());
+    closed_ = true;
+    if (record_failure) error(std::string("reconnect failed: ") + e.what());
     return false;
   }
   ++reconnects_;

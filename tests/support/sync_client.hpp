@@ -57,6 +57,9 @@ class sync_client {
   // subscription from its cursor; the views and their checks carry on. False (and an
   // error recorded) when it cannot connect.
   bool reconnect_to(std::uint16_t port);
+  // The same, but a failed attempt (a node going down behind a load balancer, none up yet)
+  // is not recorded as an error: false, and the caller tries again.
+  bool try_reconnect_to(std::uint16_t port);
 
   // Reads and applies messages until `done()` holds; false on timeout or close.
   bool run_until(const std::function<bool()>& done,
@@ -85,7 +88,7 @@ class sync_client {
   void error(std::string e);
   void hello();
   void send_subscribe(const std::string& id);
-  bool reconnect();
+  bool reconnect(bool record_failure = true);
 
   struct spec {
     std::string collection;
