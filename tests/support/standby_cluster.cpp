@@ -100,7 +100,8 @@ standby_cluster::standby_cluster(const storage::dev_cluster& primary)
     if (!conf) throw std::runtime_error("standby: cannot write postgresql.auto.conf");
   }
   port_ = free_port();
-  pg_ctl({"start", "-w", "-t", "60", "-l", log_file_.string(), "-o", "-p " + std::to_string(port_)});
+  pg_ctl(
+      {"start", "-w", "-t", "60", "-l", log_file_.string(), "-o", "-p " + std::to_string(port_)});
   started_ = true;
 }
 
@@ -113,8 +114,8 @@ standby_cluster::~standby_cluster() {
 }
 
 std::string standby_cluster::conninfo(const std::string& dbname) const {
-  return "host=" + cluster_dir_.string() + " port=" + std::to_string(port_) + " user=" + superuser_ +
-         " dbname=" + dbname;
+  return "host=" + cluster_dir_.string() + " port=" + std::to_string(port_) +
+         " user=" + superuser_ + " dbname=" + dbname;
 }
 
 void standby_cluster::wait_caught_up(const std::string& primary_conninfo,
@@ -132,6 +133,25 @@ void standby_cluster::wait_caught_up(const std::string& primary_conninfo,
     if (std::string(PQgetvalue(r.get(), 0, 0)) == "t") return;
     if (std::chrono::steady_clock::now() > deadline) {
       throw std::runtime_error("the standby did not replay up to " + target + " in time");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+void standby_cluster::detach(std::chrono::seconds timeout) {
+  auto c = pg_connect(conninfo("postgres"));
+  // ALTER SYSTEM writes no WAL: a standby takes it.
+  pg_exec(c.get(), "ALTER SYSTEM SET primary_conninfo = ''");
+  pg_exec(c.get(), "SELECT pg_reload_conf()");
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    // Gone, and what it received is replayed: the standby's data stays as it is now.
+    auto r = pg_exec(c.get(),
+                     "SELECT count(*) = 0 AND pg_last_wal_replay_lsn() >= "
+                     "pg_last_wal_receive_lsn() FROM pg_stat_wal_receiver");
+    if (std::string(PQgetvalue(r.get(), 0, 0)) == "t") return;
+    if (std::chrono::steady_clock::now() > deadline) {
+      throw std::runtime_error("the standby's WAL receiver did not stop");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
@@ -156,16 +176,15 @@ void standby_cluster::stop(const std::string& mode) {
   started_ = false;
 }
 
-std::string standby_cluster::pg_ctl(const std::vector<std::string>& args,
-                                    bool must_succeed) const {
+std::string standby_cluster::pg_ctl(const std::vector<std::string>& args, bool must_succeed) const {
   std::vector<std::string> argv{(bin_dir_ / "pg_ctl").string(), args.front(), "-D",
                                 cluster_dir_.string()};
   argv.insert(argv.end(), args.begin() + 1, args.end());
   auto r = run_subprocess(argv, postgres_user());
   if (r.exit_code != 0 && must_succeed) {
     throw std::runtime_error("pg_ctl " + args.front() + " failed for the standby (exit " +
-                             std::to_string(r.exit_code) + "): " +
-                             storage::last_lines(r.output, 3) + "; log: " + log_tail(1500));
+                             std::to_string(r.exit_code) +
+                             "): " + storage::last_lines(r.output, 3) + "; log: " + log_tail(1500));
   }
   return r.output;
 }

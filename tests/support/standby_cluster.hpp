@@ -34,6 +34,11 @@ class standby_cluster {
   // (the primary must be up): what a planned switchover does before it stops the primary.
   void wait_caught_up(const std::string& primary_conninfo, std::chrono::seconds timeout);
 
+  // Stops streaming from the primary (primary_conninfo emptied and reloaded) and waits
+  // until the WAL receiver has gone: whatever the primary writes from now on never reaches
+  // the standby, as with a standby that lags when its primary dies.
+  void detach(std::chrono::seconds timeout);
+
   // `pg_ctl promote -w`: the standby leaves recovery and takes writes on a new timeline.
   void promote();
   // True while the standby is still in recovery (not promoted).
