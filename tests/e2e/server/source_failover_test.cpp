@@ -18,7 +18,8 @@
 //     with no protocol violation on the way;
 //   - a delta pull from a cursor of the old epoch gets 409 reset, a fresh pull holds the
 //     table;
-//   - a mutation is applied on the new primary and reaches the clients.
+//   - a mutation is applied on the new primary and reaches the clients;
+//   - restarted on the promoted server, fieldsync continues the new epoch.
 
 #include "protocol/cursor.hpp"
 #include "protocol/lsn.hpp"
@@ -475,4 +476,19 @@ TEST_CASE("source failover: a promoted standby on a multi-host DSN, a new epoch,
     CHECK((at && at->epoch == new_epoch));
   }
   CHECK(server.terminate() == 0);
+
+  // Restarted on the promoted server, fieldsync continues the new epoch: the log now goes
+  // past the start of the server's timeline, and the slot is its own.
+  server_process again(multi_dsn, sections(), {{"FIELDSYNC_LOG_LEVEL", "debug"}});
+  json::value resumed;
+  wait_for(
+      [&] {
+        resumed = ingest_status(again);
+        return resumed.is_object() && resumed.at("phase") == "streaming";
+      },
+      60s, "the restarted ingest to stream", again);
+  CHECK(resumed.at("epoch").as_int64() == new_epoch);
+  CHECK(resumed.at("epochs_started").as_int64() == 0);
+  CHECK(again.process().transcript().find("HISTORY LOST") == std::string::npos);
+  CHECK(again.terminate() == 0);
 }
