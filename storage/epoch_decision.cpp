@@ -3,8 +3,8 @@
 namespace fieldsync::storage {
 
 epoch_decision decide_epoch(const std::optional<log_state>& stored,
-                            const std::optional<slot_state>& slot,
-                            std::string_view configured_slot) {
+                            const std::optional<slot_state>& slot, std::string_view configured_slot,
+                            std::optional<protocol::lsn> timeline_start) {
   const std::string name(configured_slot);
   if (!stored) {
     if (slot) {
@@ -29,6 +29,13 @@ epoch_decision decide_epoch(const std::optional<log_state>& stored,
     return {epoch_action::new_epoch, "replication slot " + name +
                                          " was invalidated: PostgreSQL removed WAL it still needed "
                                          "(max_slot_wal_keep_size)"};
+  }
+  if (timeline_start && stored->resume < *timeline_start) {
+    return {epoch_action::new_epoch,
+            "the source database was promoted: its timeline began at " +
+                timeline_start->to_string() + ", after the change log's last position " +
+                stored->resume.to_string() +
+                " (what the old primary wrote after that is not in this database)"};
   }
   if (slot->confirmed_flush > stored->resume) {
     return {epoch_action::new_epoch, "the change log ends at " + stored->resume.to_string() +

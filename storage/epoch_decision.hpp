@@ -33,8 +33,13 @@ struct epoch_decision {
   std::string reason;  // why history is lost (or the slot replaced); empty for keep, first_start
 };
 
+// `timeline_start`: where the source database's current timeline began (the switch point
+// of its last promotion, from TIMELINE_HISTORY); nullopt on timeline 1 or when unknown.
+// A log whose resume position lies before it was written on an earlier timeline: the
+// server was promoted since, and a slot it has (carried over by a failover-slot tool) does
+// not continue what clients were sent from the old primary.
 epoch_decision decide_epoch(const std::optional<log_state>& stored,
-                            const std::optional<slot_state>& slot,
-                            std::string_view configured_slot);
+                            const std::optional<slot_state>& slot, std::string_view configured_slot,
+                            std::optional<protocol::lsn> timeline_start = std::nullopt);
 
 }  // namespace fieldsync::storage

@@ -599,7 +599,19 @@ asio::awaitable<pg_outcome<log_state>> ingest::impl::prepare_state(pg_connection
                            (*slot)->database + ", not to the source database");
   }
 
-  const auto decision = decide_epoch(*stored, *slot, opts.slot);
+  // The timeline, through a walsender session of its own: a source promoted since the log
+  // was last written (a failover) has lost history even when a slot came along with it.
+  std::optional<lsn> timeline_start;
+  if (*stored) {
+    std::vector<std::pair<std::string, std::string>> extra{{"replication", "database"}};
+    auto walsender = co_await pg_connection::async_connect(
+        ex, opts.source_conninfo, opts.connect_timeout, std::move(extra), opts.session);
+    if (!walsender) co_return walsender.error();
+    auto start = co_await async_timeline_start(**walsender);
+    if (!start) co_return start.error();
+    timeline_start = *start;
+  }
+  const auto decision = decide_epoch(*stored, *slot, opts.slot, timeline_start);
   switch (decision.action) {
     case epoch_action::keep:
       co_return **stored;

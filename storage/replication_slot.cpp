@@ -57,4 +57,35 @@ asio::awaitable<pg_outcome<void>> async_drop_slot(pg_connection& conn, const std
   co_return pg_outcome<void>{};
 }
 
+std::optional<lsn> timeline_history_end(std::string_view history) {
+  std::optional<lsn> last;
+  while (!history.empty()) {
+    auto end = history.find('\n');
+    auto line = history.substr(0, end);
+    history = end == std::string_view::npos ? std::string_view() : history.substr(end + 1);
+    auto tab = line.find('\t');
+    if (line.empty() || line.front() == '#' || tab == std::string_view::npos) continue;
+    auto field = line.substr(tab + 1);
+    field = field.substr(0, field.find('\t'));
+    if (auto point = lsn::parse(field)) last = point;
+  }
+  return last;
+}
+
+asio::awaitable<pg_outcome<std::optional<lsn>>> async_timeline_start(pg_connection& replication) {
+  // Replication commands go by the simple query protocol.
+  auto id = co_await replication.async_exec("IDENTIFY_SYSTEM");
+  if (!id) co_return id.error();
+  if (id->rows() != 1) co_return std::optional<lsn>();
+  const std::string timeline(id->value(0, 1));
+  if (timeline.empty() || timeline == "1" ||
+      timeline.find_first_not_of("0123456789") != std::string::npos) {
+    co_return std::optional<lsn>();
+  }
+  auto history = co_await replication.async_exec("TIMELINE_HISTORY " + timeline);
+  if (!history) co_return history.error();
+  if (history->rows() != 1) co_return std::optional<lsn>();
+  co_return timeline_history_end(history->value(0, 1));
+}
+
 }  // namespace fieldsync::storage

@@ -1,6 +1,6 @@
 #pragma once
 // fieldsync's logical replication slot on the source database, through SQL functions on
-// an ordinary connection.
+// an ordinary connection; and the source's timeline, through a walsender session.
 
 #include "protocol/lsn.hpp"
 #include "storage/pg_connection.hpp"
@@ -9,6 +9,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace fieldsync::storage {
 
@@ -34,5 +35,16 @@ boost::asio::awaitable<pg_outcome<protocol::lsn>> async_create_slot(pg_connectio
 // Drops the slot, ending the walsender that uses it if there is one.
 boost::asio::awaitable<pg_outcome<void>> async_drop_slot(pg_connection& conn,
                                                          const std::string& slot);
+
+// Where the current timeline of the server began: the switch point of its last promotion,
+// from IDENTIFY_SYSTEM and TIMELINE_HISTORY on `replication`, a walsender connection
+// (replication=database). nullopt on timeline 1 (never promoted) or when the history
+// cannot be read as PostgreSQL writes it.
+boost::asio::awaitable<pg_outcome<std::optional<protocol::lsn>>> async_timeline_start(
+    pg_connection& replication);
+
+// The switch point in a timeline history file's text: the second field of its last entry
+// ("<parent timeline>\t<switch point>\t<reason>"); nullopt when there is none.
+std::optional<protocol::lsn> timeline_history_end(std::string_view history);
 
 }  // namespace fieldsync::storage

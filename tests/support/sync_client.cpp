@@ -156,6 +156,8 @@ void sync_client::apply(const json::object& m) {
   };
   if (type == "reset") {
     ++v.resets;
+    const auto* reason = m.if_contains("reason");
+    v.reset_reasons.emplace_back(reason && reason->is_string() ? reason->get_string() : "");
     v.rows.clear();
     v.cursor.reset();
     v.snapshot_done = v.up_to_date = false;

@@ -36,6 +36,7 @@ struct sync_view {
   std::size_t changes = 0;
   std::size_t changes_since_reset = 0;  // a snapshot may follow a reset, never a change
   std::size_t resets = 0;
+  std::vector<std::string> reset_reasons;  // each reset's `reason`, in arrival order
   std::vector<std::string> keys_changed;  // in arrival order
   std::map<std::string, boost::json::object> origins;  // key -> origin of its last change
 };

@@ -85,3 +85,41 @@ TEST_CASE(
   CHECK_FALSE(reset_pending(stored_at("0/5000")));
   CHECK(reset_pending(marked));
 }
+
+TEST_CASE("epoch decision: a source promoted after the log's last position starts a new epoch",
+          "[storage][epoch]") {
+  // A failover-slot tool carried the slot over, confirmed no further than the promoted
+  // copy of the log: the slot alone looks fine, the timeline says the server was promoted.
+  auto promoted = decide_epoch(stored_at("0/5000"), slot_at("0/4000"), "fs", *lsn::parse("0/5800"));
+  CHECK(promoted.action == epoch_action::new_epoch);
+  CHECK(promoted.reason.find("promoted") != std::string::npos);
+  CHECK(promoted.reason.find("0/5800") != std::string::npos);
+
+  // A timeline that began before the log's position: promoted long ago, the log written
+  // on this timeline since. And no timeline information at all (timeline 1).
+  CHECK(decide_epoch(stored_at("0/5000"), slot_at("0/5000"), "fs", *lsn::parse("0/1000")).action ==
+        epoch_action::keep);
+  CHECK(decide_epoch(stored_at("0/5000"), slot_at("0/5000"), "fs", std::nullopt).action ==
+        epoch_action::keep);
+
+  // The other findings keep their own reasons; a reset under way is finished, not judged.
+  auto missing = decide_epoch(stored_at("0/5000"), std::nullopt, "fs", *lsn::parse("0/5800"));
+  CHECK(missing.reason.find("does not exist any more") != std::string::npos);
+  auto marked = stored_at("0/5000", std::string(epoch_reset_marker));
+  CHECK(decide_epoch(marked, slot_at("0/9000"), "fs", *lsn::parse("0/5800")).action ==
+        epoch_action::finish_reset);
+  // After the new epoch the log starts past the switch point: kept from then on.
+  CHECK(decide_epoch(stored_at("0/6000"), slot_at("0/6000"), "fs", *lsn::parse("0/5800")).action ==
+        epoch_action::keep);
+}
+
+TEST_CASE("timeline history: the switch point of the last promotion", "[storage][epoch]") {
+  CHECK(timeline_history_end("1\t0/3000060\tno recovery target specified\n") ==
+        lsn::parse("0/3000060"));
+  CHECK(timeline_history_end("1\t0/3000060\tno recovery target specified\n\n"
+                             "2\t1/A2B3C4D8\tat restore point \"x\"\n") ==
+        lsn::parse("1/A2B3C4D8"));
+  CHECK(timeline_history_end("# a comment\n1\t0/5000000\n") == lsn::parse("0/5000000"));
+  CHECK_FALSE(timeline_history_end(""));
+  CHECK_FALSE(timeline_history_end("garbage\n1 0/5\n"));
+}
