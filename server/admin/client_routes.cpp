@@ -189,7 +189,8 @@ asio::awaitable<http_response> list_clients(request_context& ctx, const admin_se
   const std::string* subject = find_param(*params, "subject");
   if (!subject) subject = find_param(*params, "sub");
   const std::string* node = find_param(*params, "node");
-  if (node && *node == "local") co_return co_await list_local_clients(ctx, a, *params, limit, subject);
+  if (node && *node == "local")
+    co_return co_await list_local_clients(ctx, a, *params, limit, subject);
   co_return co_await list_cluster_clients(ctx, a, *params, limit, subject, node);
 }
 
@@ -310,7 +311,8 @@ void add_client_routes(router& r, std::shared_ptr<const admin_services> s) {
             // Another node's session: that node closes it when the order reaches it.
             auto id = parse_number(ctx.param("id"));
             if (!id) co_return bad_parameter(ctx.request, "a client id is a number");
-            if (node->empty() || node->size() > 64) co_return bad_parameter(ctx.request, "node is a node id");
+            if (node->empty() || node->size() > 64)
+              co_return bad_parameter(ctx.request, "node is a node id");
             json::object body{{"disconnected", json::array{}}};
             co_await broadcast(*s, {s->node.id, std::nullopt, client_ref{*node, *id}}, body);
             co_return json_response(ctx.request, http::status::ok, body);

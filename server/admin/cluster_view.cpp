@@ -35,7 +35,8 @@ std::optional<client_ref> parse_client_ref(std::string_view text) {
   r.node = std::string(text.substr(0, colon));
   auto digits = text.substr(colon + 1);
   auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), r.id);
-  if (digits.empty() || ec != std::errc{} || end != digits.data() + digits.size()) return std::nullopt;
+  if (digits.empty() || ec != std::errc{} || end != digits.data() + digits.size())
+    return std::nullopt;
   return r;
 }
 

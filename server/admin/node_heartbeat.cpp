@@ -4,10 +4,10 @@
 #include "storage/spawn_logged.hpp"
 #include "storage/sqlstate.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/serialize.hpp>
-#include <spdlog/spdlog.h>
 
 namespace fieldsync::server {
 
@@ -20,7 +20,8 @@ std::shared_ptr<node_heartbeat> node_heartbeat::create(asio::any_io_executor ex,
   return std::make_shared<node_heartbeat>(std::move(ex), std::move(admin), options);
 }
 
-node_heartbeat::node_heartbeat(asio::any_io_executor ex, std::shared_ptr<const admin_services> admin,
+node_heartbeat::node_heartbeat(asio::any_io_executor ex,
+                               std::shared_ptr<const admin_services> admin,
                                node_heartbeat_options options)
     : ex_(std::move(ex)), admin_(std::move(admin)), options_(options) {
   auto& m = admin_->metrics;
@@ -28,10 +29,10 @@ node_heartbeat::node_heartbeat(asio::any_io_executor ex, std::shared_ptr<const a
       "fieldsync_slot_lag_bytes",
       "WAL bytes the replication slot has not confirmed (pg_current_wal_lsn() - "
       "confirmed_flush_lsn), measured every server.heartbeat_interval_ms; -1: unknown.");
-  retained_wal_bytes_ = &m.add_gauge(
-      "fieldsync_slot_retained_wal_bytes",
-      "WAL bytes the replication slot keeps the source database from removing "
-      "(pg_current_wal_lsn() - restart_lsn); -1: unknown.");
+  retained_wal_bytes_ =
+      &m.add_gauge("fieldsync_slot_retained_wal_bytes",
+                   "WAL bytes the replication slot keeps the source database from removing "
+                   "(pg_current_wal_lsn() - restart_lsn); -1: unknown.");
   cluster_nodes_ = &m.add_gauge("fieldsync_cluster_nodes",
                                 "Nodes whose heartbeat is current (fieldsync.nodes).");
   leader_ = &m.add_gauge("fieldsync_ingest_leader", "1 while this node leads the ingest, else 0.");
@@ -65,8 +66,8 @@ asio::awaitable<void> node_heartbeat::run(std::shared_ptr<asio::steady_timer> ti
     (void)co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
   }
   // Gone from the cluster view at once, rather than "down" after 3 intervals.
-  auto gone = co_await admin_->storage_pool->async_query("DELETE FROM fieldsync.nodes WHERE id = $1",
-                                                         storage::pg_params(admin_->node.id));
+  auto gone = co_await admin_->storage_pool->async_query(
+      "DELETE FROM fieldsync.nodes WHERE id = $1", storage::pg_params(admin_->node.id));
   if (!gone && gone.error().sqlstate != storage::sqlstate::undefined_table) {
     spdlog::warn("heartbeat: cannot remove this node from fieldsync.nodes: {}",
                  gone.error().to_string());
@@ -78,18 +79,17 @@ asio::awaitable<void> node_heartbeat::beat() {
   const auto& a = *admin_;
   const auto* ingest = a.ingest();
   const bool leads = ingest && ingest->status().leader;
-  leader_changes_->add(static_cast<std::uint64_t>(
-      leadership_.observe(leads, ingest ? ingest->status().leader_since
-                                        : std::chrono::system_clock::time_point{})));
+  leader_changes_->add(static_cast<std::uint64_t>(leadership_.observe(
+      leads, ingest ? ingest->status().leader_since : std::chrono::system_clock::time_point{})));
   leader_->set(leads ? 1 : 0);
 
   auto sessions = describe_sessions(a.connections, options_.max_published_clients);
   auto listed = json::serialize(sessions);
   std::optional<std::string> clients;
   if (listed != published_) clients = listed;
-  const auto started = std::chrono::duration_cast<std::chrono::microseconds>(
-                           a.started_at.time_since_epoch())
-                           .count();
+  const auto started =
+      std::chrono::duration_cast<std::chrono::microseconds>(a.started_at.time_since_epoch())
+          .count();
   storage::pg_params params(a.node.id, a.node.name, std::string(version()), admin_address_);
   params.add(static_cast<std::int64_t>(started))
       .add(static_cast<std::int64_t>(options_.interval.count()))
@@ -119,9 +119,10 @@ asio::awaitable<void> node_heartbeat::beat() {
     published_.clear();
     if (r.error().sqlstate == storage::sqlstate::undefined_table) {
       if (!warned_missing_) {
-        spdlog::warn("heartbeat: fieldsync.nodes does not exist yet (the ingest leader creates "
-                     "it); trying again every {} ms",
-                     options_.interval.count());
+        spdlog::warn(
+            "heartbeat: fieldsync.nodes does not exist yet (the ingest leader creates "
+            "it); trying again every {} ms",
+            options_.interval.count());
         warned_missing_ = true;
       }
     } else {
@@ -144,7 +145,8 @@ asio::awaitable<void> node_heartbeat::beat() {
         "WHERE heartbeat_at >= now() - $2::bigint * interval_ms * interval '1 millisecond'",
         storage::pg_params(static_cast<std::int64_t>(node_retention.count()),
                            static_cast<std::int64_t>(missed_heartbeats_down)));
-    if (count && count->rows() == 1) cluster_nodes_->set(std::stoll(std::string(count->value(0, 0))));
+    if (count && count->rows() == 1)
+      cluster_nodes_->set(std::stoll(std::string(count->value(0, 0))));
   }
   co_await measure_slot();
 }

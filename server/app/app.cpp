@@ -89,18 +89,19 @@ app::app(config cfg)
       [this] { return ingest_.get(); }, [this] { return mutations_; }, started_at_,
       node_identity{random_node_id(), node_name_of(cfg_)}, cfg_.server.heartbeat_interval,
       [pool = storage_pool_](std::string payload) -> asio::awaitable<std::optional<std::string>> {
-        auto r = co_await pool->async_query("SELECT pg_notify($1, $2)",
-                                            storage::pg_params(std::string(admin_channel), payload));
+        auto r = co_await pool->async_query(
+            "SELECT pg_notify($1, $2)", storage::pg_params(std::string(admin_channel), payload));
         if (!r) co_return r.error().to_string();
         co_return std::nullopt;
       }});
   add_admin_routes(admin_routes_, admin);
-  heartbeat_ = node_heartbeat::create(ioc_.get_executor(), admin,
-                                      node_heartbeat_options{cfg_.server.heartbeat_interval, 10'000});
+  heartbeat_ = node_heartbeat::create(
+      ioc_.get_executor(), admin, node_heartbeat_options{cfg_.server.heartbeat_interval, 10'000});
   // Disconnects ordered through another node's admin API (client_routes.cpp).
-  changes_->listen(std::string(admin_channel), [this, self = admin->node.id](std::string_view payload) {
-    apply_admin_notification(registry_, self, payload);
-  });
+  changes_->listen(std::string(admin_channel),
+                   [this, self = admin->node.id](std::string_view payload) {
+                     apply_admin_notification(registry_, self, payload);
+                   });
   // A refresh that brings revocations taken on another node closes the sessions they refuse.
   revocations_ = revocation_store::create(ioc_.get_executor(), storage_pool_, auth_.revocations(),
                                           cfg_.auth.revocation_refresh,
@@ -347,7 +348,8 @@ void app::await_drain(std::chrono::steady_clock::time_point deadline) {
   bool ingest_done = !ingest_ || ingest_->stopped();
   // The heartbeat removes this node's row through the pool, which closes below.
   bool heartbeat_done = heartbeat_->stopped();
-  if ((registry_.size() == 0 && ingest_done && heartbeat_done) || std::chrono::steady_clock::now() >= deadline) {
+  if ((registry_.size() == 0 && ingest_done && heartbeat_done) ||
+      std::chrono::steady_clock::now() >= deadline) {
     if (registry_.size() != 0) {
       spdlog::warn("shutdown timeout: {} connections still open ({} HTTP, {} WebSocket)",
                    registry_.size(), registry_.count("http"), registry_.count("websocket"));

@@ -72,8 +72,8 @@ TEST_CASE("notifications that are not orders of this version are ignored", "[clu
   CHECK_FALSE(parse_disconnect_order(R"({"op":"disconnect","from":"n1","node":"n2"})"));
   CHECK_FALSE(parse_disconnect_order(R"({"op":"disconnect","from":"n1","node":"n2","id":-3})"));
   CHECK_FALSE(parse_disconnect_order(R"({"op":"disconnect","from":"n1","node":"n2","id":"3"})"));
-  CHECK_FALSE(
-      parse_disconnect_order(R"({"op":"disconnect","from":"n1","subject":"u","node":"n2","id":3})"));
+  CHECK_FALSE(parse_disconnect_order(
+      R"({"op":"disconnect","from":"n1","subject":"u","node":"n2","id":3})"));
   CHECK(parse_disconnect_order(R"({"op":"disconnect","from":"n1","node":"n2","id":3})"));
 }
 
