@@ -32,11 +32,12 @@ std::string time_of_micros(std::string_view text) {
 
 asio::awaitable<http_response> describe_cluster(request_context& ctx,
                                                 std::shared_ptr<const admin_services> s) {
+  // greatest(0, ...): a beat committed after this statement began may be stamped after now().
   auto rows = co_await s->storage_pool->async_query(
       "SELECT id, name, version, admin_listen, "
       "(extract(epoch FROM started_at) * 1000000)::bigint, "
       "(extract(epoch FROM heartbeat_at) * 1000000)::bigint, "
-      "(extract(epoch FROM now() - heartbeat_at) * 1000)::bigint, interval_ms, "
+      "greatest(0, extract(epoch FROM now() - heartbeat_at) * 1000)::bigint, interval_ms, "
       "http_connections, ws_connections, ingest, leader, ingest_status::text, "
       "jsonb_array_length(coalesce(clients, '[]')) "
       "FROM fieldsync.nodes ORDER BY name, id");
