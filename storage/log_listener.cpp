@@ -81,6 +81,13 @@ struct log_listener::loop {
     // LISTEN before the read: whatever commits after the read is notified.
     auto listening = co_await conn.async_exec("LISTEN fieldsync_log");
     if (!listening) co_return false;
+    // Names copied first: stop() may clear the list while a LISTEN is under way.
+    std::vector<std::string> channels;
+    for (const auto& c : self.channels_) channels.push_back(c.first);
+    for (const auto& channel : channels) {
+      listening = co_await conn.async_exec("LISTEN " + channel);
+      if (!listening) co_return false;
+    }
     if (!co_await read_state(self, conn)) co_return true;
     for (;;) {
       auto notes = co_await conn.async_wait_notifications(std::chrono::steady_clock::now() +
@@ -96,7 +103,11 @@ struct log_listener::loop {
         continue;
       }
       for (const auto& n : *notes) {
-        if (auto p = parse_payload(n.payload)) self.deliver(*p);
+        if (n.channel != "fieldsync_log") {
+          self.deliver_payload(n.channel, n.payload);
+        } else if (auto p = parse_payload(n.payload)) {
+          self.deliver(*p);
+        }
       }
     }
   }
@@ -135,6 +146,19 @@ void log_listener::subscribe(callback on_advance) {
   if (on_advance) subscribers_.push_back(std::move(on_advance));
 }
 
+void log_listener::listen(std::string channel, payload_callback on_payload) {
+  if (on_payload) channels_.emplace_back(std::move(channel), std::move(on_payload));
+}
+
+void log_listener::deliver_payload(const std::string& channel, std::string_view payload) {
+  // By index, on a copy: a callback may stop the listener, which clears the list.
+  for (std::size_t i = 0; i < channels_.size(); ++i) {
+    if (channels_[i].first != channel) continue;
+    auto on_payload = channels_[i].second;
+    on_payload(payload);
+  }
+}
+
 void log_listener::start() { spawn_logged(ex_, loop::run(shared_from_this()), "change-log listener"); }
 
 void log_listener::stop() {
@@ -144,6 +168,7 @@ void log_listener::stop() {
   // may outlive it (routes hold the pull service, and it the listener), so they are
   // released now, while the io_context still runs.
   subscribers_.clear();
+  channels_.clear();
 }
 
 void log_listener::deliver(const log_position& p) {

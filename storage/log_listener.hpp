@@ -6,7 +6,9 @@
 // possibly merged.
 //
 // One per node (the app owns it): the fan-out hub, the pulls' long-polls and the mutation
-// path's version waiter subscribe to it, so the node holds one LISTEN connection.
+// path's version waiter subscribe to it, so the node holds one LISTEN connection. Other
+// channels ride on the same connection (listen()): the admin API's cluster-wide
+// disconnects, for instance. Their notifications are not replayed after a reconnect.
 //
 // No wait is unbounded: a LISTEN wait ends after check_interval with a read of the state
 // (bounded by the operation timeout), so a connection that went quiet without failing
@@ -25,6 +27,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace fieldsync::storage {
@@ -63,6 +67,10 @@ class log_listener : public std::enable_shared_from_this<log_listener> {
   // that may go first holds itself weakly in it. An advance heard before is position().
   // Not from inside a callback.
   void subscribe(callback on_advance);
+  // Also LISTENs to `channel` (a plain identifier, not fieldsync_log) and hands each
+  // notification's payload to `on_payload`. Before start().
+  using payload_callback = std::function<void(std::string_view payload)>;
+  void listen(std::string channel, payload_callback on_payload);
   void start();
   void stop();
   // The last position seen; epoch 0 before the first.
@@ -73,10 +81,12 @@ class log_listener : public std::enable_shared_from_this<log_listener> {
                log_listener_options options);
   struct loop;
   void deliver(const log_position& p);
+  void deliver_payload(const std::string& channel, std::string_view payload);
 
   boost::asio::any_io_executor ex_;
   std::string conninfo_;
   std::vector<callback> subscribers_;
+  std::vector<std::pair<std::string, payload_callback>> channels_;
   log_listener_options options_;
   log_position position_;
   bool stopped_ = false;

@@ -105,10 +105,36 @@ CREATE TABLE fieldsync.revocations (
 CREATE INDEX revocations_until ON fieldsync.revocations (until) WHERE until IS NOT NULL;
 )sql";
 
+// The nodes of a cluster (server/admin/node_heartbeat.hpp): each process upserts its row
+// every heartbeat interval (`interval_ms`, its own setting), deletes it when it stops
+// gracefully; a row not renewed for 3 intervals is a node that is down, and is deleted
+// an hour later. `id` is random per process start, `name` the operator's (server.node_name).
+// `clients` is the node's WebSocket session list as /admin/v1/clients describes it,
+// written only when it changed, so other nodes can answer a cluster-wide list.
+constexpr std::string_view migration_4 = R"sql(
+CREATE TABLE fieldsync.nodes (
+  id text PRIMARY KEY,
+  name text NOT NULL,
+  version text NOT NULL,
+  admin_listen text NOT NULL,
+  started_at timestamptz NOT NULL,
+  heartbeat_at timestamptz NOT NULL DEFAULT now(),
+  interval_ms bigint NOT NULL CHECK (interval_ms > 0),
+  http_connections bigint NOT NULL,
+  ws_connections bigint NOT NULL,
+  ingest boolean NOT NULL,       -- replication.ingest is on: it may lead
+  leader boolean NOT NULL,       -- it holds the ingest leadership
+  ingest_status jsonb,           -- what its ingest reports (/admin/v1/status "ingest")
+  clients jsonb,
+  clients_at timestamptz
+);
+)sql";
+
 constexpr migration migrations[] = {
     {1, "change log, current rows, ingest state", migration_1},
     {2, "value format and load failures of collections", migration_2},
     {3, "revoked subjects and token ids", migration_3},
+    {4, "cluster nodes and their heartbeats", migration_4},
 };
 
 // Serialises migrations of concurrent nodes; any constant shared by all fieldsync builds.

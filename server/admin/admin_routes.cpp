@@ -26,6 +26,8 @@ bool same_secret(std::string_view a, std::string_view b) {
   return diff == 0;
 }
 
+}  // namespace
+
 // What this node's ingest reports of itself.
 json::value ingest_json(const storage::ingest* ingest) {
   if (!ingest) return nullptr;
@@ -48,13 +50,20 @@ json::value ingest_json(const storage::ingest* ingest) {
 }
 
 // The slot as the source database sees it: lag and retained WAL in bytes.
+// lag_seconds is PostgreSQL's own measure (pg_stat_replication.flush_lag of the slot's
+// walsender: how long WAL waited for the ingest to confirm it; 0 when it reports none,
+// which it does once caught up); null when no walsender is attached or the role may not
+// see it (pg_read_all_stats).
 asio::awaitable<json::value> slot_json(const admin_services& s) {
   auto r = co_await s.source_pool->async_query(
       "SELECT pg_current_wal_lsn()::text, s.active, s.active_pid, s.wal_status, "
       "s.confirmed_flush_lsn::text, s.restart_lsn::text, "
       "pg_wal_lsn_diff(pg_current_wal_lsn(), s.confirmed_flush_lsn)::bigint, "
-      "pg_wal_lsn_diff(pg_current_wal_lsn(), s.restart_lsn)::bigint "
-      "FROM (SELECT 1) one LEFT JOIN pg_replication_slots s ON s.slot_name = $1",
+      "pg_wal_lsn_diff(pg_current_wal_lsn(), s.restart_lsn)::bigint, "
+      "CASE WHEN r.pid IS NOT NULL AND r.state IS NOT NULL "
+      "THEN coalesce(extract(epoch FROM r.flush_lag), 0)::float8 END "
+      "FROM (SELECT 1) one LEFT JOIN pg_replication_slots s ON s.slot_name = $1 "
+      "LEFT JOIN pg_stat_replication r ON r.pid = s.active_pid",
       storage::pg_params(s.slot));
   if (!r) co_return json::object{{"error", r.error().to_string()}};
   auto opt = [&](int col) -> json::value {
@@ -76,6 +85,8 @@ asio::awaitable<json::value> slot_json(const admin_services& s) {
       {"restart_lsn", opt(5)},
       {"lag_bytes", num(6)},
       {"retained_wal_bytes", num(7)},
+      {"lag_seconds", r->is_null(0, 8) ? json::value(nullptr)
+                                       : json::value(std::stod(std::string(r->value(0, 8))))},
   };
 }
 
@@ -98,6 +109,8 @@ asio::awaitable<json::value> log_json(const admin_services& s) {
       {"updated_at", std::string(r->value(0, 4))},
   };
 }
+
+namespace {
 
 // Each collection's copy in the log, as every node sees it: loaded (with the format and
 // position of its copy), being copied, or failed with the reason.
@@ -151,6 +164,7 @@ std::optional<http_response> check_admin(const request_context& ctx, const admin
 void add_admin_routes(router& r, std::shared_ptr<const admin_services> s) {
   add_metrics_route(r, s);
   add_client_routes(r, s);
+  add_cluster_routes(r, s);
 
   r.add(http::verb::get, "/healthz", [](request_context& ctx) -> asio::awaitable<http_response> {
     co_return json_response(ctx.request, http::status::ok,

@@ -2,6 +2,8 @@
 
 #include "server/access/revocation_store.hpp"
 #include "server/admin/admin_services.hpp"
+#include "server/admin/cluster_view.hpp"
+#include "server/admin/node_heartbeat.hpp"
 #include "server/admin/revocation_routes.hpp"
 #include "server/app/routes.hpp"
 #include "server/core/database_limits.hpp"
@@ -17,7 +19,10 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <csignal>
+
+#include <unistd.h>
 
 namespace fieldsync::server {
 
@@ -25,6 +30,23 @@ namespace asio = boost::asio;
 using asio::as_tuple;
 using asio::use_awaitable;
 using namespace std::chrono_literals;
+
+namespace {
+
+// server.node_name, else the host name.
+std::string node_name_of(const config& cfg) {
+  if (!cfg.server.node_name.empty()) return cfg.server.node_name;
+  std::array<char, 256> host{};
+  if (gethostname(host.data(), host.size() - 1) != 0) return "fieldsync";
+  return std::string(host.data());
+}
+
+std::string address_text(const asio::ip::tcp::endpoint& ep) {
+  const auto a = ep.address();
+  return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(ep.port());
+}
+
+}  // namespace
 
 app::app(config cfg)
     : cfg_(std::move(cfg)),
@@ -65,8 +87,22 @@ app::app(config cfg)
   auto admin = std::make_shared<const admin_services>(admin_services{
       cfg_.server.admin_token, cfg_.replication.slot, pool_, storage_pool_, registry_, metrics_,
       [this] { return ingest_.get(); }, [this] { return mutations_; }, started_at_,
+      node_identity{random_node_id(), node_name_of(cfg_)}, cfg_.server.heartbeat_interval,
+      [pool = storage_pool_](std::string payload) -> asio::awaitable<std::optional<std::string>> {
+        auto r = co_await pool->async_query(
+            "SELECT pg_notify($1, $2)", storage::pg_params(std::string(admin_channel), payload));
+        if (!r) co_return r.error().to_string();
+        co_return std::nullopt;
+      },
       [this] { return draining_.load(); }});
   add_admin_routes(admin_routes_, admin);
+  heartbeat_ = node_heartbeat::create(
+      ioc_.get_executor(), admin, node_heartbeat_options{cfg_.server.heartbeat_interval, 10'000});
+  // Disconnects ordered through another node's admin API (client_routes.cpp).
+  changes_->listen(std::string(admin_channel),
+                   [this, self = admin->node.id](std::string_view payload) {
+                     apply_admin_notification(registry_, self, payload);
+                   });
   // A refresh that brings revocations taken on another node closes the sessions they refuse.
   revocations_ = revocation_store::create(ioc_.get_executor(), storage_pool_, auth_.revocations(),
                                           cfg_.auth.revocation_refresh,
@@ -164,6 +200,7 @@ asio::awaitable<void> app::start(startup_hook on_start, std::function<void(app&)
   hub_->start();
   public_listener_->start();
   admin_listener_->start();
+  heartbeat_->start(address_text(admin_endpoint()));
   serving_ = true;
   spdlog::info("ready");
   if (on_ready) on_ready(*this);
@@ -314,6 +351,7 @@ void app::close_connections() {
   for (auto& hook : shutdown_hooks_) hook();
   if (compactor_) compactor_->stop();
   revocations_->stop();
+  heartbeat_->stop();
   pulls_->stop();
   if (hub_) hub_->stop();
   registry_.shutdown_all();
@@ -327,7 +365,10 @@ void app::close_connections() {
 // version of its commit.
 void app::await_drain(std::chrono::steady_clock::time_point deadline) {
   bool ingest_done = !ingest_ || ingest_->stopped();
-  if ((registry_.size() == 0 && ingest_done) || std::chrono::steady_clock::now() >= deadline) {
+  // The heartbeat removes this node's row through the pool, which closes below.
+  bool heartbeat_done = heartbeat_->stopped();
+  if ((registry_.size() == 0 && ingest_done && heartbeat_done) ||
+      std::chrono::steady_clock::now() >= deadline) {
     if (registry_.size() != 0) {
       spdlog::warn("shutdown timeout: {} connections still open ({} HTTP, {} WebSocket)",
                    registry_.size(), registry_.count("http"), registry_.count("websocket"));

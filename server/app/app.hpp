@@ -39,6 +39,7 @@
 namespace fieldsync::server {
 
 class revocation_store;
+class node_heartbeat;
 
 // A start-up failure: an occupied port, an unreachable database. One line; exit code 1.
 class startup_error : public std::runtime_error {
@@ -121,6 +122,7 @@ class app {
   std::shared_ptr<fanout_hub> hub_;
   std::shared_ptr<live_sync> live_sync_;
   std::shared_ptr<revocation_store> revocations_;
+  std::shared_ptr<node_heartbeat> heartbeat_;  // this node's row in the cluster view
   std::shared_ptr<listener> public_listener_;
   std::shared_ptr<listener> admin_listener_;
   std::vector<std::function<void()>> shutdown_hooks_;

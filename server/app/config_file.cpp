@@ -74,6 +74,8 @@ std::vector<key_spec> section_schema(config& c) {
       {"server", "shutdown_timeout_ms", &c.server.shutdown_timeout, 0, max_ms},
       {"server", "drain_delay_ms", &c.server.drain_delay, 0, max_ms},
       {"server", "static_dir", &c.server.static_dir},
+      {"server", "node_name", &c.server.node_name},
+      {"server", "heartbeat_interval_ms", &c.server.heartbeat_interval, 100, 3'600'000},
       {"websocket", "max_message_bytes", &c.websocket.max_message_bytes, 1024, 256LL << 20},
       {"websocket", "send_queue_messages", &c.websocket.send_queue_messages, 1, 1'000'000},
       {"websocket", "send_queue_bytes", &c.websocket.send_queue_bytes, 1024, 1LL << 32},

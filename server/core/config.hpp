@@ -38,6 +38,10 @@ struct server_config {
   // A directory served at / on the public listener for paths the API does not own (the
   // PWA); empty: none. `fieldsync dev` looks for the built app when it is empty.
   std::string static_dir;
+  // This node in the cluster view (/admin/v1/cluster); empty: the host name.
+  std::string node_name;
+  // How often this node renews its row in fieldsync.nodes; 3 missed ones make it "down".
+  std::chrono::milliseconds heartbeat_interval{5'000};
 };
 
 struct websocket_config {

@@ -347,6 +347,7 @@ void live_sync::subscribe(ws_session& session, const json::object& msg) {
   sub->filter.where = std::move(where);
   sub->constraint = choose_index_constraint(sub->filter);
   sub->start_cursor = start;
+  if (start && metrics_ && metrics_->resumes) metrics_->resumes->add();
   sub->session = session.weak_from_this();
   sub->session_id = session.id();
   sub->user = state->who->subject;

@@ -19,6 +19,9 @@ ws_metrics ws_metrics::create(metrics_registry& r) {
   m.resets = &r.add_counter(
       "fieldsync_ws_resets_total",
       "reset messages sent (cursor of another epoch, beyond retention, before the load).");
+  m.resumes = &r.add_counter(
+      "fieldsync_ws_resumes_total",
+      "Subscriptions started from a cursor: clients that reconnected and resumed where they were.");
   m.auth_failures = &r.add_counter("fieldsync_ws_auth_failures_total",
                                    "WebSocket authentications refused (bad token, timeout).");
   m.origin_refusals = &r.add_counter("fieldsync_ws_origin_refusals_total",

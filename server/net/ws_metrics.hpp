@@ -16,6 +16,7 @@ struct ws_metrics {
   metric_counter* bytes_sent = nullptr;
   metric_counter* queue_overflows = nullptr;
   metric_counter* resets = nullptr;
+  metric_counter* resumes = nullptr;  // subscriptions started from a cursor
   metric_counter* auth_failures = nullptr;
   metric_counter* origin_refusals = nullptr;
   metric_counter* changes_read = nullptr;  // log changes the hub read (once per node)

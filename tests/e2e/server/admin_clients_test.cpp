@@ -76,16 +76,16 @@ TEST_CASE("operators list connected clients and disconnect one, or all of a subj
   CHECK(first.at("pushes_waiting") == 0);
   CHECK(client_named(clients, "tab-2").at("subscriptions").as_array().empty());
 
-  // Filtered by subject, and paged.
+  // Filtered by subject, and paged (this node's list: by session id).
   auto mine = admin(admin_port, http::verb::get, "/admin/v1/clients?subject=u1");
   REQUIRE(mine.status == 200);
   CHECK(mine.json().at("clients").as_array().size() == 2);
-  auto page1 = admin(admin_port, http::verb::get, "/admin/v1/clients?limit=2");
+  auto page1 = admin(admin_port, http::verb::get, "/admin/v1/clients?node=local&limit=2");
   REQUIRE(page1.status == 200);
   CHECK(page1.json().at("clients").as_array().size() == 2);
   REQUIRE(page1.json().at("next_after").is_int64());
   auto page2 = admin(admin_port, http::verb::get,
-                     "/admin/v1/clients?limit=2&after=" +
+                     "/admin/v1/clients?node=local&limit=2&after=" +
                          std::to_string(page1.json().at("next_after").as_int64()));
   REQUIRE(page2.status == 200);
   CHECK(page2.json().at("clients").as_array().size() == 1);
