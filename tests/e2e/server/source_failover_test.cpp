@@ -23,7 +23,9 @@
 
 #include "protocol/cursor.hpp"
 #include "protocol/lsn.hpp"
+#include "storage/replication_slot.hpp"
 #include "tests/support/http_client.hpp"
+#include "tests/support/libpq_handle.hpp"
 #include "tests/support/private_cluster.hpp"
 #include "tests/support/server_process.hpp"
 #include "tests/support/standby_cluster.hpp"
@@ -304,6 +306,18 @@ TEST_CASE("source failover: a promoted standby on a multi-host DSN, a new epoch,
   primary.cluster().stop("immediate");
   standby.promote();
   REQUIRE_FALSE(standby.in_recovery());
+  {
+    // The promoted server's timeline history as the ingest reads it: its timeline began
+    // after the end of its copy of the log, so a slot carried over (a failover-slot tool)
+    // would not keep the old epoch either.
+    auto c = pg_connect(standby_dsn + " replication=database");
+    auto r = pg_exec(c.get(), "TIMELINE_HISTORY 2");
+    auto begun = fieldsync::storage::timeline_history_end(std::string_view(
+        PQgetvalue(r.get(), 0, 1), static_cast<std::size_t>(PQgetlength(r.get(), 0, 1))));
+    INFO("TIMELINE_HISTORY 2: " << PQgetvalue(r.get(), 0, 1));
+    REQUIRE(begun);
+    CHECK(*standby_high < *begun);
+  }
 
   // The readers keep reading while fieldsync finds its way to the new primary.
   // As the protocol asks of clients: a subscription ended with `unavailable` (the new
