@@ -133,13 +133,18 @@ asio::awaitable<http_response> list_cluster_clients(request_context& ctx, const 
     }
   }
   if (!only_node || *only_node != a.node.id) {
+    // The parameters built apart from the co_await: GCC 12 mishandles temporaries bound to
+    // references inside a co_await expression (UBSan caught a null reference here).
+    storage::pg_params sql_params(a.node.id);
+    std::optional<std::string> one_node;
+    if (only_node) one_node = *only_node;
+    sql_params.add(one_node);
+    sql_params.add(static_cast<std::int64_t>(missed_heartbeats_down));
     auto r = co_await a.storage_pool->async_query(
         "SELECT id, name, clients::text FROM fieldsync.nodes "
         "WHERE id <> $1 AND clients IS NOT NULL AND ($2::text IS NULL OR id = $2) "
         "AND heartbeat_at >= now() - $3::bigint * interval_ms * interval '1 millisecond'",
-        storage::pg_params(a.node.id)
-            .add(only_node ? std::optional<std::string>(*only_node) : std::nullopt)
-            .add(static_cast<std::int64_t>(missed_heartbeats_down)));
+        std::move(sql_params));
     // 42P01: no schema yet; no node can have published then.
     if (!r && r.error().sqlstate != storage::sqlstate::undefined_table) {
       co_return error_response(ctx.request, http::status::service_unavailable,
