@@ -217,7 +217,8 @@ void disconnect(ws_session& session, std::string_view who) {
 }
 
 // Sends the order to the other nodes; the answer's "broadcast" fields.
-asio::awaitable<void> broadcast(const admin_services& a, const disconnect_order& order,
+// The order by value: a coroutine must not keep a reference to its caller's temporary.
+asio::awaitable<void> broadcast(const admin_services& a, disconnect_order order,
                                 json::object& body) {
   auto failed = a.broadcast ? co_await a.broadcast(encode(order))
                             : std::optional<std::string>("no broadcast on this node");
@@ -319,7 +320,8 @@ void add_client_routes(router& r, std::shared_ptr<const admin_services> s) {
             if (node->empty() || node->size() > 64)
               co_return bad_parameter(ctx.request, "node is a node id");
             json::object body{{"disconnected", json::array{}}};
-            co_await broadcast(*s, {s->node.id, std::nullopt, client_ref{*node, *id}}, body);
+            disconnect_order order{s->node.id, std::nullopt, client_ref{*node, *id}};
+            co_await broadcast(*s, std::move(order), body);
             co_return json_response(ctx.request, http::status::ok, body);
           }
           auto found = session_of(ctx, *s);
@@ -354,7 +356,8 @@ void add_client_routes(router& r, std::shared_ptr<const admin_services> s) {
           if (node && *node == "local") {
             body["broadcast"] = false;
           } else {
-            co_await broadcast(*s, {s->node.id, *subject, std::nullopt}, body);
+            disconnect_order order{s->node.id, *subject, std::nullopt};
+            co_await broadcast(*s, std::move(order), body);
           }
           co_return json_response(ctx.request, http::status::ok, body);
         });
