@@ -220,8 +220,8 @@ void disconnect(ws_session& session, std::string_view who) {
 // The order by value: a coroutine must not keep a reference to its caller's temporary.
 asio::awaitable<void> broadcast(const admin_services& a, disconnect_order order,
                                 json::object& body) {
-  auto failed = a.broadcast ? co_await a.broadcast(encode(order))
-                            : std::optional<std::string>("no broadcast on this node");
+  std::optional<std::string> failed = "no broadcast on this node";
+  if (a.broadcast) failed = co_await a.broadcast(encode(order));
   body["broadcast"] = !failed.has_value();
   if (failed) {
     spdlog::warn("admin: cannot send the disconnect to the other nodes: {}", *failed);
