@@ -133,13 +133,18 @@ asio::awaitable<http_response> list_cluster_clients(request_context& ctx, const 
     }
   }
   if (!only_node || *only_node != a.node.id) {
+    // The parameters built apart from the co_await: GCC 12 mishandles temporaries bound to
+    // references inside a co_await expression (UBSan caught a null reference here).
+    storage::pg_params sql_params(a.node.id);
+    std::optional<std::string> one_node;
+    if (only_node) one_node = *only_node;
+    sql_params.add(one_node);
+    sql_params.add(static_cast<std::int64_t>(missed_heartbeats_down));
     auto r = co_await a.storage_pool->async_query(
         "SELECT id, name, clients::text FROM fieldsync.nodes "
         "WHERE id <> $1 AND clients IS NOT NULL AND ($2::text IS NULL OR id = $2) "
         "AND heartbeat_at >= now() - $3::bigint * interval_ms * interval '1 millisecond'",
-        storage::pg_params(a.node.id)
-            .add(only_node ? std::optional<std::string>(*only_node) : std::nullopt)
-            .add(static_cast<std::int64_t>(missed_heartbeats_down)));
+        std::move(sql_params));
     // 42P01: no schema yet; no node can have published then.
     if (!r && r.error().sqlstate != storage::sqlstate::undefined_table) {
       co_return error_response(ctx.request, http::status::service_unavailable,
@@ -212,10 +217,11 @@ void disconnect(ws_session& session, std::string_view who) {
 }
 
 // Sends the order to the other nodes; the answer's "broadcast" fields.
-asio::awaitable<void> broadcast(const admin_services& a, const disconnect_order& order,
+// The order by value: a coroutine must not keep a reference to its caller's temporary.
+asio::awaitable<void> broadcast(const admin_services& a, disconnect_order order,
                                 json::object& body) {
-  auto failed = a.broadcast ? co_await a.broadcast(encode(order))
-                            : std::optional<std::string>("no broadcast on this node");
+  std::optional<std::string> failed = "no broadcast on this node";
+  if (a.broadcast) failed = co_await a.broadcast(encode(order));
   body["broadcast"] = !failed.has_value();
   if (failed) {
     spdlog::warn("admin: cannot send the disconnect to the other nodes: {}", *failed);
@@ -314,7 +320,8 @@ void add_client_routes(router& r, std::shared_ptr<const admin_services> s) {
             if (node->empty() || node->size() > 64)
               co_return bad_parameter(ctx.request, "node is a node id");
             json::object body{{"disconnected", json::array{}}};
-            co_await broadcast(*s, {s->node.id, std::nullopt, client_ref{*node, *id}}, body);
+            disconnect_order order{s->node.id, std::nullopt, client_ref{*node, *id}};
+            co_await broadcast(*s, std::move(order), body);
             co_return json_response(ctx.request, http::status::ok, body);
           }
           auto found = session_of(ctx, *s);
@@ -349,7 +356,8 @@ void add_client_routes(router& r, std::shared_ptr<const admin_services> s) {
           if (node && *node == "local") {
             body["broadcast"] = false;
           } else {
-            co_await broadcast(*s, {s->node.id, *subject, std::nullopt}, body);
+            disconnect_order order{s->node.id, *subject, std::nullopt};
+            co_await broadcast(*s, std::move(order), body);
           }
           co_return json_response(ctx.request, http::status::ok, body);
         });

@@ -47,7 +47,7 @@ std::unique_ptr<server_process> start_node(const std::string& dsn, const std::st
 
 const json::object* node_named(const json::object& view, std::string_view name) {
   for (const auto& n : view.at("nodes").as_array()) {
-    if (n.at("name") == name) return &n.as_object();
+    if (n.at("name").is_string() && n.at("name").as_string() == name) return &n.as_object();
   }
   return nullptr;
 }
