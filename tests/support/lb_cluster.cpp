@@ -48,6 +48,9 @@ lb_cluster::lb_cluster(std::string dsn, std::string sections, lb_cluster_options
       {"FIELDSYNC_LB_BIND", address(lb_port_)},
       {"FIELDSYNC_LB_CHECK_INTER", options_.check_inter},
       {"FIELDSYNC_LB_CHECK_FALL", std::to_string(options_.check_fall)},
+      // HAProxy raises its descriptor limit to about twice maxconn at start; a test
+      // machine's hard limit may be far below what a production host is given.
+      {"FIELDSYNC_LB_MAXCONN", "4000"},
   };
   // deploy/haproxy.cfg names three servers: a smaller cluster points the rest at node 1.
   for (int s = 0; s < 3; ++s) {
@@ -124,7 +127,8 @@ int lb_cluster::leader() {
                          "/admin/v1/status", {},
                          {{"Authorization", std::string("Bearer ") + test_admin_token}});
       if (r.status != 200) continue;
-      const auto& ingest = r.json().at("replication").at("ingest");
+      const auto body = r.json();
+      const auto& ingest = body.at("replication").at("ingest");
       if (ingest.is_object() && ingest.as_object().contains("leader") &&
           ingest.at("leader") == true) {
         return i;

@@ -29,7 +29,8 @@ namespace {
 bool leads(const server_process& s) {
   auto r = http_call(s.admin_port(), http::verb::get, "/admin/v1/status", {},
                      {{"Authorization", std::string("Bearer ") + test_admin_token}});
-  const auto& ingest = r.json().at("replication").at("ingest");
+  const auto body = r.json();
+  const auto& ingest = body.at("replication").at("ingest");
   return ingest.is_object() && ingest.at("leader") == true;
 }
 
