@@ -144,7 +144,7 @@ asio::awaitable<http_response> list_cluster_clients(request_context& ctx, const 
         "SELECT id, name, clients::text FROM fieldsync.nodes "
         "WHERE id <> $1 AND clients IS NOT NULL AND ($2::text IS NULL OR id = $2) "
         "AND heartbeat_at >= now() - $3::bigint * interval_ms * interval '1 millisecond'",
-        std::move(sql_params));
+        sql_params);
     // 42P01: no schema yet; no node can have published then.
     if (!r && r.error().sqlstate != storage::sqlstate::undefined_table) {
       co_return error_response(ctx.request, http::status::service_unavailable,

@@ -70,7 +70,7 @@ TEST_CASE("a message over the limit closes the WebSocket with 1009", "[e2e][ws]"
   CHECK(server.terminate() == 0);
 }
 
-TEST_CASE("SIGTERM closes WebSockets with 1001 going away and exits 0", "[e2e][ws][shutdown]") {
+TEST_CASE("SIGTERM closes WebSockets with 1012 service restart and exits 0", "[e2e][ws][shutdown]") {
   fresh_database db;
   server_process server(db.conninfo());
   ws_client ws(server.public_port());
@@ -78,7 +78,7 @@ TEST_CASE("SIGTERM closes WebSockets with 1001 going away and exits 0", "[e2e][w
   REQUIRE(ws.receive());
   server.process().signal(SIGTERM);
   CHECK_FALSE(ws.receive());
-  CHECK(ws.close_code() == 1001);
+  CHECK(ws.close_code() == 1012);  // reconnect elsewhere (docs/protocol.md, "Close codes")
   auto code = server.process().wait_exit(std::chrono::seconds(30));
   REQUIRE(code);
   CHECK(*code == 0);
