@@ -332,7 +332,7 @@ class cluster_load {
 
   // Stops the load and checks every promise; prints what the clients lived through since
   // `since` (a kill, the first restart).
-  void finish_and_check(steady::time_point since) {
+  void finish_and_check(steady::time_point since, const std::string& event) {
     writer_.stop();
     stop_pushers_ = true;
     for (std::size_t i = subscribers_.size(); i < threads_.size(); ++i) threads_[i].join();
@@ -381,13 +381,13 @@ class cluster_load {
       problems += r.problems.size();
     }
     CHECK(problems == 0);
-    report(since, pushes);
+    report(since, event, pushes);
   }
 
  private:
   // The gap (the last change a client got before `since` to its first after) and the
   // reconnect storm (from `since` until the last client cut off was live again).
-  void report(steady::time_point since, std::int64_t pushes) {
+  void report(steady::time_point since, const std::string& event, std::int64_t pushes) {
     std::vector<double> gaps;
     std::size_t cut = 0;
     steady::time_point all_live = since;
@@ -408,7 +408,7 @@ class cluster_load {
       std::cout << "gap p50 " << percentile(gaps, 0.5) << " ms, p99 " << percentile(gaps, 0.99) << " ms, max "
                 << percentile(gaps, 1.0) << " ms; ";
     }
-    std::cout << cut << " reconnects, the last live again " << ms(all_live - since) << " ms after the start\n";
+    std::cout << cut << " reconnects, the last live again " << ms(all_live - since) << " ms after " << event << "\n";
   }
 
   std::string dsn_;
@@ -457,7 +457,7 @@ TEST_CASE("three nodes behind HAProxy: kill -9 of the ingest leader under load l
   std::cout << "cluster: node " << leader + 1 << " killed; node " << next + 1 << " ingests after "
             << ms(steady::now() - killed_at) << " ms\n";
   std::this_thread::sleep_for(5s);  // the load goes on over the new leader
-  load.finish_and_check(killed_at);
+  load.finish_and_check(killed_at, "the kill");
 }
 
 TEST_CASE("a rolling restart of three nodes under load: nothing lost, no error a user would see",
@@ -482,7 +482,7 @@ TEST_CASE("a rolling restart of three nodes under load: nothing lost, no error a
     std::this_thread::sleep_for(1s);
   }
   std::this_thread::sleep_for(3s);
-  load.finish_and_check(first_stop);
+  load.finish_and_check(first_stop, "the first SIGTERM");
 }
 
 // scripts/soak-cluster: random kills and restarts for FIELDSYNC_SOAK_MINUTES under the load.
@@ -516,5 +516,5 @@ TEST_CASE("soak: random kills and restarts of cluster nodes under load", "[clust
     cluster.start(victim);
     (void)cluster.wait_for_leader(60s);
   }
-  load.finish_and_check(started);
+  load.finish_and_check(started, "the soak's start");
 }
