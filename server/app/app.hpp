@@ -128,7 +128,7 @@ class app {
   std::vector<std::function<void()>> shutdown_hooks_;
   std::string startup_failure_;
   bool shutting_down_ = false;
-  bool serving_ = false;  // the listeners accept: a shutdown drains first
+  bool serving_ = false;               // the listeners accept: a shutdown drains first
   std::atomic<bool> draining_{false};  // read by /readyz
   std::chrono::system_clock::time_point started_at_;
 };

@@ -83,7 +83,8 @@ json::array clients_of(server_process& node, const std::string& query = "") {
 
 const json::object* client_named(const json::array& clients, std::string_view client_id) {
   for (const auto& c : clients) {
-    if (c.at("client_id").is_string() && c.at("client_id").as_string() == client_id) return &c.as_object();
+    if (c.at("client_id").is_string() && c.at("client_id").as_string() == client_id)
+      return &c.as_object();
   }
   return nullptr;
 }

@@ -50,8 +50,12 @@ struct load_size {
 
 std::string cluster_sections(const fresh_database& db) {
   return "[replication]\n"
-         "slot = \"fs_" + db.name() + "\"\n"
-         "publication = \"fs_" + db.name() + "\"\n"
+         "slot = \"fs_" +
+         db.name() +
+         "\"\n"
+         "publication = \"fs_" +
+         db.name() +
+         "\"\n"
          "heartbeat_interval_ms = 500\n"
          "reconnect_min_ms = 50\n"
          "reconnect_max_ms = 1000\n"
@@ -62,7 +66,9 @@ std::string cluster_sections(const fresh_database& db) {
          "leeway_ms = 0\n"
          "[auth.keys.test]\n"
          "alg = \"HS256\"\n"
-         "secret = \"" + std::string(test_jwt_secret) + "\"\n"
+         "secret = \"" +
+         std::string(test_jwt_secret) +
+         "\"\n"
          "[collections.items]\n"
          "primary_key = [\"id\"]\n"
          "read_scope = \"territory_id = ANY($claims.territories)\"\n"
@@ -136,7 +142,9 @@ class paced_writer {
 
   std::string one_change(std::mt19937_64& rng) {
     const int dice = static_cast<int>(rng() % 100);
-    const auto territory = [&] { return std::to_string(1 + rng() % static_cast<unsigned>(size_.territories)); };
+    const auto territory = [&] {
+      return std::to_string(1 + rng() % static_cast<unsigned>(size_.territories));
+    };
     if (dice < 10 || live_.size() < 100) {
       const auto id = next_id_++;
       live_.push_back(id);
@@ -151,7 +159,8 @@ class paced_writer {
       return "DELETE FROM items WHERE id = " + id + ";";
     }
     if (dice < 35) {
-      return "UPDATE items SET seq = seq + 1, territory_id = " + territory() + " WHERE id = " + id + ";";
+      return "UPDATE items SET seq = seq + 1, territory_id = " + territory() + " WHERE id = " + id +
+             ";";
     }
     return "UPDATE items SET seq = seq + 1, payload = md5(random()::text) WHERE id = " + id + ";";
   }
@@ -173,7 +182,8 @@ bool silent_close(std::uint16_t code) { return code == 1012 || code == 1006 || c
 
 // Reconnects through the load balancer until it works (a short random pause between tries,
 // as a client's backoff would); false only when `stop` is set first.
-bool reconnect(sync_client& c, std::uint16_t port, std::mt19937& rng, const std::atomic<bool>& stop) {
+bool reconnect(sync_client& c, std::uint16_t port, std::mt19937& rng,
+               const std::atomic<bool>& stop) {
   while (!stop) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50 + rng() % 200));
     if (c.try_reconnect_to(port)) return true;
@@ -212,12 +222,9 @@ void run_subscriber(sync_client& c, client_record& rec, std::uint16_t port,
 }
 
 json::object increment(std::int64_t mutation_id, int row, std::int64_t from) {
-  return json::object{{"mutation_id", mutation_id},
-                      {"collection", "tallies"},
-                      {"op", "update"},
-                      {"key", {{"id", row}}},
-                      {"set", {{"hits", from + 1}}},
-                      {"base", {{"hits", from}}}};
+  return json::object{
+      {"mutation_id", mutation_id}, {"collection", "tallies"},     {"op", "update"},
+      {"key", {{"id", row}}},       {"set", {{"hits", from + 1}}}, {"base", {{"hits", from}}}};
 }
 
 // One pusher: increments its own tally row, one push at a time, every 100 ms; a push whose
@@ -228,8 +235,10 @@ std::int64_t run_pusher(sync_client& c, client_record& rec, int row, std::uint16
   std::mt19937 rng(static_cast<unsigned>(row));
   std::int64_t acknowledged = 0;
   for (std::int64_t mutation_id = 1; !stop; ++mutation_id) {
-    const auto body = json::serialize(json::object{
-        {"type", "push"}, {"id", mutation_id}, {"mutations", {increment(mutation_id, row, acknowledged)}}});
+    const auto body =
+        json::serialize(json::object{{"type", "push"},
+                                     {"id", mutation_id},
+                                     {"mutations", {increment(mutation_id, row, acknowledged)}}});
     bool answered = false;
     const auto send = [&] {
       try {
@@ -291,13 +300,15 @@ class cluster_load {
     for (int i = 0; i < size_.clients; ++i) {
       const std::int64_t territory = 1 + i % size_.territories;
       territories_.push_back(territory);
-      auto c = std::make_unique<sync_client>(cluster_.port(), test_token("rep-" + std::to_string(i), {territory}),
+      auto c = std::make_unique<sync_client>(cluster_.port(),
+                                             test_token("rep-" + std::to_string(i), {territory}),
                                              "sub-" + std::to_string(i));
       c->subscribe("items", "items");
       subscribers_.push_back(std::move(c));
     }
     for (int i = 0; i < size_.pushers; ++i) {
-      auto c = std::make_unique<sync_client>(cluster_.port(), test_token("pusher-" + std::to_string(i + 1), {}),
+      auto c = std::make_unique<sync_client>(cluster_.port(),
+                                             test_token("pusher-" + std::to_string(i + 1), {}),
                                              "pusher-" + std::to_string(i + 1));
       c->seq_column = "";
       c->reconnect_on_overflow = false;  // run_pusher reconnects, and sends its push again
@@ -310,13 +321,14 @@ class cluster_load {
     acknowledged_.assign(pushers_.size(), 0);
     for (std::size_t i = 0; i < subscribers_.size(); ++i) {
       threads_.emplace_back([this, i] {
-        run_subscriber(*subscribers_[i], records_[i], cluster_.port(), stop_readers_, static_cast<int>(i));
+        run_subscriber(*subscribers_[i], records_[i], cluster_.port(), stop_readers_,
+                       static_cast<int>(i));
       });
     }
     for (std::size_t i = 0; i < pushers_.size(); ++i) {
       threads_.emplace_back([this, i] {
-        acknowledged_[i] = run_pusher(*pushers_[i], records_[subscribers_.size() + i], static_cast<int>(i + 1),
-                                      cluster_.port(), stop_pushers_);
+        acknowledged_[i] = run_pusher(*pushers_[i], records_[subscribers_.size() + i],
+                                      static_cast<int>(i + 1), cluster_.port(), stop_pushers_);
       });
     }
     writer_.start();
@@ -369,7 +381,8 @@ class cluster_load {
     // Every acknowledged push applied once: the counters hold exactly the acknowledgements.
     std::int64_t pushes = 0;
     for (std::size_t i = 0; i < pushers_.size(); ++i) {
-      const auto hits = query_text(dsn_, "SELECT hits FROM tallies WHERE id = " + std::to_string(i + 1));
+      const auto hits =
+          query_text(dsn_, "SELECT hits FROM tallies WHERE id = " + std::to_string(i + 1));
       INFO("pusher " << i + 1);
       CHECK(hits == std::to_string(acknowledged_[i]));
       CHECK(acknowledged_[i] > 0);
@@ -394,21 +407,23 @@ class cluster_load {
     for (std::size_t i = 0; i < subscribers_.size(); ++i) {
       auto& r = records_[i];
       auto after = std::lower_bound(r.changes.begin(), r.changes.end(), since);
-      if (after != r.changes.begin() && after != r.changes.end()) gaps.push_back(ms(*after - *(after - 1)));
+      if (after != r.changes.begin() && after != r.changes.end())
+        gaps.push_back(ms(*after - *(after - 1)));
       for (const auto& [closed, live] : r.outages) {
         if (closed < since) continue;
         ++cut;
         all_live = std::max(all_live, live);
       }
     }
-    std::cout << "cluster: " << subscribers_.size() << " clients, " << writer_.changes() << " changes, " << pushes
-              << " pushes acknowledged; ";
+    std::cout << "cluster: " << subscribers_.size() << " clients, " << writer_.changes()
+              << " changes, " << pushes << " pushes acknowledged; ";
     // The gap is measured around one event; a soak's `since` is its start, before any change.
     if (!gaps.empty()) {
-      std::cout << "gap p50 " << percentile(gaps, 0.5) << " ms, p99 " << percentile(gaps, 0.99) << " ms, max "
-                << percentile(gaps, 1.0) << " ms; ";
+      std::cout << "gap p50 " << percentile(gaps, 0.5) << " ms, p99 " << percentile(gaps, 0.99)
+                << " ms, max " << percentile(gaps, 1.0) << " ms; ";
     }
-    std::cout << cut << " reconnects, the last live again " << ms(all_live - since) << " ms after " << event << "\n";
+    std::cout << cut << " reconnects, the last live again " << ms(all_live - since) << " ms after "
+              << event << "\n";
   }
 
   std::string dsn_;
@@ -429,10 +444,11 @@ void create_cluster_schema(const std::string& dsn, const load_size& size) {
   create_items_schema(dsn);
   seed_items(dsn, size.rows, size.territories);
   auto c = pg_connect(dsn);
-  pg_exec(c.get(),
-          "CREATE TABLE tallies (id int PRIMARY KEY, owner text NOT NULL, hits bigint NOT NULL DEFAULT 0);"
-          "INSERT INTO tallies (id, owner) SELECT g, 'pusher-' || g FROM generate_series(1, " +
-              std::to_string(size.pushers) + ") g;");
+  pg_exec(
+      c.get(),
+      "CREATE TABLE tallies (id int PRIMARY KEY, owner text NOT NULL, hits bigint NOT NULL DEFAULT 0);"
+      "INSERT INTO tallies (id, owner) SELECT g, 'pusher-' || g FROM generate_series(1, " +
+          std::to_string(size.pushers) + ") g;");
 }
 
 }  // namespace
@@ -505,8 +521,8 @@ TEST_CASE("soak: random kills and restarts of cluster nodes under load", "[clust
     std::this_thread::sleep_for(std::chrono::milliseconds(2000 + rng() % 8000));
     const int victim = static_cast<int>(rng() % static_cast<unsigned>(cluster.size()));
     const bool kill = rng() % 2 == 0;
-    std::cout << "soak round " << ++round << ": " << (kill ? "kill -9" : "SIGTERM") << " node " << victim + 1
-              << (victim == cluster.leader() ? " (the leader)" : "") << "\n"
+    std::cout << "soak round " << ++round << ": " << (kill ? "kill -9" : "SIGTERM") << " node "
+              << victim + 1 << (victim == cluster.leader() ? " (the leader)" : "") << "\n"
               << std::flush;
     if (kill) {
       cluster.kill(victim);

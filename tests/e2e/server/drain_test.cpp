@@ -25,7 +25,6 @@ namespace http = boost::beast::http;
 
 namespace {
 
-
 bool leads(const server_process& s) {
   auto r = http_call(s.admin_port(), http::verb::get, "/admin/v1/status", {},
                      {{"Authorization", std::string("Bearer ") + test_admin_token}});
@@ -35,12 +34,14 @@ bool leads(const server_process& s) {
 }
 
 std::string set_title(int push_id, int row, const std::string& title) {
-  return json::serialize(json::object{
-      {"type", "push"},
-      {"id", push_id},
-      {"mutations",
-       {{{"mutation_id", push_id}, {"collection", "m_items"}, {"op", "update"}, {"key", {{"id", row}}},
-         {"set", {{"title", title}}}}}}});
+  return json::serialize(json::object{{"type", "push"},
+                                      {"id", push_id},
+                                      {"mutations",
+                                       {{{"mutation_id", push_id},
+                                         {"collection", "m_items"},
+                                         {"op", "update"},
+                                         {"key", {{"id", row}}},
+                                         {"set", {{"title", title}}}}}}});
 }
 
 // The next answer to a push, skipping subscription traffic; nullopt when the session closed.
@@ -54,8 +55,9 @@ std::optional<json::object> next_answer(sync_client& c) {
 
 }  // namespace
 
-TEST_CASE("SIGTERM drains a node: /readyz fails first, the ingest moves, pushes are answered, then 1012",
-          "[e2e][drain]") {
+TEST_CASE(
+    "SIGTERM drains a node: /readyz fails first, the ingest moves, pushes are answered, then 1012",
+    "[e2e][drain]") {
   fresh_database db;
   const auto dsn = db.conninfo();
   create_mutation_schema(dsn, 5);
@@ -73,9 +75,9 @@ TEST_CASE("SIGTERM drains a node: /readyz fails first, the ingest moves, pushes 
 
   draining.process().signal(SIGTERM);
   // Not ready from the signal on, alive all along.
-  wait_until([&] {
-    return http_call(draining.admin_port(), http::verb::get, "/readyz").status == 503;
-  }, 10s, "/readyz to fail");
+  wait_until(
+      [&] { return http_call(draining.admin_port(), http::verb::get, "/readyz").status == 503; },
+      10s, "/readyz to fail");
   auto ready = http_call(draining.admin_port(), http::verb::get, "/readyz");
   CHECK(ready.json().at("error").at("code") == "draining");
   CHECK(http_call(draining.admin_port(), http::verb::get, "/healthz").status == 200);
@@ -85,10 +87,12 @@ TEST_CASE("SIGTERM drains a node: /readyz fails first, the ingest moves, pushes 
   // Still serving during the drain delay: a change written now reaches the open session,
   // ingested by the other node. And a push is applied and answered.
   exec_sql(dsn, "UPDATE m_items SET title = 'during the drain' WHERE id = 2");
-  REQUIRE(c.run_until([&] {
-    auto& rows = c.view("items").rows;
-    return rows.contains("2") && rows.at("2").at("title") == "during the drain";
-  }, 20s));
+  REQUIRE(c.run_until(
+      [&] {
+        auto& rows = c.view("items").rows;
+        return rows.contains("2") && rows.at("2").at("title") == "during the drain";
+      },
+      20s));
   c.raw().send(set_title(1, 3, "pushed during the drain"));
   auto first = next_answer(c);
   REQUIRE(first);
@@ -100,7 +104,8 @@ TEST_CASE("SIGTERM drains a node: /readyz fails first, the ingest moves, pushes 
   pg_exec(blocker.get(), "BEGIN; SELECT * FROM m_items WHERE id = 4 FOR UPDATE");
   c.raw().send(set_title(2, 4, "in flight at the close"));
   // The close has begun once the public listener stops accepting.
-  wait_until([&] { return !loopback_accepts(draining.public_port()); }, 30s, "the listener to close");
+  wait_until([&] { return !loopback_accepts(draining.public_port()); }, 30s,
+             "the listener to close");
   std::this_thread::sleep_for(500ms);
   CHECK_FALSE(c.closed());
   pg_exec(blocker.get(), "COMMIT");
@@ -120,10 +125,12 @@ TEST_CASE("SIGTERM drains a node: /readyz fails first, the ingest moves, pushes 
   // The client resumes on the other node from its cursor and sees what it missed.
   exec_sql(dsn, "UPDATE m_items SET title = 'after the move' WHERE id = 5");
   REQUIRE(c.reconnect_to(other.public_port()));
-  REQUIRE(c.run_until([&] {
-    auto& rows = c.view("items").rows;
-    return rows.contains("5") && rows.at("5").at("title") == "after the move";
-  }, 30s));
+  REQUIRE(c.run_until(
+      [&] {
+        auto& rows = c.view("items").rows;
+        return rows.contains("5") && rows.at("5").at("title") == "after the move";
+      },
+      30s));
   CHECK(c.errors().empty());
   CHECK(c.protocol_errors().empty());
   CHECK(other.terminate() == 0);

@@ -70,7 +70,8 @@ TEST_CASE("a message over the limit closes the WebSocket with 1009", "[e2e][ws]"
   CHECK(server.terminate() == 0);
 }
 
-TEST_CASE("SIGTERM closes WebSockets with 1012 service restart and exits 0", "[e2e][ws][shutdown]") {
+TEST_CASE("SIGTERM closes WebSockets with 1012 service restart and exits 0",
+          "[e2e][ws][shutdown]") {
   fresh_database db;
   server_process server(db.conninfo());
   ws_client ws(server.public_port());
