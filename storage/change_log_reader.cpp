@@ -158,30 +158,30 @@ asio::awaitable<pg_outcome<std::vector<log_change>>> async_read_changes(
   co_return log_changes_of(*r, 0);
 }
 
-asio::awaitable<pg_outcome<std::optional<std::vector<log_change>>>> async_read_changes_in_epoch(
+asio::awaitable<pg_outcome<std::optional<epoch_changes>>> async_read_changes_in_epoch(
     pg_connection& conn, const protocol::cursor& after, lsn upto, std::size_t limit,
     const std::string* collection) {
   // The state comes first in FROM, so the statement locks it before `changes`: the order
   // of every reader (storage/log_state.hpp). One row with NULL changes when there are none
-  // (or the epoch is another), so the epoch is always known.
+  // (or the epoch is another), so the epoch and the high-water mark are always known.
   auto params = changes_params(after, upto, collection);
   params.add(after.epoch);
   const std::string epoch_param = collection ? "$5" : "$4";
-  const std::string sql = "SELECT s.epoch, " + std::string(change_columns) +
+  const std::string sql = "SELECT s.epoch, s.high_lsn::text, " + std::string(change_columns) +
                           " FROM fieldsync.state s LEFT JOIN LATERAL (" +
                           changes_select(collection != nullptr, limit) +
                           ") x ON s.epoch = " + epoch_param + "::bigint ORDER BY x.lsn, x.idx";
   auto r = co_await conn.async_query(sql, params);
   if (!r) {
-    if (r.error().sqlstate == sqlstate::undefined_table) co_return std::optional<std::vector<log_change>>();
+    if (r.error().sqlstate == sqlstate::undefined_table) co_return std::optional<epoch_changes>();
     co_return r.error();
   }
   if (r->rows() == 0 || std::stoll(std::string(r->value(0, 0))) != after.epoch) {
-    co_return std::optional<std::vector<log_change>>();
+    co_return std::optional<epoch_changes>();
   }
-  auto changes = log_changes_of(*r, 1);
+  auto changes = log_changes_of(*r, 2);
   if (!changes) co_return changes.error();
-  co_return std::optional<std::vector<log_change>>(std::move(*changes));
+  co_return epoch_changes{std::move(*changes), lsn::parse(r->value(0, 1)).value_or(lsn())};
 }
 
 }  // namespace fieldsync::storage

@@ -79,8 +79,14 @@ boost::asio::awaitable<pg_outcome<std::vector<log_change>>> async_read_changes(
 // transaction begun with async_begin_read, whose bounds could be of an epoch that ended
 // since (the fan-out hub follows the log with such reads): a position of an epoch that is
 // no longer current must not be paired with what the log holds now.
-boost::asio::awaitable<pg_outcome<std::optional<std::vector<log_change>>>>
-async_read_changes_in_epoch(pg_connection& conn, const protocol::cursor& after, protocol::lsn upto,
-                            std::size_t limit, const std::string* collection = nullptr);
+struct epoch_changes {
+  std::vector<log_change> changes;
+  // The log's high-water mark in the same snapshot: below `upto` when the log lost batches
+  // in a crash that it has not written again yet (storage/change_log_writer.hpp).
+  protocol::lsn high;
+};
+boost::asio::awaitable<pg_outcome<std::optional<epoch_changes>>> async_read_changes_in_epoch(
+    pg_connection& conn, const protocol::cursor& after, protocol::lsn upto, std::size_t limit,
+    const std::string* collection = nullptr);
 
 }  // namespace fieldsync::storage

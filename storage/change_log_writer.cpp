@@ -4,6 +4,7 @@
 #include "protocol/civil_calendar.hpp"
 #include "storage/copy_text.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace fieldsync::storage {
@@ -46,7 +47,12 @@ pg_error fenced(lsn stored, lsn expected) {
 }  // namespace
 
 change_log_writer::change_log_writer(pg_connection& conn, std::int64_t epoch, lsn resume, lsn high)
-    : conn_(conn), epoch_(epoch), resume_(resume), high_(high), batch_high_(high) {}
+    : conn_(conn),
+      epoch_(epoch),
+      resume_(resume),
+      high_(high),
+      batch_high_(high),
+      durable_resume_(resume) {}
 
 asio::awaitable<pg_outcome<void>> change_log_writer::async_begin() {
   // The upsert of `rows` sorts the batch's changes (up to batch_max_bytes of rows): at the
@@ -209,30 +215,71 @@ asio::awaitable<pg_outcome<void>> change_log_writer::async_append(
   co_return pg_outcome<void>{};
 }
 
-asio::awaitable<pg_outcome<void>> change_log_writer::async_commit(lsn resume) {
+asio::awaitable<pg_outcome<void>> change_log_writer::async_commit(lsn resume, commit_mode mode) {
   if (auto f = co_await flush_copy(); !f) co_return f.error();
   auto t0 = std::chrono::steady_clock::now();
   if (batch_high_ > high_) {
     if (auto u = co_await upsert_rows(batch_high_); !u) co_return u.error();
   }
   upsert_time_ = std::chrono::steady_clock::now() - t0;
+  const bool deferred = mode == commit_mode::deferred;
   // Positions are ours (formatted LSNs and an integer), never client text.
-  std::string sql =
-      "UPDATE fieldsync.state SET resume_lsn = '" + resume.to_string() + "', high_lsn = '" +
-      batch_high_.to_string() + "', updated_at = now();"
-      "UPDATE fieldsync.collections SET snapshot = NULL, snapshot_until = NULL "
-      "WHERE snapshot_until < '" + resume.to_string() + "';";
-  if (batch_high_ > high_) {
-    sql += "SELECT pg_notify('fieldsync_log', '" + std::to_string(epoch_) + " " +
-           batch_high_.to_string() + "');";
-  }
+  std::string sql = deferred ? "SET LOCAL synchronous_commit = off;" : "";
+  sql += "UPDATE fieldsync.state SET resume_lsn = '" + resume.to_string() + "', high_lsn = '" +
+         batch_high_.to_string() +
+         "', updated_at = now();"
+         "UPDATE fieldsync.collections SET snapshot = NULL, snapshot_until = NULL "
+         "WHERE snapshot_until < '" +
+         resume.to_string() + "';";
+  // A durable commit notifies with itself; a deferred one once it is on disk (settle).
+  if (!deferred && batch_high_ > notified_high_) sql += notify_sql(batch_high_);
   sql += "COMMIT";
+  // After the COMMIT, in the same round trip: where the WAL ends now (past this commit's
+  // record) and how much of it is on disk.
+  if (deferred)
+    sql += ";SELECT pg_current_wal_insert_lsn()::text, pg_current_wal_flush_lsn()::text";
   auto r = co_await conn_.async_exec(sql);
   if (!r) co_return r.error();
   open_ = false;
   resume_ = resume;
   high_ = batch_high_;
+  if (!deferred) {
+    // On disk, and with it every deferred commit before it.
+    unflushed_.clear();
+    durable_resume_ = resume_;
+    notified_high_ = high_;
+    co_return pg_outcome<void>{};
+  }
+  auto wal_end = r->rows() == 1 ? lsn::parse(r->value(0, 0)) : std::nullopt;
+  auto flushed = r->rows() == 1 ? lsn::parse(r->value(0, 1)) : std::nullopt;
+  if (!wal_end || !flushed) {
+    co_return pg_error{make_error_code(pg_errc::unexpected_result),
+                       {},
+                       "the storage database did not say where its WAL is"};
+  }
+  unflushed_.push_back({*wal_end, resume_, high_});
+  co_return co_await settle(*flushed);
+}
+
+asio::awaitable<pg_outcome<void>> change_log_writer::settle(lsn flushed) {
+  lsn durable_high = notified_high_;
+  while (!unflushed_.empty() && unflushed_.front().wal_end <= flushed) {
+    durable_resume_ = unflushed_.front().resume;
+    durable_high = std::max(durable_high, unflushed_.front().high);
+    unflushed_.pop_front();
+  }
+  if (durable_high <= notified_high_) co_return pg_outcome<void>{};
+  // A transaction of its own (NOTIFY is sent at commit), which need not wait for the disk.
+  auto n = co_await conn_.async_exec("BEGIN; SET LOCAL synchronous_commit = off;" +
+                                     notify_sql(durable_high) + "COMMIT");
+  if (!n) co_return n.error();
+  notified_high_ = durable_high;
   co_return pg_outcome<void>{};
+}
+
+std::string change_log_writer::notify_sql(lsn high) const {
+  return "SELECT pg_notify('fieldsync_log', '" + std::to_string(epoch_) + " " + high.to_string() +
+         "');";
 }
 
 asio::awaitable<void> change_log_writer::async_rollback() {

@@ -17,13 +17,17 @@
 #include "storage/xid_snapshot.hpp"
 #include "storage/spawn_logged.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <deque>
+#include <mutex>
 #include <optional>
 #include <random>
 
@@ -72,9 +76,12 @@ struct ingest::impl : std::enable_shared_from_this<impl> {
 
   asio::any_io_executor ex;
   ingest_options opts;
+  // Written only on the ingest's executor, which reads it freely; other threads read it
+  // through ingest::status(), a copy made under the lock, so every write holds it.
   ingest_status status;
-  bool stop_requested = false;
-  bool finished = false;
+  mutable std::mutex status_mutex;
+  std::atomic<bool> stop_requested{false};
+  std::atomic<bool> finished{false};
   asio::steady_timer sleep_timer;
   asio::steady_timer done;  // cancelled when run() ends
   std::unique_ptr<pg_connection> lock_conn;
@@ -94,6 +101,20 @@ struct ingest::impl : std::enable_shared_from_this<impl> {
   // The configured collections, but the failed ones.
   std::vector<protocol::collection_schema> active_collections() const;
   void count(std::uint64_t transactions, std::uint64_t changes);
+  template <class F>
+  void update(F&& f) {
+    std::lock_guard lock(status_mutex);
+    f(status);
+  }
+  void set_phase(const char* phase) {
+    update([&](ingest_status& s) { s.phase = phase; });
+  }
+  void set_leader(bool leads) {
+    update([&](ingest_status& s) {
+      s.leader = leads;
+      if (leads) s.leader_since = std::chrono::system_clock::now();
+    });
+  }
   std::string lock_name() const { return "fieldsync.ingest." + opts.slot; }
 };
 
@@ -369,11 +390,17 @@ class stream_session {
 
   asio::awaitable<pg_outcome<void>> commit(lsn resume, std::uint64_t transactions,
                                            std::uint64_t changes) {
-    if (auto c = co_await writer_.async_commit(resume); !c) co_return c.error();
-    // Only now, with the log committed, may the slot forget this WAL.
-    stream_.confirm(writer_.resume());
-    ing_.status.resume = writer_.resume();
-    ing_.status.high = writer_.high();
+    // While more batches wait, this one does not wait for the disk (group commit by the WAL
+    // writer); the batch before the writer goes idle does, and makes all of them durable.
+    const auto mode = queue_.empty() ? change_log_writer::commit_mode::durable
+                                     : change_log_writer::commit_mode::deferred;
+    if (auto c = co_await writer_.async_commit(resume, mode); !c) co_return c.error();
+    // Only what is on disk may the slot forget.
+    stream_.confirm(writer_.durable_resume());
+    ing_.update([&](ingest_status& s) {
+      s.resume = writer_.durable_resume();
+      s.high = writer_.high();
+    });
     ing_.count(transactions, changes);
     std::erase_if(filters_, [&](const load_filter& f) { return f.until < writer_.resume(); });
     co_return pg_outcome<void>{};
@@ -406,7 +433,9 @@ class stream_session {
 };
 
 void ingest::impl::fail_collection(const std::string& name, const std::string& message) {
-  if (!status.failed_collections.emplace(name, message).second) return;
+  bool added = false;
+  update([&](ingest_status& s) { added = s.failed_collections.emplace(name, message).second; });
+  if (!added) return;
   // The table too: the operator fixes the table, and the message may name only its column.
   std::string relation = "?";
   for (const auto& c : opts.collections) {
@@ -427,12 +456,15 @@ std::vector<protocol::collection_schema> ingest::impl::active_collections() cons
 }
 
 void ingest::impl::record_error(const std::string& what, const pg_error& e) {
-  status.last_error = what + ": " + e.to_string();
-  status.last_error_at = std::chrono::system_clock::now();
+  update([&](ingest_status& s) {
+    s.last_error = what + ": " + e.to_string();
+    s.last_error_at = std::chrono::system_clock::now();
+  });
   spdlog::warn("ingest: {}", status.last_error);
 }
 
 void ingest::impl::count(std::uint64_t transactions, std::uint64_t changes) {
+  std::lock_guard lock(status_mutex);
   status.transactions += transactions;
   status.changes += changes;
   auto now = steady::now();
@@ -463,12 +495,12 @@ asio::awaitable<void> ingest::impl::run() {
   while (!stop_requested) {
     // Idle here: a session the server ended (a restart) is noticed without a round trip.
     if (!lock_conn || !lock_conn->check_idle()) {
-      status.leader = false;
+      set_leader(false);
       lock_conn.reset();
       auto c = co_await pg_connection::async_connect(ex, opts.source_conninfo, opts.connect_timeout,
                                                      {}, opts.session);
       if (!c) {
-        status.phase = "retrying";
+        set_phase("retrying");
         record_error("connecting to the source database", c.error());
         co_await sleep(jittered(backoff));
         backoff = std::min(backoff * 2, opts.reconnect_max);
@@ -486,19 +518,18 @@ asio::awaitable<void> ingest::impl::run() {
         continue;
       }
       if (got->value(0, 0) != "t") {
-        status.phase = "waiting";
+        set_phase("waiting");
         co_await sleep(opts.leader_retry);
         continue;
       }
-      status.leader = true;
-      status.leader_since = std::chrono::system_clock::now();
+      set_leader(true);
       spdlog::info("ingest: this node leads ingest from slot {}", opts.slot);
     }
     auto started = steady::now();
     auto result = co_await lead();
     if (stop_requested) break;
     if (!result) {
-      ++status.restarts;
+      update([](ingest_status& s) { ++s.restarts; });
       record_error("streaming stopped", result.error());
     }
     // A session that ran for a while starts the backoff over, and so does one that
@@ -510,20 +541,22 @@ asio::awaitable<void> ingest::impl::run() {
     if (streamed_until_lost || steady::now() - started > std::chrono::seconds(30)) {
       backoff = opts.reconnect_min;
     }
-    status.phase = "retrying";
+    set_phase("retrying");
     co_await sleep(jittered(backoff));
     backoff = std::min(backoff * 2, opts.reconnect_max);
   }
   // Closing the session releases the advisory lock: another node takes over.
   lock_conn.reset();
-  status.leader = false;
-  status.phase = "stopped";
+  update([](ingest_status& s) {
+    s.leader = false;
+    s.phase = "stopped";
+  });
   finished = true;
   done.cancel();
 }
 
 asio::awaitable<pg_outcome<void>> ingest::impl::lead() {
-  status.phase = "preparing";
+  set_phase("preparing");
   // The set-up may run long for good (migrations, initial copies): no operation timeout
   // until streaming starts; the server-side limits apply throughout.
   auto setup_limits = opts.session;
@@ -543,6 +576,15 @@ asio::awaitable<pg_outcome<void>> ingest::impl::lead() {
   auto filters = co_await prepare_collections(**source, **storage, *state);
   if (!filters) co_return filters.error();
   source->reset();  // the stream has its own connection
+  // The stored position may be a deferred commit of the previous session that is not on
+  // disk yet; the stream reports it to the slot as flushed from the start. A synchronous
+  // commit flushes all WAL before its own.
+  if (auto f =
+          co_await (*storage)->async_exec("BEGIN; SET LOCAL synchronous_commit = on; "
+                                          "UPDATE fieldsync.state SET updated_at = now(); COMMIT");
+      !f) {
+    co_return f.error();
+  }
   (*storage)->set_operation_timeout(opts.session.operation_timeout);
 
   replication_options ro;
@@ -555,10 +597,12 @@ asio::awaitable<pg_outcome<void>> ingest::impl::lead() {
   auto stream = co_await replication_stream::async_start(ex, ro, state->resume);
   if (!stream) co_return stream.error();
 
-  status.phase = "streaming";
-  status.epoch = state->epoch;
-  status.resume = state->resume;
-  status.high = state->high;
+  update([&](ingest_status& s) {
+    s.phase = "streaming";
+    s.epoch = state->epoch;
+    s.resume = state->resume;
+    s.high = state->high;
+  });
   stream_session session(*this, **stream, **storage, *state, std::move(*filters));
   auto outcome = co_await (session.run() || heartbeat_loop());
   if (outcome.index() == 0) co_return std::get<0>(std::move(outcome));
@@ -575,7 +619,7 @@ asio::awaitable<pg_outcome<void>> ingest::impl::heartbeat_loop() {
     auto r = co_await lock_conn->async_query(
         "SELECT pg_logical_emit_message(false, 'fieldsync.heartbeat', '')");
     if (!r) {
-      status.leader = false;
+      set_leader(false);
       co_return pg_error{r.error().code, r.error().sqlstate,
                          "leader session lost (" + r.error().message + ")"};
     }
@@ -643,8 +687,10 @@ asio::awaitable<pg_outcome<log_state>> ingest::impl::prepare_state(pg_connection
   if (!point) co_return point.error();
   auto fresh = co_await async_start_epoch(storage, opts.slot, *point, opts.epoch_reset);
   if (!fresh) co_return fresh.error();
-  ++status.epochs_started;
-  status.epoch_reason = decision.reason;
+  update([&](ingest_status& s) {
+    ++s.epochs_started;
+    s.epoch_reason = decision.reason;
+  });
   spdlog::info("ingest: epoch {} starts at {}", fresh->epoch, point->to_string());
   co_return *fresh;
 }
@@ -689,7 +735,7 @@ asio::awaitable<pg_outcome<std::vector<load_filter>>> ingest::impl::prepare_coll
   if (!removed) co_return removed.error();
 
   if (!todo.empty()) {
-    status.phase = "loading";
+    set_phase("loading");
     auto started = steady::now();
     auto report = co_await async_load_collections(source, storage, todo, state.epoch);
     if (!report) co_return report.error();
@@ -701,7 +747,7 @@ asio::awaitable<pg_outcome<std::vector<load_filter>>> ingest::impl::prepare_coll
     spdlog::info("ingest: copied {} rows of {} into the log at {} in {:.1f} s", report->rows, list,
                  report->version.to_string(),
                  std::chrono::duration<double>(steady::now() - started).count());
-    status.phase = "preparing";
+    set_phase("preparing");
   }
 
   auto pending = co_await storage.async_query(
@@ -732,19 +778,36 @@ void ingest::start() {
 
 void ingest::request_stop() {
   impl_->stop_requested = true;
-  impl_->sleep_timer.cancel();
+  // The timer belongs to the ingest's executor, which may run on another thread.
+  asio::post(impl_->ex, [d = impl_] { d->sleep_timer.cancel(); });
 }
 
-asio::awaitable<void> ingest::async_stop() {
-  auto d = impl_;
-  request_stop();
+namespace {
+
+// Runs on the ingest's executor (its timer lives there).
+asio::awaitable<void> until_finished(std::shared_ptr<ingest::impl> d) {
   while (!d->finished) {
     (void)co_await d->done.async_wait(as_tuple(use_awaitable));
   }
 }
 
+}  // namespace
+
+asio::awaitable<void> ingest::async_stop() {
+  request_stop();
+  // Waits on the ingest's executor and resumes on the caller's. (A named awaitable: GCC 12
+  // mishandles a capturing lambda's temporary inside co_await.)
+  auto waiting = until_finished(impl_);
+  co_await asio::co_spawn(impl_->ex, std::move(waiting), use_awaitable);
+}
+
 bool ingest::stopped() const noexcept { return impl_->finished; }
-const ingest_status& ingest::status() const noexcept { return impl_->status; }
+
+ingest_status ingest::status() const {
+  std::lock_guard lock(impl_->status_mutex);
+  return impl_->status;
+}
+
 const ingest_options& ingest::options() const noexcept { return impl_->opts; }
 
 }  // namespace fieldsync::storage

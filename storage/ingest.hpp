@@ -20,8 +20,10 @@
 // message; when it arrives and nothing is pending, the resume position moves to it, so
 // the slot advances (and releases WAL) even when no published table changes.
 //
-// Concurrency contract: lives on one executor (the reactor); start, async_stop and
-// status are called there.
+// Concurrency contract: runs on the executor it is made with (`fieldsync serve` gives it
+// an io_context and a thread of its own, so the fan-out never delays the log; see
+// docs/fanout.md). start, request_stop, async_stop, stopped and status may be called from
+// any thread.
 
 #include "protocol/collection_schema.hpp"
 #include "protocol/lsn.hpp"
@@ -102,7 +104,8 @@ class ingest : public std::enable_shared_from_this<ingest> {
   void request_stop();
   bool stopped() const noexcept;
 
-  const ingest_status& status() const noexcept;
+  // A copy, consistent as a whole.
+  ingest_status status() const;
   const ingest_options& options() const noexcept;
 
   struct impl;  // defined in ingest.cpp

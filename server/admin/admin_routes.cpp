@@ -31,7 +31,7 @@ bool same_secret(std::string_view a, std::string_view b) {
 // What this node's ingest reports of itself.
 json::value ingest_json(const storage::ingest* ingest) {
   if (!ingest) return nullptr;
-  const auto& s = ingest->status();
+  const auto s = ingest->status();
   return json::object{
       {"phase", s.phase},
       {"leader", s.leader},

@@ -78,9 +78,10 @@ asio::awaitable<void> node_heartbeat::run(std::shared_ptr<asio::steady_timer> ti
 asio::awaitable<void> node_heartbeat::beat() {
   const auto& a = *admin_;
   const auto* ingest = a.ingest();
-  const bool leads = ingest && ingest->status().leader;
+  const auto status = ingest ? ingest->status() : storage::ingest_status{};
+  const bool leads = ingest && status.leader;
   leader_changes_->add(static_cast<std::uint64_t>(leadership_.observe(
-      leads, ingest ? ingest->status().leader_since : std::chrono::system_clock::time_point{})));
+      leads, ingest ? status.leader_since : std::chrono::system_clock::time_point{})));
   leader_->set(leads ? 1 : 0);
 
   auto sessions = describe_sessions(a.connections, options_.max_published_clients);

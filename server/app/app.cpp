@@ -11,16 +11,18 @@
 #include "storage/pg_conninfo.hpp"
 #include "storage/source_catalog.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <spdlog/spdlog.h>
 
 #include <array>
 #include <csignal>
+#include <thread>
 
 #include <unistd.h>
 
@@ -173,8 +175,25 @@ void app::run(startup_hook on_start, std::function<void(app&)> on_ready) {
                    }
                    begin_shutdown();
                  });
-  ioc_.run();
+  run_reactors();
   if (!startup_failure_.empty()) throw startup_error(startup_failure_);
+}
+
+// The ingest runs on a reactor and a thread of its own: sending 100,000 messages a second
+// to clients on this one must not delay what the log stores (docs/fanout.md, "Threads").
+// It shares nothing with the rest but its status (copied under a lock) and the metrics
+// (atomics); it stops first (begin_shutdown) and is waited for (await_drain).
+void app::run_reactors() {
+  struct ingest_reactor {
+    asio::io_context& io;
+    asio::executor_work_guard<asio::io_context::executor_type> work{io.get_executor()};
+    std::jthread thread{[this] { io.run(); }};
+    ~ingest_reactor() {
+      work.reset();
+      io.stop();  // after a shutdown timeout the ingest may still be running: abandon it
+    }             // then the thread is joined
+  } ingest{ingest_ioc_};
+  ioc_.run();
 }
 
 asio::awaitable<void> app::start(startup_hook on_start, std::function<void(app&)> on_ready) {
@@ -253,7 +272,7 @@ asio::awaitable<void> app::start_change_feed() {
       "Collections this node's ingest could not copy, or met a value of it could not read "
       "(each is skipped until fieldsync restarts; /admin/v1/status says why).");
   o.on_collection_failed = [&failures](const std::string&, const std::string&) { failures.add(); };
-  ingest_ = storage::ingest::create(ioc_.get_executor(), std::move(o));
+  ingest_ = storage::ingest::create(ingest_ioc_.get_executor(), std::move(o));
   ingest_->start();
 }
 

@@ -97,6 +97,7 @@ class app {
   boost::asio::awaitable<void> start_change_feed();
   boost::asio::awaitable<void> start_mutations();
   void add_live_sync(const std::shared_ptr<ws_protocol>& protocol);
+  void run_reactors();
   void begin_shutdown();
   void close_connections();
   void await_drain(std::chrono::steady_clock::time_point deadline);
@@ -110,6 +111,8 @@ class app {
   router public_routes_;
   router admin_routes_;
   boost::asio::io_context ioc_{1};
+  // The ingest's own reactor, run by a thread of its own (docs/fanout.md, "Threads").
+  boost::asio::io_context ingest_ioc_{1};
   std::shared_ptr<storage::pg_pool> pool_;
   std::shared_ptr<storage::pg_pool> storage_pool_;
   std::shared_ptr<storage::log_listener> changes_;

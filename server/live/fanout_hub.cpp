@@ -115,7 +115,7 @@ asio::awaitable<void> fanout_hub::pump() {
       new_epoch(target_->epoch, target_->high);
       continue;
     }
-    const cursor goal{target_->epoch, target_->high, cursor::whole_transaction};
+    cursor goal{target_->epoch, target_->high, cursor::whole_transaction};
     if (!(*position_ < goal)) break;
     if (live_ == 0) {
       // Nobody to deliver to: subscriptions that start later catch up by themselves.
@@ -146,16 +146,24 @@ asio::awaitable<void> fanout_hub::pump() {
     backoff = 100ms;
     if (metrics_) {
       metrics_->hub_reads->add();
-      metrics_->changes_read->add(*page ? (*page)->size() : 0);
+      metrics_->changes_read->add(*page ? (*page)->changes.size() : 0);
     }
     if (target_->epoch != goal.epoch) continue;  // the log changed epochs meanwhile
     // The log left the hub's epoch, and its notification has not arrived yet: it will
     // (the reset notifies; a reconnecting listener reads the state), and new_epoch() then
     // resets every subscription. Nothing read now may go out under the old epoch.
     if (!*page) break;
-    const bool full = (*page)->size() >= options_.read_changes;
-    dispatch(**page, full);
-    if (!full) position_ = goal;
+    if ((*page)->high < goal.position) {
+      // The log lost a batch in a crash after it was announced, and writes it again (with
+      // the same positions) before it announces more. Nothing beyond what it holds is
+      // skipped: the goal is what it holds, and the next notification moves it on.
+      if (target_->high == goal.position) target_->high = (*page)->high;
+      goal.position = (*page)->high;
+    }
+    const bool full = (*page)->changes.size() >= options_.read_changes;
+    dispatch((*page)->changes, full);
+    // Never backwards: what was delivered stays delivered (a lost batch comes back the same).
+    if (!full && *position_ < goal) position_ = goal;
   }
   pumping_ = false;
 }

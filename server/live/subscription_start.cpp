@@ -47,6 +47,14 @@ std::string not_loaded_message(const std::string& collection) {
   return "collection " + collection + " is not in the change log yet (its copy is running): retry";
 }
 
+// A cursor ahead of the log is one of a batch that a crash of the storage database took
+// away after the client got it; the log writes it again with the same positions
+// (storage/change_log_writer.hpp, deferred commits), and then the cursor resumes.
+constexpr const char* ahead_message =
+    "the cursor is ahead of the change log, which is writing again what a restart of its "
+    "database took away: retry (a cursor this log did not give out never resumes: subscribe "
+    "without one)";
+
 std::string reset_message(storage::cursor_verdict v) {
   switch (v) {
     case storage::cursor_verdict::other_epoch:
@@ -55,8 +63,6 @@ std::string reset_message(storage::cursor_verdict v) {
       return "the cursor is older than the log's retention: re-snapshotting";
     case storage::cursor_verdict::before_load:
       return "the cursor predates the collection's (re)load: re-snapshotting";
-    case storage::cursor_verdict::ahead:
-      return "the cursor is ahead of the log: not one this log gave out; re-snapshotting";
     default:
       return "re-snapshotting";
   }
@@ -197,6 +203,9 @@ asio::awaitable<subscription_start::start_from> subscription_start::check_cursor
       co_return start_from::over;
     case storage::cursor_verdict::not_loaded:
       fail("unavailable", not_loaded_message(name));
+      co_return start_from::over;
+    case storage::cursor_verdict::ahead:
+      fail("unavailable", ahead_message);
       co_return start_from::over;
     default:
       send_reset(std::string(storage::to_string(verdict)), reset_message(verdict));
@@ -370,7 +379,13 @@ asio::awaitable<std::optional<std::vector<storage::log_change>>> subscription_st
   // may reach the client any more (not even up-to-date). new_epoch() resets and restarts it
   // when the hub follows, which the reset's notification makes it do.
   if (!*read) co_return std::nullopt;
-  co_return std::move(**read);
+  if ((*read)->high < goal.position) {
+    // The hub delivered a batch that a crash of the storage database then took away; the
+    // log writes it again with the same positions. Catching up now would skip it.
+    fail("unavailable", "the change log is catching up after a restart of its database: retry");
+    co_return std::nullopt;
+  }
+  co_return std::move((*read)->changes);
 }
 
 // Sends the page's changes that the subscription sees, paced; false when the task is over.

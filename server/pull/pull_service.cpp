@@ -275,6 +275,16 @@ http_response pull_service::reset_response(const http_request& req, cursor_verdi
     res.set(http::field::retry_after, "1");
     return res;
   }
+  if (v == cursor_verdict::ahead) {
+    // Of a batch a restart of the storage database took away, which the log writes again
+    // with the same positions (docs/protocol.md, "Catching up"): the cursor resumes then.
+    auto res = error_response(req, http::status::service_unavailable, "log_catching_up",
+                              "the cursor is ahead of the change log, which is writing again "
+                              "what a restart of its database took away; try again (a cursor "
+                              "this log did not give out never resumes: start without one)");
+    res.set(http::field::retry_after, "1");
+    return res;
+  }
   std::string why;
   switch (v) {
     case cursor_verdict::other_epoch:
@@ -285,9 +295,6 @@ http_response pull_service::reset_response(const http_request& req, cursor_verdi
       break;
     case cursor_verdict::before_load:
       why = "the collection was loaded again since";
-      break;
-    case cursor_verdict::ahead:
-      why = "the cursor is ahead of the log";
       break;
     default:
       why = "the cursor cannot resume";

@@ -338,13 +338,15 @@ request_result<std::map<std::uint32_t, std::string>> where_params(const query_pa
 }
 
 // The answer instead of a page that could not be read: the database's error, 503 while
-// the log or the collection is not ready, must-refetch for a position it cannot resume.
+// the log or the collection is not ready or the log is catching up to the offset,
+// must-refetch for a position it cannot resume.
 std::optional<http_response> refusal(const http_request& req, const shape_request& s,
                                      const storage::pg_outcome<pull_page>& p) {
   if (!p) return with_cors(pull_service::database_error(req, p.error()));
   if (p->verdict == storage::cursor_verdict::no_log ||
       p->verdict == storage::cursor_verdict::not_loaded ||
-      p->verdict == storage::cursor_verdict::failed) {
+      p->verdict == storage::cursor_verdict::failed ||
+      p->verdict == storage::cursor_verdict::ahead) {
     return with_cors(pull_service::reset_response(req, p->verdict));
   }
   if (p->verdict != storage::cursor_verdict::ok) {

@@ -35,7 +35,9 @@ void sync_client::hello() {
 void sync_client::subscribe(const std::string& id, const std::string& collection,
                             const std::string& where, const std::optional<std::string>& cursor) {
   specs_[id] = {collection, where};
-  views_[id];
+  auto& v = views_[id];
+  // The position this client holds from now on: a resubscribe or reconnect resumes there.
+  if (cursor && !v.cursor) v.cursor = *cursor;
   json::object m{{"type", "subscribe"}, {"id", id}, {"collection", collection}};
   if (!where.empty()) m["where"] = where;
   if (cursor) m["cursor"] = *cursor;
