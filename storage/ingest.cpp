@@ -390,10 +390,16 @@ class stream_session {
 
   asio::awaitable<pg_outcome<void>> commit(lsn resume, std::uint64_t transactions,
                                            std::uint64_t changes) {
-    // While more batches wait, this one does not wait for the disk (group commit by the WAL
-    // writer); the batch before the writer goes idle does, and makes all of them durable.
-    const auto mode = queue_.empty() ? change_log_writer::commit_mode::durable
-                                     : change_log_writer::commit_mode::deferred;
+    // While a whole batch waits behind this one (a backlog: a bulk load, the catch-up after
+    // a restart), this one does not wait for the disk; the WAL writer flushes several at
+    // once, and the first batch with less behind it waits and makes all of them durable.
+    // A steady trickle commits durably, batch by batch: each of those commits also flushes
+    // the source's asynchronously committed transactions, which the walsender sends only
+    // once flushed (without it they would wait for the WAL writer, wal_writer_delay).
+    const bool backlog = queue_.changes() >= ing_.opts.batch_max_changes ||
+                         queue_.bytes() >= ing_.opts.batch_max_bytes;
+    const auto mode = backlog ? change_log_writer::commit_mode::deferred
+                              : change_log_writer::commit_mode::durable;
     if (auto c = co_await writer_.async_commit(resume, mode); !c) co_return c.error();
     // Only what is on disk may the slot forget.
     stream_.confirm(writer_.durable_resume());
@@ -770,7 +776,15 @@ std::shared_ptr<ingest> ingest::create(asio::any_io_executor ex, ingest_options 
 
 ingest::ingest(std::shared_ptr<impl> p) : impl_(std::move(p)) {}
 
-ingest::~ingest() { request_stop(); }
+ingest::~ingest() {
+  try {
+    request_stop();
+  } catch (...) {
+    // Posting the timer's cancel could not allocate: the flag is set, and the ingest sees
+    // it at its next wake.
+    impl_->stop_requested = true;
+  }
+}
 
 void ingest::start() {
   spawn_logged(impl_->ex, impl_->run(), "ingest");

@@ -21,6 +21,7 @@ asio::awaitable<bool> ingest_queue::async_push(ingest_work item) {
   }
   if (closed_) co_return false;
   bytes_ += item.bytes;
+  changes_ += item.changes;
   items_.push_back(std::move(item));
   has_item_.cancel();
   co_return true;
@@ -50,6 +51,7 @@ ingest_work ingest_queue::take_front() {
   ingest_work item = std::move(items_.front());
   items_.pop_front();
   bytes_ -= item.bytes;
+  changes_ -= item.changes;
   has_room_.cancel();
   return item;
 }
@@ -59,6 +61,7 @@ void ingest_queue::close(bool drop_pending) {
   if (drop_pending) {
     items_.clear();
     bytes_ = 0;
+    changes_ = 0;
   }
   has_item_.cancel();
   has_room_.cancel();

@@ -61,6 +61,7 @@ class ingest_queue {
   bool closed() const noexcept { return closed_; }
   bool empty() const noexcept { return items_.empty(); }
   std::size_t bytes() const noexcept { return bytes_; }
+  std::uint64_t changes() const noexcept { return changes_; }
 
  private:
   ingest_work take_front();
@@ -68,6 +69,7 @@ class ingest_queue {
   std::size_t max_bytes_;
   std::deque<ingest_work> items_;
   std::size_t bytes_ = 0;
+  std::uint64_t changes_ = 0;
   bool closed_ = false;
   // Condition variables of one executor: a waiter waits on a timer that never expires;
   // cancel() wakes it.

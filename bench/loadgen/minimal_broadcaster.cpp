@@ -12,7 +12,11 @@
 // generator's latency; while more than --max-queued messages wait in all queues together it
 // generates nothing (so at saturation it delivers what it can, and its memory stays bounded).
 //
-// Usage: minimal_broadcaster --port-file FILE --rate N [--territories 100] [--max-queued N]
+// It starts generating once --clients connections have subscribed (as fieldsync's writer
+// starts once the load generator's clients are in).
+//
+// Usage: minimal_broadcaster --port-file FILE --rate N --clients N [--territories 100]
+//        [--max-queued N]
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -42,7 +46,8 @@ std::int64_t now_us() {
       .count();
 }
 
-std::size_t g_queued = 0;  // messages waiting in all queues (one thread: no atomics)
+std::size_t g_subscribed = 0;  // connections that have subscribed
+std::size_t g_queued = 0;      // messages waiting in all queues (one thread: no atomics)
 
 class session : public std::enable_shared_from_this<session> {
  public:
@@ -65,6 +70,7 @@ class session : public std::enable_shared_from_this<session> {
       buffer.consume(buffer.size());
       send(std::make_shared<const std::string>(R"({"type":"up-to-date","id":"s"})"));
       territories[territory].push_back(self);
+      ++g_subscribed;
       for (;;) {
         co_await ws_.async_read(buffer, asio::use_awaitable);
         buffer.consume(buffer.size());
@@ -126,6 +132,7 @@ class session : public std::enable_shared_from_this<session> {
 int main(int argc, char** argv) {
   std::string port_file;
   int rate = 1000;
+  std::size_t clients = 1;
   std::size_t territory_count = 100;
   std::size_t max_queued = 200'000;
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -134,6 +141,8 @@ int main(int argc, char** argv) {
       port_file = v;
     else if (k == "--rate")
       rate = std::stoi(v);
+    else if (k == "--clients")
+      clients = std::stoul(v);
     else if (k == "--territories")
       territory_count = std::stoul(v);
     else if (k == "--max-queued")
@@ -144,8 +153,8 @@ int main(int argc, char** argv) {
     }
   }
   if (port_file.empty() || rate <= 0 || territory_count == 0) {
-    std::cerr << "usage: minimal_broadcaster --port-file FILE --rate N [--territories N] "
-                 "[--max-queued N]\n";
+    std::cerr << "usage: minimal_broadcaster --port-file FILE --rate N --clients N "
+                 "[--territories N] [--max-queued N]\n";
     return 2;
   }
 
@@ -176,6 +185,10 @@ int main(int argc, char** argv) {
       ioc,
       [&]() -> asio::awaitable<void> {
         asio::steady_timer timer(ioc);
+        while (g_subscribed < clients) {
+          timer.expires_after(10ms);
+          co_await timer.async_wait(asio::use_awaitable);
+        }
         std::mt19937 rng(12345);
         const auto start = std::chrono::steady_clock::now();
         std::uint64_t made = 0, seq = 0;
@@ -193,6 +206,7 @@ int main(int argc, char** argv) {
           for (; made < owed; ++made) {
             const std::uint64_t id = 1 + rng() % 10'000;
             const std::size_t territory = id % territory_count;
+            ++seq;
             char buf[512];
             const int n = std::snprintf(
                 buf, sizeof buf,
@@ -200,7 +214,7 @@ int main(int argc, char** argv) {
                 R"("territory_id":%zu,"seq":%llu,"ts":%lld,"payload":"%s"},)"
                 R"("cursor":"1796000000000-%016llX"})",
                 static_cast<unsigned long long>(id), static_cast<unsigned long long>(id),
-                territory + 1, static_cast<unsigned long long>(++seq),
+                territory + 1, static_cast<unsigned long long>(seq),
                 static_cast<long long>(now_us()), payload.c_str(),
                 static_cast<unsigned long long>(seq * 64));
             auto m = std::make_shared<const std::string>(buf, static_cast<std::size_t>(n));

@@ -22,6 +22,7 @@
 #include "tests/support/http_client.hpp"
 #include "tests/support/private_cluster.hpp"
 #include "tests/support/server_process.hpp"
+#include "tests/support/sql_retry.hpp"
 #include "tests/support/sync_client.hpp"
 #include "tests/support/test_token.hpp"
 
@@ -93,37 +94,12 @@ std::string round_sql(int round) {
          "END LOOP; END $$";
 }
 
-void exec_retrying(const std::string& dsn, const std::string& sql) {
-  const auto deadline = steady::now() + 60s;
-  for (;;) {
-    try {
-      exec_sql(dsn, sql);
-      return;
-    } catch (const std::exception& e) {
-      if (steady::now() > deadline) FAIL("cannot run " << sql << ": " << e.what());
-      std::this_thread::sleep_for(100ms);
-    }
-  }
-}
-
-std::string value_retrying(const std::string& dsn, const std::string& sql) {
-  const auto deadline = steady::now() + 60s;
-  for (;;) {
-    try {
-      return query_value(dsn, sql);
-    } catch (const std::exception& e) {
-      if (steady::now() > deadline) FAIL("cannot run " << sql << ": " << e.what());
-      std::this_thread::sleep_for(20ms);
-    }
-  }
-}
-
 // id -> "n/seq"
 using table_rows = std::map<std::string, std::string>;
 
 table_rows table_of(const std::string& dsn) {
   table_rows out;
-  auto text = value_retrying(
+  auto text = query_value_retrying(
       dsn,
       "SELECT coalesce(string_agg(id || '=' || n || '/' || seq, ',' ORDER BY id), '') "
       "FROM d_items");
@@ -329,21 +305,21 @@ TEST_CASE(
     // for it (the round's own, or the ingest's when its backlog is done); the ingest's
     // deferred commits stay in PostgreSQL's WAL buffers.
     const auto walwriter_sql = "SELECT pid FROM pg_stat_activity WHERE backend_type = 'walwriter'";
-    const auto walwriter = std::stoi(value_retrying(dsn, walwriter_sql));
+    const auto walwriter = std::stoi(query_value_retrying(dsn, walwriter_sql));
     REQUIRE(::kill(walwriter, SIGSTOP) == 0);
     exec_retrying(dsn, round_sql(round));
-    const auto end = value_retrying(dsn, "SELECT pg_current_wal_insert_lsn()::text");
+    const auto end = query_value_retrying(dsn, "SELECT pg_current_wal_insert_lsn()::text");
     const auto high_sql = "SELECT high_lsn::text FROM fieldsync.state";
     // As soon as the pull follower has read something the ingest committed after the
     // round's last commit, while the ingest is still behind (its commits are deferred),
     // kill -9 the WAL writer: PostgreSQL restarts every process and the WAL buffers are gone.
-    const auto flushed = lsn_of(value_retrying(dsn, high_sql));
+    const auto flushed = lsn_of(query_value_retrying(dsn, high_sql));
     const auto last = lsn_of(end);
     const auto deadline = steady::now() + 60s;
     while (steady::now() < deadline) {
       const auto read = fieldsync::protocol::cursor::parse(puller.cursor_now());
       if (read && read->position > flushed) break;
-      if (!(lsn_of(value_retrying(dsn, high_sql)) < last)) break;  // caught up: too late
+      if (!(lsn_of(query_value_retrying(dsn, high_sql)) < last)) break;  // caught up: too late
     }
     REQUIRE(::kill(walwriter, SIGKILL) == 0);
     const auto restart_deadline = steady::now() + 60s;
@@ -357,7 +333,7 @@ TEST_CASE(
       REQUIRE(steady::now() < restart_deadline);
       std::this_thread::sleep_for(20ms);
     }
-    const auto recovered = value_retrying(dsn, high_sql);
+    const auto recovered = query_value_retrying(dsn, high_sql);
     const auto [held, held_rows] = puller.position();
     const auto parsed = fieldsync::protocol::cursor::parse(held);
     if (parsed && parsed->position > lsn_of(recovered)) ++lost;

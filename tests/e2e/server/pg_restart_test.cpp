@@ -14,6 +14,7 @@
 #include "tests/support/http_client.hpp"
 #include "tests/support/private_cluster.hpp"
 #include "tests/support/server_process.hpp"
+#include "tests/support/sql_retry.hpp"
 #include "tests/support/sync_client.hpp"
 #include "tests/support/test_token.hpp"
 
@@ -77,20 +78,6 @@ std::string sections() {
          "write_scope = \"owner = $claims.sub\"\n"
          "[collections.r_items.merge.fields]\n"
          "hits = \"counter\"\n";
-}
-
-// Retries a plain SQL statement while PostgreSQL is restarting.
-void exec_retrying(const std::string& dsn, const std::string& sql) {
-  const auto deadline = steady::now() + 60s;
-  for (;;) {
-    try {
-      exec_sql(dsn, sql);
-      return;
-    } catch (const std::exception& e) {
-      if (steady::now() > deadline) FAIL("cannot run " << sql << ": " << e.what());
-      std::this_thread::sleep_for(100ms);
-    }
-  }
 }
 
 // What a pusher knows about the batches it got answered.

@@ -82,6 +82,7 @@ TEST_CASE("a full ingest queue makes the pusher wait until an item is taken", "[
   settle(io);
   CHECK(pushed.size() == 1);  // 60 + 60 > 100: the second waits
   CHECK(q.bytes() == 60);
+  CHECK(q.changes() == 1);  // what waits: the writer defers its commit behind a backlog
 
   std::vector<std::uint64_t> popped;
   asio::co_spawn(io, pop_one(q, popped), asio::detached);
@@ -89,6 +90,7 @@ TEST_CASE("a full ingest queue makes the pusher wait until an item is taken", "[
   CHECK(popped == std::vector<std::uint64_t>{1});
   CHECK(pushed.size() == 2);
   CHECK(q.bytes() == 60);
+  CHECK(q.changes() == 2);
 }
 
 TEST_CASE("an item bigger than the ingest queue's bound goes in once it is empty",
