@@ -6,14 +6,15 @@
 // of it does; only once the commit is on disk may the caller confirm the resume LSN to the
 // slot (durable_resume()).
 //
-// Deferred commits: a batch may commit without waiting for its WAL flush (while more batches
-// wait, the writer goes on instead of waiting for the disk). Its resume position becomes
-// durable once pg_current_wal_flush_lsn() passes the commit, which the writer checks after
-// every commit; the next durable commit flushes all of them. A crash before that takes the
-// batch away and the slot, told only flushed positions, sends it again: it is written again
-// with the same positions (they are the source's). Readers may have seen it meanwhile, so
-// the notification that moves the fan-out goes out only for flushed batches, and a cursor
-// ahead of the log after such a crash is told to retry (docs/fanout.md, "Deferred commits").
+// Deferred commits: a batch may commit without waiting for its WAL flush (during a
+// backlog the writer goes on instead of waiting for the disk; the caller decides). Its
+// resume position becomes durable once pg_current_wal_flush_lsn() passes the commit, which
+// the writer checks after every commit; the next durable commit flushes all of them. A
+// crash before that takes the batch away and the slot, told only flushed positions, sends
+// it again: it is written again with the same positions (they are the source's). Readers
+// may have seen it meanwhile, so the notification that moves the fan-out goes out only for
+// flushed batches, and a cursor ahead of the log after such a crash is told to retry
+// (docs/fanout.md, "Deferred commits").
 //
 // Fencing: async_begin locks the state row and checks that the stored resume position is
 // the one this writer last wrote. Another node that took over ingest meanwhile makes it

@@ -1,10 +1,10 @@
 // PostgreSQL crashing between the change log's deferred commits and their flush (issue 16,
 // decision 2; storage/change_log_writer.hpp). The ingest commits a batch without waiting
-// for its WAL flush while more batches wait, and tells the slot only flushed positions. A
-// crash before the flush takes the batch away; the slot then sends it again and the log
-// writes it with the same positions. Readers may have seen it (a pull reads what is
-// committed), so every cursor a client holds must resume, and no client may skip or
-// repeat a change:
+// for its WAL flush while a whole batch waits behind it, and tells the slot only flushed
+// positions. A crash before the flush takes the batch away; the slot then sends it again
+// and the log writes it with the same positions. Readers may have seen it (a pull reads
+// what is committed), so every cursor a client holds must resume, and no client may skip
+// or repeat a change:
 //   - a pull follower (non-live pulls, as an integration does) keeps its cursor across the
 //     crashes: a cursor ahead of the log is told to retry (503), never reset (409);
 //   - a WebSocket subscription stays open through the crashes (the server keeps running)
