@@ -23,6 +23,7 @@
 #include "tests/support/private_cluster.hpp"
 #include "tests/support/server_process.hpp"
 #include "tests/support/sql_retry.hpp"
+#include "tests/support/stop_and_join.hpp"
 #include "tests/support/sync_client.hpp"
 #include "tests/support/test_token.hpp"
 
@@ -281,14 +282,7 @@ TEST_CASE(
   pull_follower puller;
   std::atomic<bool> stop{false};
   std::thread pulling([&] { puller.run(port, stop); });
-  struct joiner {
-    std::atomic<bool>& stop;
-    std::thread& t;
-    ~joiner() {
-      stop = true;
-      if (t.joinable()) t.join();
-    }
-  } join_puller{stop, pulling};
+  stop_and_join join_puller{stop, pulling};
 
   sync_client live(port, hs256_token({{"sub", "u1"}}), "live");
   live.seq_column = "seq";

@@ -29,6 +29,7 @@
 #include "tests/support/private_cluster.hpp"
 #include "tests/support/server_process.hpp"
 #include "tests/support/standby_cluster.hpp"
+#include "tests/support/stop_and_join.hpp"
 #include "tests/support/sync_client.hpp"
 #include "tests/support/sync_workload.hpp"
 
@@ -263,14 +264,7 @@ TEST_CASE("source failover: a promoted standby on a multi-host DSN, a new epoch,
   std::atomic<bool> stop_writer{false};
   std::atomic<std::uint64_t> made{0}, write_failures{0};
   std::thread writing([&] { writer(multi_dsn, stop_writer, made, write_failures); });
-  struct joiner {
-    std::atomic<bool>& stop;
-    std::thread& t;
-    ~joiner() {
-      stop = true;
-      if (t.joinable()) t.join();
-    }
-  } join_writer{stop_writer, writing};
+  stop_and_join join_writer{stop_writer, writing};
 
   // The clients follow the writes for a while: they hold positions of the old epoch.
   for (auto& c : clients) {
