@@ -23,8 +23,8 @@ enum class change_op : char { insert = 'i', update = 'u', remove = 'd', truncate
 std::string_view to_string(change_op op) noexcept;  // "insert", "update", "delete", "truncate"
 
 // Which client mutation made a change. Read from the transactional logical message with
-// prefix "fieldsync" that the mutation path emits right before the writes of each
-// mutation; absent for changes made by integrations.
+// prefix "fieldsync" that the mutation path emits before a batch's writes
+// (protocol/origin_message.hpp); absent for changes made by integrations and triggers.
 struct change_origin {
   std::string client_id;
   std::int64_t mutation_id = 0;

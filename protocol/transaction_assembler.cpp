@@ -1,9 +1,8 @@
 #include "protocol/transaction_assembler.hpp"
 
+#include "protocol/origin_message.hpp"
 #include "protocol/row_key.hpp"
 #include "protocol/value_json.hpp"
-
-#include <boost/json/parse.hpp>
 
 #include <algorithm>
 #include <utility>
@@ -43,25 +42,6 @@ std::size_t tuple_bytes(const protocol::tuple_data* t) {
   return n;
 }
 
-// The origin a fieldsync mutation announced; nullopt when the content is not one.
-std::optional<change_origin> parse_origin(std::string_view content) {
-  if (content.size() > 64 * 1024) return std::nullopt;
-  boost::system::error_code ec;
-  auto v = json::parse(content, ec);
-  if (ec || !v.is_object()) return std::nullopt;
-  const auto& o = v.get_object();
-  const auto* client = o.if_contains("client_id");
-  const auto* mutation = o.if_contains("mutation_id");
-  if (!client || !client->is_string() || !mutation || !mutation->is_int64()) return std::nullopt;
-  change_origin origin;
-  origin.client_id = std::string(client->get_string());
-  origin.mutation_id = mutation->get_int64();
-  if (const auto* ts = o.if_contains("client_ts"); ts && ts->is_string()) {
-    origin.client_ts = std::string(ts->get_string());
-  }
-  return origin;
-}
-
 }  // namespace
 
 const boost::system::error_category& assembler_category() noexcept {
@@ -89,7 +69,7 @@ boost::system::result<transaction_assembler::event> transaction_assembler::feed(
           txn_.commit_time = m.commit_time;
           txn_.xid = m.xid;
           txn_bytes_ = 0;
-          origin_.reset();
+          origins_ = {};
           excluded_.clear();
           return event::none;
         } else if constexpr (std::is_same_v<T, protocol::commit_message>) {
@@ -172,7 +152,6 @@ boost::system::result<transaction_assembler::event> transaction_assembler::on_ch
   row_change change;
   change.collection = r.collection->name;
   change.op = op;
-  change.origin = origin_;
 
   // Converts one tuple into a row; `fallback` fills unchanged-TOAST values.
   auto convert = [&](const protocol::tuple_data& t, const protocol::tuple_data* fallback,
@@ -245,7 +224,7 @@ boost::system::result<transaction_assembler::event> transaction_assembler::on_ch
         gone.key = std::move(*old_key);
         gone.row = std::move(before);
         gone.missing = std::move(old_missing);
-        gone.origin = origin_;
+        gone.origin = origins_.take(gone.collection, gone.key);
         txn_.changes.push_back(std::move(gone));
         change.op = change_op::insert;
         every_column();
@@ -266,6 +245,7 @@ boost::system::result<transaction_assembler::event> transaction_assembler::on_ch
   auto key = protocol::row_key(change.row, primary_key);
   if (!key) return assembler_errc::missing_key;
   change.key = std::move(*key);
+  change.origin = origins_.take(change.collection, change.key);
   txn_.changes.push_back(std::move(change));
   return added(tuple_bytes(old_tuple) + tuple_bytes(new_tuple) + 128);
 }
@@ -280,7 +260,7 @@ boost::system::result<transaction_assembler::event> transaction_assembler::on_tr
     row_change change;
     change.collection = rit->second.collection->name;
     change.op = change_op::truncate;
-    change.origin = origin_;
+    change.origin = origins_.untargeted();
     txn_.changes.push_back(std::move(change));
   }
   return added(128 * m.relation_oids.size());
@@ -291,9 +271,8 @@ boost::system::result<transaction_assembler::event> transaction_assembler::on_me
   if (m.transactional) {
     if (m.prefix == origin_message_prefix) {
       if (!open_) return assembler_errc::change_outside_transaction;
-      // Malformed content is ignored (the changes keep no origin): it cannot come from
-      // fieldsync, and refusing it would stop the whole feed.
-      origin_ = parse_origin(m.content);
+      origins_ = announced_origins::parse(m.content);
+      return added(2 * m.content.size());  // held until the transaction ends
     }
     return event::none;
   }

@@ -5,7 +5,8 @@
 // as configured), converts tuples into JSON rows with protocol/value_json, fills unchanged
 // TOAST values from the old row that REPLICA IDENTITY FULL logs (or marks them missing
 // for the change log to fill, never NULL), attaches the origin of fieldsync mutations
-// (transactional messages with prefix "fieldsync" that precede each mutation's writes),
+// (the transactional message with prefix "fieldsync" before a batch's writes, read by
+// protocol/origin_message.hpp),
 // and reports heartbeats (non-transactional messages with prefix "fieldsync.heartbeat").
 //
 // Memory is bounded: when the open transaction's changes exceed max_bytes, feed() says
@@ -16,6 +17,7 @@
 
 #include "protocol/change.hpp"
 #include "protocol/collection_schema.hpp"
+#include "protocol/origin_message.hpp"
 #include "protocol/pgoutput_message.hpp"
 
 #include <boost/system/error_code.hpp>
@@ -121,7 +123,7 @@ class transaction_assembler {
   std::size_t last_bytes_ = 0;
   std::vector<std::string> excluded_;
   std::optional<value_failure> failure_;
-  std::optional<change_origin> origin_;
+  announced_origins origins_;
   protocol::lsn heartbeat_lsn_;
   std::vector<std::string> identity_warnings_;
   std::vector<std::string> warned_;

@@ -3,9 +3,10 @@
 #include "storage/mutation_sql.hpp"
 #include "storage/spawn_logged.hpp"
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
 #include <limits>
@@ -54,6 +55,11 @@ asio::awaitable<std::optional<protocol::lsn>> commit_version_waiter::async_wait(
     std::uint32_t xid, protocol::lsn after, std::chrono::steady_clock::time_point deadline) {
   if (stopped_) co_return std::nullopt;
   auto self = shared_from_this();
+  {
+    std::lock_guard lock(decoded_mutex_);
+    if (auto v = recently_decoded(xid, after)) co_return v;
+    awaited_.insert(xid);
+  }
   asio::steady_timer timer(ex_, deadline);
   waiter w{xid, after, std::nullopt, &timer};
   waiters_.push_back(&w);
@@ -62,7 +68,44 @@ asio::awaitable<std::optional<protocol::lsn>> commit_version_waiter::async_wait(
   if (auto h = high(); h && *h > after) kick();
   (void)co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
   waiters_.remove(&w);
+  {
+    std::lock_guard lock(decoded_mutex_);
+    awaited_.erase(awaited_.find(xid));
+  }
   co_return w.found;
+}
+
+void commit_version_waiter::decoded(std::uint32_t xid, protocol::lsn commit) {
+  {
+    std::lock_guard lock(decoded_mutex_);
+    recent_[recent_next_] = {xid, commit};
+    recent_next_ = (recent_next_ + 1) % recent_capacity;
+    if (!awaited_.contains(xid)) return;
+  }
+  std::weak_ptr<commit_version_waiter> weak = shared_from_this();
+  asio::post(ex_, [weak, xid, commit] {
+    if (auto s = weak.lock()) s->found(xid, commit);
+  });
+}
+
+// Under decoded_mutex_. Newest first: xids wrap around, and `after` tells an older
+// transaction with the same xid apart.
+std::optional<protocol::lsn> commit_version_waiter::recently_decoded(std::uint32_t xid,
+                                                                     protocol::lsn after) const {
+  for (std::size_t i = 0; i < recent_capacity; ++i) {
+    const auto& d = recent_[(recent_next_ + recent_capacity - 1 - i) % recent_capacity];
+    if (d.xid == xid && d.commit > after) return d.commit;
+  }
+  return std::nullopt;
+}
+
+void commit_version_waiter::found(std::uint32_t xid, protocol::lsn commit) {
+  for (auto* w : waiters_) {
+    if (w->xid == xid && commit > w->after && !w->found) {
+      w->found = commit;
+      w->timer->cancel();
+    }
+  }
 }
 
 void commit_version_waiter::kick() {
@@ -97,17 +140,10 @@ asio::awaitable<void> commit_version_waiter::scan_loop() {
       rescan_ = true;
       continue;
     }
-    auto found = read_log_versions(*r);
-    if (!found) break;
+    auto versions = read_log_versions(*r);
+    if (!versions) break;
     // Waiters may have timed out while the query ran: match against those still here.
-    for (const auto& v : *found) {
-      for (auto* w : waiters_) {
-        if (w->xid == v.xid && v.version > w->after && !w->found) {
-          w->found = v.version;
-          w->timer->cancel();
-        }
-      }
-    }
+    for (const auto& v : *versions) found(v.xid, v.version);
   } while (rescan_);
   scanning_ = false;
 }

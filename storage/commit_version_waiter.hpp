@@ -4,14 +4,21 @@
 // ingest has stored the transaction. The mutation path waits here (bounded) after its
 // COMMIT, so a push result can carry the version of its writes.
 //
-// One per node: it follows the log's high-water mark through the node's listener
-// (storage/log_listener.hpp) and, when the log advances while transactions are awaited,
-// looks them up with one indexed range read of fieldsync.changes for all of them at once.
-// A read that fails (the database restarting) is tried again shortly while anyone still
-// waits: the advance it missed may have been the last one.
+// One per node, with two sources:
+// - The node's own ingest, when it runs here, tells it each transaction it decoded
+//   (decoded()): the commit LSN is the version the log will record, known as soon as the
+//   source has flushed the commit, without waiting for the log's own commit and
+//   notification (docs/mutations.md, "Versions").
+// - Otherwise (another node ingests, or the transaction was decoded before anyone waited
+//   for it and left the recent ones) the log: it follows the log's high-water mark through
+//   the node's listener (storage/log_listener.hpp) and, when the log advances while
+//   transactions are awaited, looks them up with one indexed range read of
+//   fieldsync.changes for all of them at once. A read that fails (the database restarting)
+//   is tried again shortly while anyone still waits: the advance it missed may have been
+//   the last one.
 //
 // Concurrency contract: lives on the listener's executor; async_wait and stop are called
-// there.
+// there. decoded() is safe from any thread (the ingest's).
 
 #include "protocol/lsn.hpp"
 #include "storage/log_listener.hpp"
@@ -21,11 +28,14 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <list>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <unordered_set>
 
 namespace fieldsync::storage {
 
@@ -46,6 +56,10 @@ class commit_version_waiter : public std::enable_shared_from_this<commit_version
   boost::asio::awaitable<std::optional<protocol::lsn>> async_wait(
       std::uint32_t xid, protocol::lsn after, std::chrono::steady_clock::time_point deadline);
 
+  // The node's ingest decoded transaction `xid`, committed at `commit`, which the log will
+  // store. Thread-safe and cheap: called for every transaction the ingest decodes.
+  void decoded(std::uint32_t xid, protocol::lsn commit);
+
  private:
   struct waiter {
     std::uint32_t xid = 0;
@@ -58,6 +72,8 @@ class commit_version_waiter : public std::enable_shared_from_this<commit_version
                         std::shared_ptr<log_listener> changes);
   void kick();
   boost::asio::awaitable<void> scan_loop();
+  void found(std::uint32_t xid, protocol::lsn commit);
+  std::optional<protocol::lsn> recently_decoded(std::uint32_t xid, protocol::lsn after) const;
 
   boost::asio::any_io_executor ex_;
   std::shared_ptr<pg_pool> storage_;
@@ -67,6 +83,19 @@ class commit_version_waiter : public std::enable_shared_from_this<commit_version
   bool scanning_ = false;
   bool rescan_ = false;
   bool stopped_ = false;
+
+  // Shared with the ingest's thread, under decoded_mutex_: the xids awaited now, and the
+  // transactions decoded most recently (a push may start waiting only after the ingest
+  // decoded its commit).
+  struct decoded_commit {
+    std::uint32_t xid = 0;
+    protocol::lsn commit;
+  };
+  static constexpr std::size_t recent_capacity = 1024;
+  mutable std::mutex decoded_mutex_;
+  std::unordered_multiset<std::uint32_t> awaited_;
+  std::array<decoded_commit, recent_capacity> recent_{};
+  std::size_t recent_next_ = 0;
 };
 
 }  // namespace fieldsync::storage

@@ -271,6 +271,9 @@ class stream_session {
       case transaction_assembler::event::committed: {
         auto txn = assembler_.take_transaction();
         read_resume_ = txn.end_lsn;
+        if (ing_.opts.on_decoded && (spilling_ || !txn.changes.empty())) {
+          ing_.opts.on_decoded(txn.xid, txn.commit_lsn);
+        }
         if (spilling_) {
           spilling_ = false;
           ingest_work w;

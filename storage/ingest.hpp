@@ -68,6 +68,10 @@ struct ingest_options {
   // values cannot be read: the operator's alarm (a metric). Optional.
   std::function<void(const std::string& collection, const std::string& message)>
       on_collection_failed;
+  // Called (on the ingest's executor) for each transaction decoded that the log will store,
+  // before it is written: its xid and commit LSN (the node's mutation path learns its
+  // versions from it, storage/commit_version_waiter.hpp). Cheap and thread-safe. Optional.
+  std::function<void(std::uint32_t xid, protocol::lsn commit)> on_decoded;
 };
 
 struct ingest_status {

@@ -299,11 +299,10 @@ pg_statement duplicate_versions_statement(const json::array& lookups) {
           pg_params(json_text(lookups))};
 }
 
-pg_statement origin_statement(const std::string& client_id, std::int64_t mutation_id,
-                              const std::string& client_ts) {
-  json::object origin{{"client_id", client_id}, {"mutation_id", mutation_id}};
-  origin["client_ts"] = client_ts.empty() ? json::value(nullptr) : json::value(client_ts);
-  return {"SELECT pg_logical_emit_message(true, 'fieldsync', $1)", pg_params(json_text(origin))};
+pg_statement origin_statement(const std::string& client_id,
+                              const std::vector<protocol::origin_write>& writes) {
+  return {"SELECT pg_logical_emit_message(true, 'fieldsync', $1)",
+          pg_params(protocol::batch_origin_content(client_id, writes))};
 }
 
 pg_statement insert_row_statement(const protocol::collection_schema& schema,

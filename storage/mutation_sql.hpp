@@ -13,6 +13,7 @@
 
 #include "protocol/collection_schema.hpp"
 #include "protocol/lsn.hpp"
+#include "protocol/origin_message.hpp"
 #include "storage/mutation_rows.hpp"
 #include "storage/pg_connection.hpp"
 
@@ -118,10 +119,10 @@ pg_statement duplicate_versions_statement(const boost::json::array& lookups);
 
 // --- the batch transaction, second pipeline: write and record ---------------------------
 
-// The transactional logical message that gives the following changes their origin
-// (protocol/transaction_assembler.cpp reads it).
-pg_statement origin_statement(const std::string& client_id, std::int64_t mutation_id,
-                              const std::string& client_ts);
+// The transactional logical message that names the origin of each of the batch's writes
+// (protocol/origin_message.hpp); one per batch, before its first write.
+pg_statement origin_statement(const std::string& client_id,
+                              const std::vector<protocol::origin_write>& writes);
 // `values`: column -> PostgreSQL text (nullopt: NULL); `now_columns` are set to now().
 // `check`: a condition (parameters numbered after the values') the row as stored (after
 // defaults and triggers) must meet, else the statement fails with SQLSTATE

@@ -211,6 +211,7 @@ asio::awaitable<void> app::start(startup_hook on_start, std::function<void(app&)
   revocations_->start();
   if (on_start) co_await on_start(*this);
   if (shutting_down_) co_return;
+  versions_ = storage::commit_version_waiter::create(ioc_.get_executor(), storage_pool_, changes_);
   co_await start_change_feed();
   if (shutting_down_) co_return;
   co_await start_mutations();
@@ -272,6 +273,9 @@ asio::awaitable<void> app::start_change_feed() {
       "Collections this node's ingest could not copy, or met a value of it could not read "
       "(each is skipped until fieldsync restarts; /admin/v1/status says why).");
   o.on_collection_failed = [&failures](const std::string&, const std::string&) { failures.add(); };
+  o.on_decoded = [versions = versions_](std::uint32_t xid, protocol::lsn commit) {
+    versions->decoded(xid, commit);
+  };
   ingest_ = storage::ingest::create(ingest_ioc_.get_executor(), std::move(o));
   ingest_->start();
 }
@@ -296,7 +300,7 @@ asio::awaitable<void> app::start_mutations() {
       o.columns[c.name] = {c.writable_columns, c.server_set};
     }
   }
-  o.changes = changes_;
+  o.versions = versions_;
   o.storage_is_source = storage_pool_ == pool_;
   o.after_commit = mutation_fault_hook_from_environment();
   try {

@@ -116,6 +116,8 @@ class app {
   std::shared_ptr<storage::pg_pool> pool_;
   std::shared_ptr<storage::pg_pool> storage_pool_;
   std::shared_ptr<storage::log_listener> changes_;
+  // The versions of committed mutation batches: told by the ingest, else read from the log.
+  std::shared_ptr<storage::commit_version_waiter> versions_;
   authenticator auth_;
   collection_registry collections_;
   std::shared_ptr<storage::ingest> ingest_;

@@ -335,15 +335,22 @@ class mutation_service::attempt {
     co_return std::vector<storage::log_row>{};
   }
 
-  // Pipeline 2: the writes (each after its origin), the bookkeeping, the commit.
+  // Pipeline 2: the origins of the writes, the writes, the bookkeeping, the commit.
   write_pipeline writes_of(const batch_decision& d, std::int64_t last) const {
     write_pipeline w;
-    w.statements.reserve(plans_.size() * 2 + 8);
-    for (const auto& rw : d.writes) {
-      const auto& m = *plans_[rw.mutation].m;
-      w.add(storage::origin_statement(batch_.client_id, m.mutation_id, m.client_ts), rw.mutation);
-      w.add(statement_of(rw, *plans_[rw.mutation].access, who_), rw.mutation);
+    w.statements.reserve(d.writes.size() + 9);
+    if (!d.writes.empty()) {
+      std::vector<protocol::origin_write> origins;
+      origins.reserve(d.writes.size());
+      for (const auto& rw : d.writes) {
+        const auto& p = plans_[rw.mutation];
+        origins.push_back(
+            {p.m->mutation_id, p.access->schema.name, p.checked->key_text, p.m->client_ts});
+      }
+      w.add(storage::origin_statement(batch_.client_id, origins));
     }
+    for (const auto& rw : d.writes)
+      w.add(statement_of(rw, *plans_[rw.mutation].access, who_), rw.mutation);
     if (!d.clocks.empty()) w.add(storage::upsert_clocks_statement(d.clocks));
     if (!d.stored_results.empty()) {
       w.add(storage::insert_results_statement(batch_.client_id,
@@ -464,8 +471,7 @@ asio::awaitable<std::shared_ptr<mutation_service>> mutation_service::async_creat
   if (!migrated) throw std::runtime_error("mutations: " + migrated.error().to_string());
   auto tracked = co_await (*conn)->async_query("SELECT current_setting('track_commit_timestamp')");
   self->commit_times_ = tracked && tracked->rows() == 1 && tracked->value(0, 0) == "on";
-  self->versions_ =
-      storage::commit_version_waiter::create(ex, self->storage_, self->options_.changes);
+  self->versions_ = self->options_.versions;
   spawn_logged(ex, self->prune_loop(), "mutation record pruning");
   co_return self;
 }

@@ -60,7 +60,8 @@ struct mutation_options {
   std::chrono::milliseconds client_retention{30LL * 24 * 3600 * 1000};
   std::int64_t max_clients_per_subject = 100;
   std::map<std::string, column_rules_config> columns;  // by collection: writable and server-set
-  std::shared_ptr<storage::log_listener> changes;  // the node's, for the version waiter
+  // The node's: the versions of committed batches (the service stops it with itself).
+  std::shared_ptr<storage::commit_version_waiter> versions;
   bool storage_is_source = true;  // the change log is in the source database
   mutation_fault_hook after_commit;  // tests only (server/mutations/mutation_fault.hpp)
 };

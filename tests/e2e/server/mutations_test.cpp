@@ -76,6 +76,21 @@ TEST_CASE("mutations are applied, merged, rejected or duplicate, once", "[e2e][m
   CHECK(query_value(dsn, "SELECT string_agg(mutation_id::text, ',' ORDER BY idx) FROM fieldsync.changes "
                          "WHERE client_id = 'dev-1' AND lsn = '" + version1 + "'") == "1,2,3");
 
+  // Two writes of one row in one batch: each of its changes names its own mutation, in order.
+  auto twice =
+      push(port, "u1",
+           batch("dev-origins", {update(1, 5, {{"title", "once"}}, {{"title", "title 5"}}),
+                                 update(2, 4, {{"title", "other"}}, {{"title", "title 4"}}),
+                                 update(3, 5, {{"title", "twice"}}, {{"title", "once"}})}));
+  REQUIRE(twice.status == 200);
+  const auto version2 = std::string(results(twice)[0].as_object().at("version").as_string());
+  CHECK(
+      query_value(
+          dsn,
+          "SELECT string_agg(key || ':' || mutation_id::text, ',' ORDER BY idx) FROM fieldsync.changes "
+          "WHERE client_id = 'dev-origins' AND lsn = '" +
+              version2 + "'") == "5:1,4:2,5:3");
+
   // An integration changes the rows meanwhile; the next edits merge with it.
   exec_sql(dsn, "UPDATE m_items SET hits = hits + 10, note = 'by the ETL', tags = '{kol}' WHERE id IN (1, 2)");
   auto second = push(port, "u1",

@@ -309,7 +309,50 @@ TEST_CASE("relations without REPLICA IDENTITY FULL are named once for a warning"
   CHECK(f.a.take_identity_warnings().empty());
 }
 
-TEST_CASE("the origin message names the mutation of the changes after it") {
+TEST_CASE("a batch's origin message names each write's change by collection and key") {
+  fixture f;
+  const auto content = batch_origin_content("c1", {{7, "items", "2", "h7"},
+                                                   {8, "items", "3", ""},
+                                                   {9, "items", "2", "h9"},
+                                                   {10, "notes", "3", ""},
+                                                   {11, "items", "9", ""}});  // wrote nothing
+  auto t =
+      f.run(insert(item("1", "a", "3")),  // before the message: an integration's
+            message(true, "fieldsync", content),
+            insert(item("4", "trigger", "3")),  // a row no write names (a trigger's)
+            update(item("2", "a", "3"), false, item("2", "b", "3")), insert(item("3", "a", "3")),
+            update(item("2", "b", "3"), false, item("2", "c", "3")),  // the same row again
+            update(item("2", "c", "3"), false, item("2", "d", "3")),  // no write left for it
+            insert(values({"3", "note"}), notes_oid), truncate_message{0, {items_oid}});
+  REQUIRE(t.changes.size() == 8);
+  CHECK_FALSE(t.changes[0].origin);
+  CHECK_FALSE(t.changes[1].origin);
+  auto origin = [&](std::size_t i) {
+    REQUIRE(t.changes[i].origin);
+    CHECK(t.changes[i].origin->client_id == "c1");
+    return *t.changes[i].origin;
+  };
+  CHECK(origin(2).mutation_id == 7);
+  CHECK(origin(2).client_ts == "h7");
+  CHECK(origin(3).mutation_id == 8);
+  CHECK(origin(3).client_ts.empty());
+  CHECK(origin(4).mutation_id == 9);
+  CHECK(origin(4).client_ts == "h9");
+  CHECK_FALSE(t.changes[5].origin);
+  CHECK(t.changes[6].collection == "notes");
+  CHECK(origin(6).mutation_id == 10);
+  CHECK_FALSE(t.changes[7].origin);  // a truncate is no client's write
+
+  // Content that is not a batch's (a write without its key) names nothing, and is no error.
+  auto bad =
+      f.run(message(true, "fieldsync",
+                    R"({"client_id":"c1","writes":[{"mutation_id":1,"collection":"items"}]})"),
+            insert(item("5", "a", "3")));
+  REQUIRE(bad.changes.size() == 1);
+  CHECK_FALSE(bad.changes[0].origin);
+}
+
+TEST_CASE("the per-mutation origin message of earlier versions names the changes after it") {
   fixture f;
   auto t = f.run(
       insert(item("1", "a", "3")),
