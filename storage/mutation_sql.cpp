@@ -395,7 +395,8 @@ pg_statement insert_conflicts_statement(const std::string& client_id, const std:
 pg_statement advance_client_statement(const std::string& client_id, std::int64_t last_mutation_id) {
   return {
       "UPDATE fieldsync.mutation_clients SET last_mutation_id = greatest(last_mutation_id, $2::bigint), "
-      "updated_at = now() WHERE client_id = $1",
+      "updated_at = CASE WHEN updated_at < now() - interval '1 minute' THEN now() ELSE updated_at END "
+      "WHERE client_id = $1",
       pg_params(client_id, last_mutation_id)};
 }
 

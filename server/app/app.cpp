@@ -22,6 +22,7 @@
 
 #include <array>
 #include <csignal>
+#include <optional>
 #include <thread>
 
 #include <unistd.h>
@@ -181,10 +182,15 @@ void app::run(startup_hook on_start, std::function<void(app&)> on_ready) {
 
 // The ingest runs on a reactor and a thread of its own: sending 100,000 messages a second
 // to clients on this one must not delay what the log stores (docs/fanout.md, "Threads").
-// It shares nothing with the rest but its status (copied under a lock) and the metrics
-// (atomics); it stops first (begin_shutdown) and is waited for (await_drain).
+// It shares nothing with the rest but its status (copied under a lock), the metrics
+// (atomics) and the transactions it decoded (told to the version waiter under its lock); it
+// stops first (begin_shutdown) and is waited for (await_drain). A node that does not ingest
+// has no such thread.
 void app::run_reactors() {
   struct ingest_reactor {
+    explicit ingest_reactor(asio::io_context& i) : io(i) {}
+    ingest_reactor(const ingest_reactor&) = delete;
+    ingest_reactor& operator=(const ingest_reactor&) = delete;
     asio::io_context& io;
     asio::executor_work_guard<asio::io_context::executor_type> work{io.get_executor()};
     std::jthread thread{[this] { io.run(); }};
@@ -192,7 +198,9 @@ void app::run_reactors() {
       work.reset();
       io.stop();  // after a shutdown timeout the ingest may still be running: abandon it
     }             // then the thread is joined
-  } ingest{ingest_ioc_};
+  };
+  std::optional<ingest_reactor> ingest;
+  if (cfg_.replication.ingest) ingest.emplace(ingest_ioc_);
   ioc_.run();
 }
 

@@ -29,7 +29,8 @@ std::string payload(std::mt19937_64& rng, std::size_t bytes) {
 }  // namespace
 
 std::string live_sync_sections(const fresh_database& db, const std::string& extra,
-                               const std::string& auth_lines) {
+                               const std::string& auth_lines,
+                               const std::string& replication_lines) {
   return "[replication]\n"
          "slot = \"fs_" +
          db.name() +
@@ -38,7 +39,8 @@ std::string live_sync_sections(const fresh_database& db, const std::string& extr
          db.name() +
          "\"\n"
          "heartbeat_interval_ms = 500\n"
-         "max_transaction_bytes = 1048576\n"
+         "max_transaction_bytes = 1048576\n" +
+         replication_lines +
          "[auth]\n"
          "leeway_ms = 0\n" +
          auth_lines +

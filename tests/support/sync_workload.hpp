@@ -24,9 +24,11 @@ inline constexpr const char* test_jwt_secret = "test-secret-0123456789-012345678
 
 // The config sections of a live-sync test: its own slot and publication, the test signing
 // key (kid "test"), the items collection scoped by territory, and `extra` (more sections).
-// `auth_lines` go into [auth] (issuer, audience, ...) and may add [auth.keys.*] after them.
+// `auth_lines` go into [auth] (issuer, audience, ...) and may add [auth.keys.*] after them;
+// `replication_lines` into [replication].
 std::string live_sync_sections(const fresh_database& db, const std::string& extra = "",
-                               const std::string& auth_lines = "");
+                               const std::string& auth_lines = "",
+                               const std::string& replication_lines = "");
 
 // Creates `items`.
 void create_items_schema(const std::string& conninfo);

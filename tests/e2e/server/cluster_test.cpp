@@ -49,35 +49,19 @@ struct load_size {
 };
 
 std::string cluster_sections(const fresh_database& db) {
-  return "[replication]\n"
-         "slot = \"fs_" +
-         db.name() +
-         "\"\n"
-         "publication = \"fs_" +
-         db.name() +
-         "\"\n"
-         "heartbeat_interval_ms = 500\n"
-         "reconnect_min_ms = 50\n"
-         "reconnect_max_ms = 1000\n"
-         "leader_retry_ms = 200\n"
-         "[mutations]\n"
-         "version_wait_ms = 10000\n"
-         "[auth]\n"
-         "leeway_ms = 0\n"
-         "[auth.keys.test]\n"
-         "alg = \"HS256\"\n"
-         "secret = \"" +
-         std::string(test_jwt_secret) +
-         "\"\n"
-         "[collections.items]\n"
-         "primary_key = [\"id\"]\n"
-         "read_scope = \"territory_id = ANY($claims.territories)\"\n"
-         "[collections.tallies]\n"
-         "primary_key = [\"id\"]\n"
-         "read_scope = \"owner = $claims.sub\"\n"
-         "write_scope = \"owner = $claims.sub\"\n"
-         "[collections.tallies.merge.fields]\n"
-         "hits = \"counter\"\n";
+  return live_sync_sections(db,
+                            "[mutations]\n"
+                            "version_wait_ms = 10000\n"
+                            "[collections.tallies]\n"
+                            "primary_key = [\"id\"]\n"
+                            "read_scope = \"owner = $claims.sub\"\n"
+                            "write_scope = \"owner = $claims.sub\"\n"
+                            "[collections.tallies.merge.fields]\n"
+                            "hits = \"counter\"\n",
+                            "",
+                            "reconnect_min_ms = 50\n"
+                            "reconnect_max_ms = 1000\n"
+                            "leader_retry_ms = 200\n");
 }
 
 bool same_rows(const std::map<std::string, json::object>& got,

@@ -138,3 +138,49 @@ TEST_CASE("the mutation schema migrates once and again without change", "[pg][pi
     CHECK(tables->value(0, 0) == "4");
   });
 }
+
+TEST_CASE("rewriting a row's clocks and a client's row are HOT updates", "[pg][pipeline]") {
+  fresh_database db;
+  run([&](asio::any_io_executor ex) -> asio::awaitable<void> {
+    auto c = co_await connect(ex, db.conninfo());
+    auto migrated = co_await async_migrate_mutation_schema(*c);
+    REQUIRE(migrated.has_value());
+    auto clock = [](bool deleted) {
+      return boost::json::array{
+          boost::json::object{{"collection", "items"},
+                              {"key", "7"},
+                              {"own", false},
+                              {"xid", 1},
+                              {"client_id", "c1"},
+                              {"row_clock", "0000000001234-0000-c1"},
+                              {"field_clocks", boost::json::object{{"title", "x"}}},
+                              {"deleted", deleted}}};
+    };
+    std::vector<pg_statement> st;
+    st.push_back(begin_statement());
+    st.push_back(create_client_statement("c1", "u1", 100, std::chrono::hours(24 * 30)));
+    st.push_back(upsert_clocks_statement(clock(false)));  // the insert
+    st.push_back(upsert_clocks_statement(clock(false)));  // rewrites
+    st.push_back(upsert_clocks_statement(clock(false)));
+    st.push_back(advance_client_statement("c1", 5));
+    st.push_back(advance_client_statement("c1", 9));
+    st.push_back(
+        {"SELECT pg_stat_get_xact_tuples_updated('fieldsync.row_clocks'::regclass), "
+         "pg_stat_get_xact_tuples_hot_updated('fieldsync.row_clocks'::regclass), "
+         "pg_stat_get_xact_tuples_updated('fieldsync.mutation_clients'::regclass), "
+         "pg_stat_get_xact_tuples_hot_updated('fieldsync.mutation_clients'::regclass)",
+         {}});
+    st.push_back(commit_statement());
+    auto r = co_await c->async_pipeline(st);
+    REQUIRE(r.has_value());
+    const auto& counts = (*r)[7];
+    CHECK(counts.value(0, 0) == "2");
+    CHECK(counts.value(0, 1) == "2");
+    CHECK(counts.value(0, 2) == "2");
+    CHECK(counts.value(0, 3) == "2");
+    auto last = co_await c->async_query(
+        "SELECT last_mutation_id FROM fieldsync.mutation_clients WHERE client_id = 'c1'");
+    REQUIRE(last.has_value());
+    CHECK(last->value(0, 0) == "9");
+  });
+}
