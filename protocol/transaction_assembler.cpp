@@ -271,7 +271,10 @@ boost::system::result<transaction_assembler::event> transaction_assembler::on_me
   if (m.transactional) {
     if (m.prefix == origin_message_prefix) {
       if (!open_) return assembler_errc::change_outside_transaction;
-      origins_ = announced_origins::parse(m.content);
+      // fieldsync's own messages are as long as a batch's writes: one larger than the whole
+      // transaction may hold in memory cannot be one, and is not parsed.
+      origins_ = m.content.size() <= max_bytes_ ? announced_origins::parse(m.content)
+                                                : announced_origins{};
       return added(2 * m.content.size());  // held until the transaction ends
     }
     return event::none;

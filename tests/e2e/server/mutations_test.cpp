@@ -296,3 +296,46 @@ TEST_CASE("stored results are bounded: older duplicates are answered without the
   CHECK(query_value(dsn, "SELECT title FROM m_items WHERE id = 1") == "t15");
   CHECK(server.terminate() == 0);
 }
+
+TEST_CASE("origins match writes whose keys PostgreSQL spells differently from the client",
+          "[e2e][mutations]") {
+  fresh_database db;
+  const auto dsn = db.conninfo();
+  create_mutation_schema(dsn, 1);
+  // A composite key of types whose text the client may spell otherwise: an offset
+  // timestamptz, a numeric with trailing zeros, an upper-case uuid, non-ASCII text.
+  exec_sql(dsn,
+           "CREATE TABLE m_keys (at timestamptz, amount numeric(12,2), id uuid, label text, "
+           "owner text NOT NULL, v int, PRIMARY KEY (at, amount, id, label))");
+  server_process server(dsn, mutation_sections(db.name()) +
+                                 "[collections.m_keys]\n"
+                                 "primary_key = [\"at\", \"amount\", \"id\", \"label\"]\n"
+                                 "read_scope = \"owner = $claims.sub\"\n"
+                                 "write_scope = \"owner = $claims.sub\"\n");
+  const auto port = server.public_port();
+  wait_for_log_rows(dsn, 1);
+  const json::object key{{"at", "2026-03-01T02:30:00+02:00"},
+                         {"amount", "1.50"},
+                         {"id", "6F1C2B3A-0000-4000-8000-00000000ABCD"},
+                         {"label", "Zürich ✓"}};
+  auto mutation = [&](std::int64_t id, std::string_view op, json::object set) {
+    return json::object{{"mutation_id", id},
+                        {"collection", "m_keys"},
+                        {"op", op},
+                        {"key", key},
+                        {"set", std::move(set)}};
+  };
+  auto r = push(port, "u1",
+                batch("dev-keys", {mutation(1, "insert", {{"owner", "u1"}, {"v", 1}}),
+                                   mutation(2, "update", {{"v", 2}})}));
+  REQUIRE(r.status == 200);
+  CHECK(status_of(r, 0) == "applied");
+  CHECK(status_of(r, 1) == "applied");
+  const auto version = std::string(results(r)[0].as_object().at("version").as_string());
+  CHECK(
+      query_value(
+          dsn,
+          "SELECT string_agg(op::text || ':' || coalesce(mutation_id::text, 'none'), ',' ORDER BY idx) "
+          "FROM fieldsync.changes WHERE collection = 'm_keys' AND lsn = '" +
+              version + "'") == "i:1,u:2");
+}

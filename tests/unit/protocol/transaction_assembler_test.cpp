@@ -350,6 +350,21 @@ TEST_CASE("a batch's origin message names each write's change by collection and 
             insert(item("5", "a", "3")));
   REQUIRE(bad.changes.size() == 1);
   CHECK_FALSE(bad.changes[0].origin);
+
+  // Content larger than a transaction may hold is not parsed, and spills like changes do.
+  transaction_assembler small{{items(), notes()}, 64};
+  REQUIRE(small.feed(items_relation()).has_value());
+  REQUIRE(small.feed(begin()).has_value());
+  const auto big = batch_origin_content("c1", {{7, "items", "2", std::string(100, 'h')}});
+  auto ev = small.feed(message(true, "fieldsync", big));
+  REQUIRE(ev.has_value());
+  CHECK(*ev == event::over_limit);
+  CHECK(small.take_changes().empty());
+  REQUIRE(small.feed(insert(item("2", "a", "3"))).has_value());
+  REQUIRE(small.feed(commit()).has_value());
+  auto t2 = small.take_transaction();
+  REQUIRE(t2.changes.size() == 1);
+  CHECK_FALSE(t2.changes[0].origin);
 }
 
 TEST_CASE("the per-mutation origin message of earlier versions names the changes after it") {
