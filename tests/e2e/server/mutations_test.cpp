@@ -33,6 +33,20 @@ json::value batch(const std::string& client, json::array mutations) {
 
 json::array results(const http_reply& r) { return r.json().as_object().at("results").as_array(); }
 
+// The log's answer to `sql` once it holds what a push's version names: the version can
+// reach the client a moment before the log stores its transaction (docs/mutations.md,
+// "Versions").
+std::string once_logged(const std::string& dsn, const std::string& sql) {
+  std::string v;
+  wait_until(
+      [&] {
+        v = query_value(dsn, sql);
+        return !v.empty();
+      },
+      10s, sql);
+  return v;
+}
+
 std::string status_of(const http_reply& r, std::size_t i) {
   auto all = results(r);
   return std::string(all.at(i).as_object().at("status").as_string());
@@ -73,8 +87,10 @@ TEST_CASE("mutations are applied, merged, rejected or duplicate, once", "[e2e][m
 
   // The log knows which mutation made which version.
   auto version1 = std::string(results(first)[0].as_object().at("version").as_string());
-  CHECK(query_value(dsn, "SELECT string_agg(mutation_id::text, ',' ORDER BY idx) FROM fieldsync.changes "
-                         "WHERE client_id = 'dev-1' AND lsn = '" + version1 + "'") == "1,2,3");
+  CHECK(once_logged(dsn,
+                    "SELECT string_agg(mutation_id::text, ',' ORDER BY idx) FROM fieldsync.changes "
+                    "WHERE client_id = 'dev-1' AND lsn = '" +
+                        version1 + "'") == "1,2,3");
 
   // Two writes of one row in one batch: each of its changes names its own mutation, in order.
   auto twice =
@@ -85,7 +101,7 @@ TEST_CASE("mutations are applied, merged, rejected or duplicate, once", "[e2e][m
   REQUIRE(twice.status == 200);
   const auto version2 = std::string(results(twice)[0].as_object().at("version").as_string());
   CHECK(
-      query_value(
+      once_logged(
           dsn,
           "SELECT string_agg(key || ':' || mutation_id::text, ',' ORDER BY idx) FROM fieldsync.changes "
           "WHERE client_id = 'dev-origins' AND lsn = '" +
@@ -333,7 +349,7 @@ TEST_CASE("origins match writes whose keys PostgreSQL spells differently from th
   CHECK(status_of(r, 1) == "applied");
   const auto version = std::string(results(r)[0].as_object().at("version").as_string());
   CHECK(
-      query_value(
+      once_logged(
           dsn,
           "SELECT string_agg(op::text || ':' || coalesce(mutation_id::text, 'none'), ',' ORDER BY idx) "
           "FROM fieldsync.changes WHERE collection = 'm_keys' AND lsn = '" +
