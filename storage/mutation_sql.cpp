@@ -66,15 +66,21 @@ std::string key_condition(const protocol::collection_schema& schema, int first_p
   return out;
 }
 
+// A statement of fieldsync's own tables: the same text at every use, so the session
+// prepares it (pg_statement::preparable).
+pg_statement preparable(std::string sql, pg_params params) {
+  return {std::move(sql), std::move(params), true};
+}
+
 constexpr std::string_view own_xid = "(pg_current_xact_id()::text::bigint % 4294967296)";
 
 }  // namespace
 
-pg_statement begin_statement() { return {"BEGIN", {}}; }
+pg_statement begin_statement() { return preparable("BEGIN", {}); }
 
 pg_statement lock_timeout_statement(std::chrono::milliseconds timeout) {
-  return {"SELECT set_config('lock_timeout', $1, true)",
-          pg_params(std::to_string(timeout.count()) + "ms")};
+  return preparable("SELECT set_config('lock_timeout', $1, true)",
+                    pg_params(std::to_string(timeout.count()) + "ms"));
 }
 
 pg_statement create_client_statement(const std::string& client_id, const std::string& subject,
@@ -82,7 +88,7 @@ pg_statement create_client_statement(const std::string& client_id, const std::st
                                      std::chrono::milliseconds retention) {
   // The deletes run only when this statement created the client (an uncorrelated EXISTS:
   // checked once), so a known client's batch pays nothing for them.
-  return {
+  return preparable(
       "WITH created AS (INSERT INTO fieldsync.mutation_clients (client_id, owner, last_mutation_id) "
       "VALUES ($1, $2, 0) ON CONFLICT (client_id) DO NOTHING RETURNING client_id), "
       "gone AS (DELETE FROM fieldsync.mutation_clients c WHERE EXISTS (SELECT 1 FROM created) AND ("
@@ -93,12 +99,13 @@ pg_statement create_client_statement(const std::string& client_id, const std::st
       "RETURNING c.client_id) "
       "DELETE FROM fieldsync.mutation_results r USING gone WHERE r.client_id = gone.client_id",
       pg_params(client_id, subject, std::max<std::int64_t>(0, max_per_subject - 1),
-                static_cast<std::int64_t>(retention.count()))};
+                static_cast<std::int64_t>(retention.count())));
 }
 
 pg_statement lock_client_statement(const std::string& client_id) {
-  return {"SELECT owner, last_mutation_id FROM fieldsync.mutation_clients WHERE client_id = $1 FOR UPDATE",
-          pg_params(client_id)};
+  return preparable(
+      "SELECT owner, last_mutation_id FROM fieldsync.mutation_clients WHERE client_id = $1 FOR UPDATE",
+      pg_params(client_id));
 }
 
 pg_outcome<client_state> read_client(const pg_result& r) {
@@ -110,12 +117,13 @@ pg_outcome<client_state> read_client(const pg_result& r) {
 
 pg_statement stored_results_statement(const std::string& client_id, std::int64_t first,
                                       std::int64_t last) {
-  return {"SELECT r.mutation_id, r.result, r.collection, r.key, CASE WHEN r.wrote THEN m.xid END "
-          "FROM fieldsync.mutation_results m, jsonb_to_recordset(m.results) AS r(mutation_id bigint, "
-          "result jsonb, collection text, key text, wrote boolean) "
-          "WHERE m.client_id = $1 AND m.last_id >= $2::bigint AND m.first_id <= $3::bigint "
-          "AND r.mutation_id BETWEEN $2::bigint AND $3::bigint ORDER BY r.mutation_id",
-          pg_params(client_id, first, last)};
+  return preparable(
+      "SELECT r.mutation_id, r.result, r.collection, r.key, CASE WHEN r.wrote THEN m.xid END "
+      "FROM fieldsync.mutation_results m, jsonb_to_recordset(m.results) AS r(mutation_id bigint, "
+      "result jsonb, collection text, key text, wrote boolean) "
+      "WHERE m.client_id = $1 AND m.last_id >= $2::bigint AND m.first_id <= $3::bigint "
+      "AND r.mutation_id BETWEEN $2::bigint AND $3::bigint ORDER BY r.mutation_id",
+      pg_params(client_id, first, last));
 }
 
 pg_outcome<std::vector<stored_result>> read_stored_results(const pg_result& r) {
@@ -221,9 +229,10 @@ pg_outcome<std::vector<locked_row>> read_locked_rows(const pg_result& r,
 }
 
 pg_statement clocks_statement(const std::string& collection, const std::vector<std::string>& keys) {
-  return {"SELECT key, xid, client_id, row_clock, field_clocks, deleted FROM fieldsync.row_clocks "
-          "WHERE collection = $1 AND key = ANY($2::text[])",
-          pg_params(collection, text_array(keys))};
+  return preparable(
+      "SELECT key, xid, client_id, row_clock, field_clocks, deleted FROM fieldsync.row_clocks "
+      "WHERE collection = $1 AND key = ANY($2::text[])",
+      pg_params(collection, text_array(keys)));
 }
 
 pg_outcome<std::vector<stored_clocks>> read_clocks(const pg_result& r) {
@@ -245,11 +254,12 @@ pg_outcome<std::vector<stored_clocks>> read_clocks(const pg_result& r) {
 }
 
 pg_statement log_rows_statement(const std::string& collection, const std::vector<std::string>& keys) {
-  return {"SELECT r.key, r.lsn::text, r.deleted, r.\"row\"::text, c.xid FROM fieldsync.rows r "
-          "LEFT JOIN LATERAL (SELECT x.xid FROM fieldsync.changes x WHERE x.collection = r.collection "
-          "AND x.key = r.key AND x.lsn = r.lsn ORDER BY x.lsn DESC, x.idx DESC LIMIT 1) c ON true "
-          "WHERE r.collection = $1 AND r.key = ANY($2::text[])",
-          pg_params(collection, text_array(keys))};
+  return preparable(
+      "SELECT r.key, r.lsn::text, r.deleted, r.\"row\"::text, c.xid FROM fieldsync.rows r "
+      "LEFT JOIN LATERAL (SELECT x.xid FROM fieldsync.changes x WHERE x.collection = r.collection "
+      "AND x.key = r.key AND x.lsn = r.lsn ORDER BY x.lsn DESC, x.idx DESC LIMIT 1) c ON true "
+      "WHERE r.collection = $1 AND r.key = ANY($2::text[])",
+      pg_params(collection, text_array(keys)));
 }
 
 pg_outcome<std::vector<log_row>> read_log_rows(const pg_result& r) {
@@ -269,16 +279,19 @@ pg_outcome<std::vector<log_row>> read_log_rows(const pg_result& r) {
   return out;
 }
 
-pg_statement log_high_statement() { return {"SELECT high_lsn::text FROM fieldsync.state", {}}; }
+pg_statement log_high_statement() {
+  return preparable("SELECT high_lsn::text FROM fieldsync.state", {});
+}
 
 pg_statement log_versions_statement(protocol::lsn after, protocol::lsn upto,
                                     const std::vector<std::uint32_t>& xids) {
   json::array x;
   for (auto v : xids) x.push_back(static_cast<std::int64_t>(v));
-  return {"SELECT DISTINCT xid, lsn::text FROM fieldsync.changes "
-          "WHERE lsn > $1::pg_lsn AND lsn <= $2::pg_lsn "
-          "AND xid IN (SELECT jsonb_array_elements_text($3::jsonb)::bigint)",
-          pg_params(after.to_string(), upto.to_string(), json_text(x))};
+  return preparable(
+      "SELECT DISTINCT xid, lsn::text FROM fieldsync.changes "
+      "WHERE lsn > $1::pg_lsn AND lsn <= $2::pg_lsn "
+      "AND xid IN (SELECT jsonb_array_elements_text($3::jsonb)::bigint)",
+      pg_params(after.to_string(), upto.to_string(), json_text(x)));
 }
 
 pg_outcome<std::vector<xid_version>> read_log_versions(const pg_result& r) {
@@ -293,16 +306,17 @@ pg_outcome<std::vector<xid_version>> read_log_versions(const pg_result& r) {
 }
 
 pg_statement duplicate_versions_statement(const json::array& lookups) {
-  return {"SELECT d.i, (SELECT c.lsn::text FROM fieldsync.changes c WHERE c.collection = d.c "
-          "AND c.key = d.k AND c.xid = d.x ORDER BY c.lsn DESC LIMIT 1) "
-          "FROM jsonb_to_recordset($1::jsonb) AS d(i int, c text, k text, x bigint)",
-          pg_params(json_text(lookups))};
+  return preparable(
+      "SELECT d.i, (SELECT c.lsn::text FROM fieldsync.changes c WHERE c.collection = d.c "
+      "AND c.key = d.k AND c.xid = d.x ORDER BY c.lsn DESC LIMIT 1) "
+      "FROM jsonb_to_recordset($1::jsonb) AS d(i int, c text, k text, x bigint)",
+      pg_params(json_text(lookups)));
 }
 
 pg_statement origin_statement(const std::string& client_id,
                               const std::vector<protocol::origin_write>& writes) {
-  return {"SELECT pg_logical_emit_message(true, 'fieldsync', $1)",
-          pg_params(protocol::batch_origin_content(client_id, writes))};
+  return preparable("SELECT pg_logical_emit_message(true, 'fieldsync', $1)",
+                    pg_params(protocol::batch_origin_content(client_id, writes)));
 }
 
 pg_statement insert_row_statement(const protocol::collection_schema& schema,
@@ -361,51 +375,56 @@ pg_statement delete_row_statement(const protocol::collection_schema& schema,
 }
 
 pg_statement upsert_clocks_statement(const json::array& clocks) {
-  return {"INSERT INTO fieldsync.row_clocks AS rc "
-          "(collection, key, xid, client_id, row_clock, field_clocks, deleted, updated_at) "
-          "SELECT x.collection, x.key, CASE WHEN x.own THEN " + std::string(own_xid) +
-              " ELSE x.xid END, x.client_id, x.row_clock, coalesce(x.field_clocks, '{}'), x.deleted, now() "
+  return preparable(
+      "INSERT INTO fieldsync.row_clocks AS rc "
+      "(collection, key, xid, client_id, row_clock, field_clocks, deleted, updated_at) "
+      "SELECT x.collection, x.key, CASE WHEN x.own THEN " +
+          std::string(own_xid) +
+          " ELSE x.xid END, x.client_id, x.row_clock, coalesce(x.field_clocks, '{}'), x.deleted, now() "
           "FROM jsonb_to_recordset($1::jsonb) AS x(collection text, key text, own boolean, "
           "xid bigint, client_id text, row_clock text, field_clocks jsonb, deleted boolean) "
           "ON CONFLICT (collection, key) DO UPDATE SET xid = EXCLUDED.xid, "
           "client_id = EXCLUDED.client_id, row_clock = EXCLUDED.row_clock, "
           "field_clocks = EXCLUDED.field_clocks, deleted = EXCLUDED.deleted, "
           "updated_at = EXCLUDED.updated_at",
-          pg_params(json_text(clocks))};
+      pg_params(json_text(clocks)));
 }
 
 pg_statement insert_results_statement(const std::string& client_id, std::int64_t first_id,
                                       std::int64_t last_id, const json::array& results) {
-  return {"INSERT INTO fieldsync.mutation_results (client_id, first_id, last_id, results, xid) "
-          "VALUES ($1, $2, $3, $4::jsonb, " + std::string(own_xid) + ")",
-          pg_params(client_id, first_id, last_id, json_text(results))};
+  return preparable(
+      "INSERT INTO fieldsync.mutation_results (client_id, first_id, last_id, results, xid) "
+      "VALUES ($1, $2, $3, $4::jsonb, " +
+          std::string(own_xid) + ")",
+      pg_params(client_id, first_id, last_id, json_text(results)));
 }
 
 pg_statement insert_conflicts_statement(const std::string& client_id, const std::string& subject,
                                         const json::array& conflicts) {
-  return {"INSERT INTO fieldsync.conflicts "
-          "(collection, key, client_id, mutation_id, subject, op, outcome, reason, row_policy, fields) "
-          "SELECT x.collection, x.key, $1, x.mutation_id, $2, x.op, x.outcome, x.reason, "
-          "x.row_policy, x.fields FROM jsonb_to_recordset($3::jsonb) AS x(collection text, "
-          "key text, mutation_id bigint, op text, outcome text, reason text, row_policy text, "
-          "fields jsonb)",
-          pg_params(client_id, subject, json_text(conflicts))};
+  return preparable(
+      "INSERT INTO fieldsync.conflicts "
+      "(collection, key, client_id, mutation_id, subject, op, outcome, reason, row_policy, fields) "
+      "SELECT x.collection, x.key, $1, x.mutation_id, $2, x.op, x.outcome, x.reason, "
+      "x.row_policy, x.fields FROM jsonb_to_recordset($3::jsonb) AS x(collection text, "
+      "key text, mutation_id bigint, op text, outcome text, reason text, row_policy text, "
+      "fields jsonb)",
+      pg_params(client_id, subject, json_text(conflicts)));
 }
 
 pg_statement advance_client_statement(const std::string& client_id, std::int64_t last_mutation_id) {
-  return {
+  return preparable(
       "UPDATE fieldsync.mutation_clients SET last_mutation_id = greatest(last_mutation_id, $2::bigint), "
       "updated_at = CASE WHEN updated_at < now() - interval '1 minute' THEN now() ELSE updated_at END "
       "WHERE client_id = $1",
-      pg_params(client_id, last_mutation_id)};
+      pg_params(client_id, last_mutation_id));
 }
 
 pg_statement prune_results_statement(const std::string& client_id, std::int64_t upto) {
-  return {"DELETE FROM fieldsync.mutation_results WHERE client_id = $1 AND last_id <= $2",
-          pg_params(client_id, upto)};
+  return preparable("DELETE FROM fieldsync.mutation_results WHERE client_id = $1 AND last_id <= $2",
+                    pg_params(client_id, upto));
 }
 
-pg_statement current_xid_statement() { return {"SELECT " + std::string(own_xid), {}}; }
+pg_statement current_xid_statement() { return preparable("SELECT " + std::string(own_xid), {}); }
 
 pg_outcome<std::uint32_t> read_current_xid(const pg_result& r) {
   if (r.rows() != 1) return bad_result("current xid: unexpected shape");
@@ -414,17 +433,18 @@ pg_outcome<std::uint32_t> read_current_xid(const pg_result& r) {
   return *x;
 }
 
-pg_statement commit_statement() { return {"COMMIT", {}}; }
+pg_statement commit_statement() { return preparable("COMMIT", {}); }
 
 pg_statement list_conflicts_statement(std::int64_t before, std::int64_t limit,
                                       const std::string& collection, const std::string& client_id) {
-  return {"SELECT id, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "
-          "collection, key, client_id, mutation_id, subject, op, outcome, reason, row_policy, "
-          "fields::text FROM fieldsync.conflicts "
-          "WHERE ($1::bigint = 0 OR id < $1::bigint) AND ($3::text = '' OR collection = $3::text) "
-          "AND ($4::text = '' OR client_id = $4::text) "
-          "ORDER BY id DESC LIMIT $2",
-          pg_params(before, limit, collection, client_id)};
+  return preparable(
+      "SELECT id, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "
+      "collection, key, client_id, mutation_id, subject, op, outcome, reason, row_policy, "
+      "fields::text FROM fieldsync.conflicts "
+      "WHERE ($1::bigint = 0 OR id < $1::bigint) AND ($3::text = '' OR collection = $3::text) "
+      "AND ($4::text = '' OR client_id = $4::text) "
+      "ORDER BY id DESC LIMIT $2",
+      pg_params(before, limit, collection, client_id));
 }
 
 pg_outcome<json::array> read_conflicts(const pg_result& r) {
@@ -457,24 +477,26 @@ pg_outcome<json::array> read_conflicts(const pg_result& r) {
 }
 
 pg_statement prune_conflicts_statement(std::chrono::milliseconds retention) {
-  return {"DELETE FROM fieldsync.conflicts WHERE at < now() - $1::bigint * interval '1 millisecond'",
-          pg_params(static_cast<std::int64_t>(retention.count()))};
+  return preparable(
+      "DELETE FROM fieldsync.conflicts WHERE at < now() - $1::bigint * interval '1 millisecond'",
+      pg_params(static_cast<std::int64_t>(retention.count())));
 }
 
 pg_statement prune_deleted_clocks_statement(std::chrono::milliseconds retention) {
-  return {"DELETE FROM fieldsync.row_clocks WHERE deleted AND "
-          "updated_at < now() - $1::bigint * interval '1 millisecond'",
-          pg_params(static_cast<std::int64_t>(retention.count()))};
+  return preparable(
+      "DELETE FROM fieldsync.row_clocks WHERE deleted AND "
+      "updated_at < now() - $1::bigint * interval '1 millisecond'",
+      pg_params(static_cast<std::int64_t>(retention.count())));
 }
 
 pg_statement prune_clients_statement(std::chrono::milliseconds retention, std::int64_t limit) {
-  return {
+  return preparable(
       "WITH gone AS (DELETE FROM fieldsync.mutation_clients WHERE client_id IN ("
       "SELECT client_id FROM fieldsync.mutation_clients "
       "WHERE updated_at < now() - $1::bigint * interval '1 millisecond' "
       "LIMIT $2::bigint FOR UPDATE SKIP LOCKED) RETURNING client_id) "
       "DELETE FROM fieldsync.mutation_results r USING gone WHERE r.client_id = gone.client_id",
-      pg_params(static_cast<std::int64_t>(retention.count()), limit)};
+      pg_params(static_cast<std::int64_t>(retention.count()), limit));
 }
 
 }  // namespace fieldsync::storage

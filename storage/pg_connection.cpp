@@ -1,5 +1,8 @@
 #include "storage/pg_connection.hpp"
 
+#include "storage/prepared_statements.hpp"
+#include "storage/sqlstate.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
@@ -101,6 +104,8 @@ struct pg_connection::impl {
   // The server said FATAL outside an operation (shutting down, idle_in_transaction
   // timeout): the socket closes next.
   bool goodbye = false;
+  // What async_pipeline prepared on this session.
+  prepared_statements prepared;
 
   explicit impl(executor_type e) : ex(e), deadline(e) {}
 
@@ -403,14 +408,34 @@ pg_connection::async_pipeline(const std::vector<pg_statement>& statements) {
   if (d->broken) co_return failed(make_error(pg_errc::connection_lost, "connection is broken"));
   if (PQenterPipelineMode(d->conn) != 1) co_return failed(d->lost("cannot enter pipeline mode"));
 
+  // What the server answers, in order: one result sequence per Prepare and per statement.
+  struct step {
+    std::size_t statement;
+    bool prepare;  // the Prepare of the statement's text, sent before it
+    bool named;    // the statement executes a prepared one
+  };
+  std::vector<step> steps;
+  steps.reserve(n);
   std::vector<const char*> values;
-  for (const auto& st : statements) {
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto& st = statements[i];
     values.clear();
     for (const auto& v : st.params.values()) values.push_back(v ? v->c_str() : nullptr);
-    if (!PQsendQueryParams(d->conn, st.sql.c_str(), static_cast<int>(values.size()), nullptr,
-                           values.data(), nullptr, nullptr, 0)) {
-      co_return failed(d->lost("cannot send query"));
+    const int count = static_cast<int>(values.size());
+    const auto use = st.preparable ? d->prepared.use_of(st.sql) : std::nullopt;
+    if (use && use->prepare) {
+      if (!PQsendPrepare(d->conn, use->name.c_str(), st.sql.c_str(), count, nullptr)) {
+        d->prepared.forget(st.sql);
+        co_return failed(d->lost("cannot send prepare"));
+      }
+      steps.push_back({i, true, false});
     }
+    const int sent = use ? PQsendQueryPrepared(d->conn, use->name.c_str(), count, values.data(),
+                                               nullptr, nullptr, 0)
+                         : PQsendQueryParams(d->conn, st.sql.c_str(), count, nullptr, values.data(),
+                                             nullptr, nullptr, 0);
+    if (!sent) co_return failed(d->lost("cannot send query"));
+    steps.push_back({i, false, use.has_value()});
   }
   if (!PQpipelineSync(d->conn)) co_return failed(d->lost("cannot send pipeline sync"));
   if (auto err = co_await d->flush()) co_return failed(*err);
@@ -429,17 +454,35 @@ pg_connection::async_pipeline(const std::vector<pg_statement>& statements) {
   std::vector<pg_result> results;
   results.reserve(n);
   std::optional<pg_pipeline_error> error;
-  for (std::size_t i = 0; i < n; ++i) {
+  for (const auto& s : steps) {
     pg_result kept;
     for (;;) {
       auto r = co_await next();
       if (!r) co_return failed(r.error());
       if (!*r) break;
-      auto status = PQresultStatus(*r);
-      if ((status == PGRES_FATAL_ERROR || status == PGRES_BAD_RESPONSE) && !error) {
-        error = pg_pipeline_error{i, error_from_result(*r)};
-      }
       kept = pg_result(*r);
+    }
+    const auto status = PQresultStatus(kept.native());
+    const bool refused =
+        kept.native() && (status == PGRES_FATAL_ERROR || status == PGRES_BAD_RESPONSE);
+    const auto& sql = statements[s.statement].sql;
+    if (s.prepare) {
+      // A Prepare that failed, or that the server skipped after an earlier failure, left
+      // nothing on the session.
+      if (status != PGRES_COMMAND_OK) d->prepared.forget(sql);
+      if (refused && !error)
+        error = pg_pipeline_error{s.statement, error_from_result(kept.native())};
+      continue;
+    }
+    if (refused && !error) {
+      error = pg_pipeline_error{s.statement, error_from_result(kept.native())};
+      if (s.named && error->error.sqlstate == sqlstate::invalid_sql_statement_name) {
+        d->prepared.forget_all();
+        error->stale_prepared = true;
+      } else if (s.named && error->error.sqlstate == sqlstate::feature_not_supported) {
+        d->prepared.forget(sql);
+        error->stale_prepared = true;
+      }
     }
     results.push_back(std::move(kept));
   }
@@ -725,6 +768,8 @@ std::chrono::milliseconds pg_connection::operation_timeout() const noexcept {
 int pg_connection::reactor_descriptor() const noexcept {
   return impl_->socket ? impl_->socket->native_handle() : -1;
 }
+
+std::size_t pg_connection::prepared_count() const noexcept { return impl_->prepared.size(); }
 
 int pg_connection::backend_pid() const noexcept { return PQbackendPID(impl_->conn); }
 const pg_connection::executor_type& pg_connection::get_executor() const noexcept { return impl_->ex; }

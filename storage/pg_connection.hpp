@@ -52,6 +52,12 @@ namespace fieldsync::storage {
 struct pg_statement {
   std::string sql;
   pg_params params;
+  // The text is one of a few that the server runs again and again (fieldsync's own
+  // tables): the session prepares it at its second use and executes it by name from then
+  // on, which saves the parse and the plan of each run. Never for a text built from a
+  // user's schema: a change of that schema would fail the prepared plan instead of
+  // replanning it (docs/operations.md, "Prepared statements").
+  bool preparable = false;
 };
 
 // Why a pipeline failed: the statement the server refused (its index in the pipeline), or
@@ -60,6 +66,11 @@ struct pg_statement {
 struct pg_pipeline_error {
   std::size_t index = 0;
   pg_error error;
+  // The server had lost a statement this session prepared (a DISCARD, a pooler that
+  // switched backends) or its plan no longer fitted the tables (0A000, "cached plan must
+  // not change result type"). The session has forgotten it: the same pipeline, sent again,
+  // prepares it anew.
+  bool stale_prepared = false;
 };
 
 struct pg_notification {
@@ -103,6 +114,7 @@ class pg_connection {
   // the server skips the rest; the error names the first failed statement. Statements run
   // in the session's transaction state (send BEGIN as the first one for a transaction; a
   // failure inside it leaves the transaction aborted until the caller sends ROLLBACK).
+  // A preparable statement goes as Prepare (its second use) and Execute by name.
   boost::asio::awaitable<boost::system::result<std::vector<pg_result>, pg_pipeline_error>>
   async_pipeline(const std::vector<pg_statement>& statements);
 
@@ -161,6 +173,9 @@ class pg_connection {
 
   // Interrupts the operation in flight, if any: it completes with operation_aborted.
   void cancel();
+
+  // How many statements this session holds prepared: for tests and diagnostics.
+  std::size_t prepared_count() const noexcept;
 
  private:
   struct impl;

@@ -6,7 +6,9 @@
 
 namespace fieldsync::storage::sqlstate {
 
+inline constexpr std::string_view feature_not_supported = "0A000";
 inline constexpr std::string_view unique_violation = "23505";
+inline constexpr std::string_view invalid_sql_statement_name = "26000";
 inline constexpr std::string_view serialization_failure = "40001";
 inline constexpr std::string_view deadlock_detected = "40P01";
 inline constexpr std::string_view undefined_table = "42P01";

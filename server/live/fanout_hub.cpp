@@ -109,6 +109,12 @@ void fanout_hub::on_advance(const storage::log_position& p) {
 
 asio::awaitable<void> fanout_hub::pump() {
   auto self = shared_from_this();
+  // However the pump ends, the next advance can start another: an exception (logged by
+  // spawn_logged) must not leave the hub deaf for the rest of the process's life.
+  struct pump_end {
+    bool& pumping;
+    ~pump_end() { pumping = false; }
+  } end{pumping_};
   auto backoff = 100ms;
   while (!stopped_ && target_ && position_) {
     if (target_->epoch != position_->epoch) {
@@ -165,7 +171,6 @@ asio::awaitable<void> fanout_hub::pump() {
     // Never backwards: what was delivered stays delivered (a lost batch comes back the same).
     if (!full && *position_ < goal) position_ = goal;
   }
-  pumping_ = false;
 }
 
 // Waits `backoff` before the pump's next try, and doubles it for the one after (to 5 s).

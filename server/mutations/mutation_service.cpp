@@ -222,6 +222,7 @@ class mutation_service::attempt {
     auto read = co_await tx.connection().async_pipeline(p.statements);
     if (!read) {
       co_await tx.async_rollback();
+      if (read.error().stale_prepared) co_return retry_attempt{};  // prepares it again
       if (auto refusal = read_failure(read.error().error)) co_return std::move(*refusal);
       co_return retry_attempt{};
     }
@@ -399,7 +400,7 @@ class mutation_service::attempt {
   // nullopt: try again (remembering in retry_ what the database refused).
   std::optional<mutation_refusal> write_failure(const storage::pg_pipeline_error& err, const write_pipeline& w) {
     const auto& e = err.error;
-    if (retryable(e)) return std::nullopt;
+    if (err.stale_prepared || retryable(e)) return std::nullopt;
     if (e.sqlstate == sqlstate::lock_not_available) return row_locked();
     if (err.index < w.owner_of.size() && w.owner_of[err.index] && !e.sqlstate.empty() &&
         e.code == make_error_code(storage::pg_errc::query_failed)) {

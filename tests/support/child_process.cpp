@@ -2,7 +2,9 @@
 
 #include <cerrno>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <stdexcept>
 
 #include <fcntl.h>
@@ -56,6 +58,7 @@ child_process::child_process(std::vector<std::string> argv,
     close(fds[0]);
     throw std::runtime_error("posix_spawn " + argv[0] + ": " + std::strerror(rc));
   }
+  name_ = argv[0];
   reader_ = std::thread([this, fd = fds[0]] { read_output(fd); });
 }
 
@@ -65,6 +68,23 @@ child_process::~child_process() {
     wait_exit(std::chrono::seconds(30));
   }
   if (reader_.joinable()) reader_.join();
+  keep_transcript();
+}
+
+// With FIELDSYNC_TEST_KEEP_LOGS=DIR, every child's transcript is written to
+// DIR/NAME-PID.log when it is gone: the only record of what a node did in a flaky
+// failure, whose test checks only what the clients saw.
+void child_process::keep_transcript() const {
+  const char* dir = std::getenv("FIELDSYNC_TEST_KEEP_LOGS");
+  if (!dir || !*dir) return;
+  const auto slash = name_.rfind('/');
+  const auto path = std::string(dir) + "/" +
+                    name_.substr(slash == std::string::npos ? 0 : slash + 1) + "-" +
+                    std::to_string(pid_) + ".log";
+  std::ofstream out(path);
+  std::lock_guard lock(mutex_);
+  for (const auto& line : lines_) out << line << '\n';
+  if (!partial_.empty()) out << partial_ << '\n';
 }
 
 void child_process::read_output(int fd) {

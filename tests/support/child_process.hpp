@@ -41,8 +41,10 @@ class child_process {
 
  private:
   void read_output(int fd);
+  void keep_transcript() const;
 
   pid_t pid_ = -1;
+  std::string name_;  // the program, argv[0]
   std::thread reader_;
   mutable std::mutex mutex_;
   std::condition_variable changed_;

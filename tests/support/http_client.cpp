@@ -173,21 +173,22 @@ std::optional<std::string> ws_client::receive(std::chrono::milliseconds timeout)
     pending_.pop_front();
     return next;
   }
-  boost::system::error_code ec;
-  bool done = false;
-  buffer_.clear();
-  ws_.async_read(buffer_, [&](boost::system::error_code rec, std::size_t) {
-    ec = rec;
-    done = true;
-  });
-  try {
-    run_until(ioc_, [&] { return done; }, timeout, "websocket read");
-  } catch (...) {
-    beast::get_lowest_layer(ws_).cancel();
-    run_until(ioc_, [&] { return done; }, std::chrono::seconds(5), "websocket cancel");
-    throw;
+  // A read that times out stays in flight, and the next receive() waits for the same
+  // read: cancelling it could lose a message Beast had half read (or wholly read, once
+  // the cancel came too late), and leave the stream unusable.
+  if (!reading_) {
+    buffer_.clear();
+    reading_ = true;
+    read_done_ = false;
+    ws_.async_read(buffer_, [this](boost::system::error_code rec, std::size_t) {
+      read_error_ = rec;
+      read_done_ = true;
+    });
   }
-  if (ec) return std::nullopt;
+  run_until(
+      ioc_, [this] { return read_done_; }, timeout, "websocket read");
+  reading_ = false;
+  if (read_error_) return std::nullopt;
   std::string text = beast::buffers_to_string(buffer_.data());
   if (!text.starts_with(R"({"type":"batch")")) return text;
   // A batch is its messages, in order (docs/protocol.md, "Batches").

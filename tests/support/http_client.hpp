@@ -50,7 +50,8 @@ class ws_client {
 
   void send(const std::string& text);
   // The next text message, or nullopt when the connection closed (see close_code()). The
-  // messages of a batch come one by one, as a client handles them.
+  // messages of a batch come one by one, as a client handles them. Throws when the
+  // timeout passes first; the message then comes with the next call.
   std::optional<std::string> receive(std::chrono::milliseconds timeout = std::chrono::seconds(30));
   void close();
   std::uint16_t close_code() const;  // after receive() returned nullopt
@@ -60,6 +61,9 @@ class ws_client {
   boost::asio::io_context ioc_;
   boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
   boost::beast::flat_buffer buffer_;
+  bool reading_ = false;  // a read is in flight (it outlives a receive() that timed out)
+  bool read_done_ = false;
+  boost::system::error_code read_error_;
   std::deque<std::string> pending_;  // the rest of a batch, given out one by one
   std::string subprotocol_;
 };

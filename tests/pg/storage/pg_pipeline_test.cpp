@@ -184,3 +184,132 @@ TEST_CASE("rewriting a row's clocks and a client's row are HOT updates", "[pg][p
     CHECK(last->value(0, 0) == "9");
   });
 }
+
+namespace {
+
+// How many statements the session holds with this text, as the server sees it.
+asio::awaitable<std::string> server_prepared(pg_connection& c, const std::string& sql) {
+  const pg_params params(sql);
+  auto r = co_await c.async_query(
+      "SELECT count(*) FROM pg_prepared_statements WHERE statement = $1", params);
+  if (!r) throw std::runtime_error(r.error().to_string());
+  co_return std::string(r->value(0, 0));
+}
+
+pg_statement prepared(std::string sql, pg_params params = {}) {
+  return {std::move(sql), std::move(params), true};
+}
+
+// A pipeline's statements, without a braced list (GCC 12 refuses those in a coroutine).
+template <typename... S>
+std::vector<pg_statement> pipeline_of(S... s) {
+  std::vector<pg_statement> out;
+  (out.push_back(std::move(s)), ...);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("preparable statements are prepared once per session, and again when lost or stale",
+          "[pg][pipeline]") {
+  fresh_database db;
+  run([&](asio::any_io_executor ex) -> asio::awaitable<void> {
+    auto c = co_await connect(ex, db.conninfo());
+    (void)co_await c->async_exec("CREATE TABLE t (id int PRIMARY KEY, v text)");
+    const std::string insert = "INSERT INTO t VALUES ($1, $2)";
+    auto batch = [&](int from, int to) {  // inserts ids from..to
+      std::vector<pg_statement> st{prepared("BEGIN")};
+      for (int id = from; id <= to; ++id)
+        st.push_back(prepared(insert, pg_params(id, "v" + std::to_string(id))));
+      st.push_back(prepared("COMMIT"));
+      return st;
+    };
+
+    // The insert's second and third uses run from one Prepare, in the same pipeline.
+    const auto inserts_1_3 = batch(1, 3);
+    auto first = co_await c->async_pipeline(inserts_1_3);
+    REQUIRE(first.has_value());
+    CHECK((*first)[3].affected_rows() == 1);
+    CHECK(c->prepared_count() == 1);
+    auto held = co_await server_prepared(*c, insert);
+    CHECK(held == "1");
+    const auto inserts_4 = batch(4, 4);
+    auto second = co_await c->async_pipeline(inserts_4);
+    REQUIRE(second.has_value());
+    CHECK(c->prepared_count() == 3);  // BEGIN and COMMIT at their second use
+    held = co_await server_prepared(*c, insert);
+    CHECK(held == "1");
+
+    // Lost: the server forgot them all. The pipeline fails once, says so, and the same
+    // pipeline sent again prepares anew.
+    (void)co_await c->async_exec("DEALLOCATE ALL");
+    const auto inserts_5 = batch(5, 5);
+    auto lost = co_await c->async_pipeline(inserts_5);
+    REQUIRE_FALSE(lost.has_value());
+    CHECK(lost.error().stale_prepared);
+    CHECK(lost.error().error.sqlstate == "26000");
+    CHECK(c->prepared_count() == 0);
+    (void)co_await c->async_exec("ROLLBACK");
+    const auto inserts_5_again = batch(5, 5);
+    auto resent = co_await c->async_pipeline(inserts_5_again);
+    REQUIRE(resent.has_value());
+    const auto inserts_6 = batch(6, 6);
+    auto again = co_await c->async_pipeline(inserts_6);
+    REQUIRE(again.has_value());
+    CHECK(c->prepared_count() == 3);
+    auto count = co_await c->async_query("SELECT count(*), string_agg(v, ',' ORDER BY id) FROM t");
+    REQUIRE(count.has_value());
+    CHECK(count->value(0, 0) == "6");
+    CHECK(count->value(0, 1) == "v1,v2,v3,v4,v5,v6");
+
+    // Stale: the table changed the row type of a prepared SELECT *.
+    const std::string select = "SELECT * FROM t WHERE id = $1";
+    for (int i = 0; i < 2; ++i) {
+      const auto select_row = pipeline_of(prepared(select, pg_params(1)));
+      auto r = co_await c->async_pipeline(select_row);
+      REQUIRE(r.has_value());
+      CHECK((*r)[0].columns() == 2);
+    }
+    (void)co_await c->async_exec("ALTER TABLE t ADD COLUMN w int DEFAULT 7");
+    const auto select_stale = pipeline_of(prepared(select, pg_params(1)));
+    auto stale = co_await c->async_pipeline(select_stale);
+    REQUIRE_FALSE(stale.has_value());
+    CHECK(stale.error().stale_prepared);
+    CHECK(stale.error().error.sqlstate == "0A000");
+    const auto select_replanned = pipeline_of(prepared(select, pg_params(1)));
+    auto replanned = co_await c->async_pipeline(select_replanned);
+    REQUIRE(replanned.has_value());
+    CHECK((*replanned)[0].columns() == 3);
+    CHECK((*replanned)[0].value(0, 2) == "7");
+
+    // A Prepare the server refuses leaves nothing behind; the error is the statement's.
+    const std::string wrong = "SELECT nope FROM t WHERE id = $1";
+    const auto before = c->prepared_count();
+    for (int i = 0; i < 2; ++i) {
+      const auto with_wrong =
+          pipeline_of(pg_statement{"SELECT 1", {}}, prepared(wrong, pg_params(1)));
+      auto r = co_await c->async_pipeline(with_wrong);
+      REQUIRE_FALSE(r.has_value());
+      CHECK(r.error().index == 1);
+      CHECK(r.error().error.sqlstate == "42703");
+      CHECK_FALSE(r.error().stale_prepared);
+    }
+    CHECK(c->prepared_count() == before);
+    held = co_await server_prepared(*c, wrong);
+    CHECK(held == "0");
+
+    // A statement prepared inside a transaction that rolls back stays prepared.
+    const std::string one = "SELECT v FROM t WHERE id = $1";
+    const auto rolled_back = pipeline_of(prepared("BEGIN"), prepared(one, pg_params(2)),
+                                         prepared(one, pg_params(3)), pg_statement{"ROLLBACK", {}});
+    auto rolled = co_await c->async_pipeline(rolled_back);
+    REQUIRE(rolled.has_value());
+    held = co_await server_prepared(*c, one);
+    CHECK(held == "1");
+    const auto select_by_name = pipeline_of(prepared(one, pg_params(4)));
+    auto by_name = co_await c->async_pipeline(select_by_name);
+    REQUIRE(by_name.has_value());
+    CHECK((*by_name)[0].value(0, 0) == "v4");
+    CHECK(c->is_ok());
+  });
+}
