@@ -66,8 +66,8 @@ std::string key_condition(const protocol::collection_schema& schema, int first_p
   return out;
 }
 
-// A statement of fieldsync's own tables: the same text at every use, so the session
-// prepares it (pg_statement::preparable).
+// A statement whose text repeats from batch to batch (the same tables, columns and
+// number of keys), so the session prepares it (pg_statement::preparable).
 pg_statement preparable(std::string sql, pg_params params) {
   return {std::move(sql), std::move(params), true};
 }
@@ -193,7 +193,7 @@ pg_statement lock_rows_statement(const protocol::collection_schema& schema,
     for (const auto& v : only->params) params.add(v);
   }
   sql += " ORDER BY " + columns + " FOR UPDATE";
-  return {std::move(sql), std::move(params)};
+  return preparable(std::move(sql), std::move(params));
 }
 
 pg_outcome<std::vector<locked_row>> read_locked_rows(const pg_result& r,
@@ -345,7 +345,7 @@ pg_statement insert_row_statement(const protocol::collection_schema& schema,
           check->sql + ") FROM ins";
     for (const auto& v : check->params) params.add(v);
   }
-  return {std::move(sql), std::move(params)};
+  return preparable(std::move(sql), std::move(params));
 }
 
 pg_statement update_row_statement(const protocol::collection_schema& schema,
@@ -362,16 +362,17 @@ pg_statement update_row_statement(const protocol::collection_schema& schema,
     sets += (sets.empty() ? "" : ", ") + quote_identifier(name) + " = now()";
   }
   for (const auto& k : key) params.add(k);
-  return {"UPDATE " + quoted_relation(schema) + " SET " + sets + " WHERE " + key_condition(schema, p),
-          std::move(params)};
+  return preparable(
+      "UPDATE " + quoted_relation(schema) + " SET " + sets + " WHERE " + key_condition(schema, p),
+      std::move(params));
 }
 
 pg_statement delete_row_statement(const protocol::collection_schema& schema,
                                   const std::vector<std::string>& key) {
   pg_params params;
   for (const auto& k : key) params.add(k);
-  return {"DELETE FROM " + quoted_relation(schema) + " WHERE " + key_condition(schema, 1),
-          std::move(params)};
+  return preparable("DELETE FROM " + quoted_relation(schema) + " WHERE " + key_condition(schema, 1),
+                    std::move(params));
 }
 
 pg_statement upsert_clocks_statement(const json::array& clocks) {

@@ -52,11 +52,11 @@ namespace fieldsync::storage {
 struct pg_statement {
   std::string sql;
   pg_params params;
-  // The text is one of a few that the server runs again and again (fieldsync's own
-  // tables): the session prepares it at its second use and executes it by name from then
-  // on, which saves the parse and the plan of each run. Never for a text built from a
-  // user's schema: a change of that schema would fail the prepared plan instead of
-  // replanning it (docs/operations.md, "Prepared statements").
+  // The text is one the server runs again and again (the mutation path's): the session
+  // prepares it at its second use and executes it by name from then on, which saves the
+  // parse and the plan of each run. PostgreSQL replans a prepared statement whose tables
+  // changed, except when its result's row type changed (0A000): that fails once, as
+  // stale_prepared (docs/operations.md, "Prepared statements").
   bool preparable = false;
 };
 

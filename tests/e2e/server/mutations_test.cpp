@@ -159,6 +159,33 @@ TEST_CASE("mutations are applied, merged, rejected or duplicate, once", "[e2e][m
   CHECK(server.terminate() == 0);
 }
 
+TEST_CASE(
+    "a column's type changed under the prepared statements: the next batches apply all the same",
+    "[e2e][mutations]") {
+  fresh_database db;
+  const auto dsn = db.conninfo();
+  create_mutation_schema(dsn, 5);
+  server_process server(dsn, mutation_sections(db.name()));
+  const auto port = server.public_port();
+  wait_for_log_rows(dsn, 5);
+  std::int64_t id = 0;
+  auto push_title = [&] {
+    ++id;
+    auto r = push(port, "u1",
+                  batch("dev-alter", {update(id, 1, {{"title", "t" + std::to_string(id)}})}));
+    REQUIRE(r.status == 200);
+    INFO(r.body);
+    CHECK(status_of(r, 0) == "applied");
+  };
+  // Batches of one shape, enough for the pooled sessions to prepare their statements.
+  for (int i = 0; i < 12; ++i) push_title();
+  // The prepared reads of the rows now return another row type: each session's next use
+  // fails with 0A000 once, and the batch runs again (docs/operations.md).
+  exec_sql(dsn, "ALTER TABLE m_items ALTER COLUMN title TYPE varchar(200)");
+  for (int i = 0; i < 12; ++i) push_title();
+  CHECK(query_value(dsn, "SELECT title FROM m_items WHERE id = 1") == "t24");
+}
+
 TEST_CASE("batches are refused whole: gaps, foreign clients, no token, bad JSON", "[e2e][mutations]") {
   fresh_database db;
   const auto dsn = db.conninfo();
