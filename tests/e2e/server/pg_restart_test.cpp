@@ -255,6 +255,7 @@ struct follower_state {
   table_rows rows;
   std::vector<std::string> errors;
   std::size_t resets = 0;
+  std::size_t unavailable = 0;  // subscriptions ended with `unavailable`, then resumed
 
   std::string title_of(int id) {
     std::lock_guard lock(mutex);
@@ -285,11 +286,21 @@ void subscriber(std::uint16_t port, const std::atomic<bool>& stop, const std::at
       for (; errors < c.errors().size(); ++errors) {
         if (out.errors.size() < 20) out.errors.push_back(c.errors()[errors]);
       }
+      bool ended = false;
       for (; protocol_errors < c.protocol_errors().size(); ++protocol_errors) {
-        if (out.errors.size() < 20) {
-          out.errors.push_back("error message: " +
-                               json::serialize(c.protocol_errors()[protocol_errors]));
+        const auto& e = c.protocol_errors()[protocol_errors];
+        // The answer while the database restarts: the subscription ended, and a client
+        // subscribes again from its cursor shortly (docs/protocol.md, "unavailable").
+        if (const auto* code = e.if_contains("code"); code && *code == "unavailable") {
+          ended = true;
+          ++out.unavailable;
+          continue;
         }
+        if (out.errors.size() < 20) out.errors.push_back("error message: " + json::serialize(e));
+      }
+      if (ended && !stop && !abort) {
+        std::this_thread::sleep_for(200ms);
+        c.resubscribe("items");
       }
       return stop.load() || abort.load();
     };
@@ -379,13 +390,27 @@ std::string log_tail(server_process& server, std::size_t lines = 60) {
   return at == std::string::npos ? text : text.substr(at + 1);
 }
 
+// What a follower saw go wrong, for failure messages.
+std::string follower_report(follower_state& f, const std::string& name) {
+  std::lock_guard lock(f.mutex);
+  std::string out = name + ": " + std::to_string(f.resets) + " resets, " +
+                    std::to_string(f.unavailable) + " times unavailable, " +
+                    std::to_string(f.errors.size()) + " errors";
+  for (const auto& e : f.errors) out += "\n  " + e;
+  return out + "\n";
+}
+
 void wait_for(const std::function<bool()>& done, std::chrono::seconds timeout,
-              const std::string& what, server_process* server = nullptr) {
+              const std::string& what, server_process* server = nullptr,
+              std::vector<std::pair<follower_state*, std::string>> followers = {}) {
   const auto deadline = steady::now() + timeout;
   while (!done()) {
     if (steady::now() > deadline) {
+      std::string seen;
+      for (auto& [f, name] : followers) seen += follower_report(*f, name);
       FAIL("timed out waiting for "
-           << what << (server ? "; the server's log ends:\n" + log_tail(*server) : ""));
+           << what << "\n"
+           << seen << (server ? "the server's log ends:\n" + log_tail(*server) : ""));
     }
     std::this_thread::sleep_for(20ms);
   }
@@ -469,10 +494,12 @@ TEST_CASE(
     const auto probe = "probe-" + std::to_string(i);
     exec_retrying(
         dsn, "UPDATE r_items SET title = '" + probe + "' WHERE id = " + std::to_string(probe_row));
+    const std::vector<std::pair<follower_state*, std::string>> followers{
+        {&live, "the live subscription"}, {&polled, "the long-poll"}};
     wait_for([&] { return live.title_of(probe_row) == "\"" + probe + "\""; }, 30s,
-             "the probe write on the live subscription", &server);
+             "the probe write on the live subscription", &server, followers);
     wait_for([&] { return polled.title_of(probe_row) == "\"" + probe + "\""; }, 30s,
-             "the probe write on the long-poll", &server);
+             "the probe write on the long-poll", &server, followers);
 
     // Versions are named again: a push is answered with the version its write made.
     bool named = false;
