@@ -4,7 +4,7 @@ namespace fieldsync::storage {
 
 std::optional<prepared_statements::use> prepared_statements::use_of(const std::string& sql) {
   if (auto it = names_.find(sql); it != names_.end()) return use{it->second, false};
-  if (names_.size() >= max_prepared) return std::nullopt;
+  if (names_.size() >= max_prepared || sql.size() > max_text_bytes) return std::nullopt;
   if (auto it = seen_.find(sql); it == seen_.end()) {
     // A session that sees many one-off texts starts counting afresh rather than grow.
     if (seen_.size() >= max_seen) seen_.clear();

@@ -19,6 +19,10 @@ class prepared_statements {
  public:
   static constexpr std::size_t max_prepared = 128;  // statements prepared per session
   static constexpr std::size_t max_seen = 1024;     // texts remembered as seen once
+  // A longer text (a batch with many keys or columns) is always sent unnamed: its shape
+  // rarely repeats, and one user's large batches must not fill every session's slots and
+  // the server's memory with plans nobody runs again.
+  static constexpr std::size_t max_text_bytes = 8192;
 
   struct use {
     std::string name;  // execute by this name

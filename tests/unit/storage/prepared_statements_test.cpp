@@ -61,3 +61,11 @@ TEST_CASE("a session prepares a bounded number of texts and remembers a bounded 
   CHECK_FALSE(q.use_of("SELECT 0").has_value());
   CHECK(q.use_of("SELECT one more").has_value());
 }
+
+TEST_CASE("a text longer than the limit is never prepared", "[prepared]") {
+  prepared_statements p;
+  const std::string long_text =
+      "SELECT '" + std::string(prepared_statements::max_text_bytes, 'x') + "'";
+  for (int i = 0; i < 3; ++i) CHECK_FALSE(p.use_of(long_text).has_value());
+  CHECK(p.size() == 0);
+}
