@@ -74,7 +74,17 @@ pull_service::pull_service(pull_dependencies deps, const pulls_config& cfg)
       cfg_(cfg),
       watch_(log_watch::create(executor_, std::move(deps.changes), storage_pool_)),
       long_poll_reads_(deps.long_poll_reads),
-      cache_(cfg.cache_bytes, cfg.cache_ttl) {}
+      cache_(cfg.cache_bytes, cfg.cache_ttl),
+      epoch_(
+          executor_, [this] { return async_read_epoch(); }, std::chrono::seconds(30)) {}
+
+asio::awaitable<std::optional<std::string>> pull_service::async_read_epoch() {
+  auto conn = co_await storage_pool_->async_acquire();
+  if (!conn) co_return std::nullopt;
+  auto state = co_await (*conn)->async_query("SELECT epoch FROM fieldsync.state");
+  if (!state || state->rows() != 1) co_return std::nullopt;
+  co_return std::string(state->value(0, 0));
+}
 
 void pull_service::stop() {
   watch_->stop();
@@ -186,12 +196,9 @@ asio::awaitable<std::shared_ptr<const prepared_body>> pull_service::async_cached
     std::string& key, std::optional<computation>& claim) {
   {
     // The generation below moves only when the notification of a change arrives, which
-    // may be after the client saw a new epoch committed: the epoch itself is read here.
-    std::optional<std::string> epoch;
-    if (auto conn = co_await storage_pool_->async_acquire()) {
-      auto state = co_await (*conn)->async_query("SELECT epoch FROM fieldsync.state");
-      if (state && state->rows() == 1) epoch = std::string(state->value(0, 0));
-    }
+    // may be after the client saw a new epoch committed: the epoch itself is read here,
+    // by a read that starts after this request arrived (shared with the requests around it).
+    auto epoch = co_await epoch_.async_read();
     if (!epoch) {
       key.clear();
       co_return nullptr;

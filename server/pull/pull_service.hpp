@@ -16,6 +16,7 @@
 #include "server/pull/log_watch.hpp"
 #include "server/pull/pull_position.hpp"
 #include "server/pull/response_cache.hpp"
+#include "server/pull/shared_epoch_read.hpp"
 #include "storage/change_log_reader.hpp"
 #include "storage/pg_pool.hpp"
 
@@ -152,9 +153,10 @@ class pull_service {
   // computation, and identical requests arriving meanwhile wait for it instead of reading
   // the database too.
   //
-  // `key` gains the epoch committed now (one small read): an answer computed in an epoch
-  // that has ended is never served, even before this node hears of the change. When that
-  // read fails, `key` is cleared: the request computes its own answer and caches nothing.
+  // `key` gains the epoch committed now (a small read shared with the requests around this
+  // one: shared_epoch_read): an answer computed in an epoch that has ended is never served,
+  // even before this node hears of the change. When that read fails, `key` is cleared: the
+  // request computes its own answer and caches nothing.
   boost::asio::awaitable<std::shared_ptr<const prepared_body>> async_cached_or_claim(
       std::string& key, std::optional<computation>& claim);
 
@@ -229,6 +231,8 @@ class pull_service {
   std::unordered_map<std::string, memo> memo_;
   std::unordered_map<std::string, std::vector<boost::asio::steady_timer*>> in_flight_;
   std::unordered_map<std::string, std::shared_ptr<shared_read>> shared_reads_;
+  boost::asio::awaitable<std::optional<std::string>> async_read_epoch();
+  shared_epoch_read epoch_;
 };
 
 // The JSON text of a page as GET .../changes answers it (application/json), and the NDJSON
