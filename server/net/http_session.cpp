@@ -1,6 +1,7 @@
 #include "server/net/http_session.hpp"
 
 #include "server/net/request_reader.hpp"
+#include "server/net/response_writer.hpp"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
@@ -184,7 +185,7 @@ asio::awaitable<void> http_session::serve() {
     }
     bool keep_alive = res.keep_alive();
     stream_.expires_after(ctx_->limits.request_timeout);
-    auto [wec, wn] = co_await http::async_write(stream_, res, as_tuple(use_awaitable));
+    auto wec = co_await async_write_response(stream_, res);
     if (wec || !keep_alive) break;
   }
   beast::error_code ignored;

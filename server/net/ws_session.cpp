@@ -235,7 +235,15 @@ asio::awaitable<void> ws_session::write_loop() {
     // The messages stay queued while they are written; only this loop pops them.
     const std::size_t count = gather_write(write_buffers_);
     writing_ = count;
-    auto [ec, n] = co_await ws_.async_write(write_buffers_, as_tuple(use_awaitable));
+    // Copied into one buffer: Beast walks a frame's buffers through nested sequence views
+    // several times per write, which costs more per message than copying its bytes
+    // (docs/fanout.md, "Figures"). Allocated per write, so an idle session holds none.
+    std::string payload;
+    payload.reserve(asio::buffer_size(write_buffers_));
+    for (const auto& b : write_buffers_)
+      payload.append(static_cast<const char*>(b.data()), b.size());
+    const asio::const_buffer out(payload.data(), payload.size());
+    auto [ec, n] = co_await ws_.async_write(out, as_tuple(use_awaitable));
     // Popped before any callback runs: a callback may send or close, which must find the
     // queue without the written messages.
     auto& written = written_;
