@@ -3,7 +3,7 @@
 //
 // Beast's serializer walks the head's fields through nested buffer-sequence views on every
 // write; for the small answers most requests get (a cached delta of a few KiB) that walk
-// cost more than the rest of the request (docs/benchmarks.md, "Pulls"). The head is the
+// cost more than the rest of the request (docs/benchmarks.md, "Fourth session"). The head is the
 // same bytes Beast would write (unit test against Beast's serializer); a chunked answer
 // still goes through Beast.
 

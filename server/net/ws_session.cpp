@@ -235,14 +235,18 @@ asio::awaitable<void> ws_session::write_loop() {
     // The messages stay queued while they are written; only this loop pops them.
     const std::size_t count = gather_write(write_buffers_);
     writing_ = count;
-    // Copied into one buffer: Beast walks a frame's buffers through nested sequence views
-    // several times per write, which costs more per message than copying its bytes
-    // (docs/fanout.md, "Figures"). Allocated per write, so an idle session holds none.
+    // Several buffers are copied into one: Beast walks a frame's buffers through nested
+    // sequence views several times per write, which costs more per message than copying
+    // their bytes (docs/fanout.md, "one buffer per frame"). Allocated per write, so an idle
+    // session holds none; a lone buffer (a large snapshot page) goes as it is.
     std::string payload;
-    payload.reserve(asio::buffer_size(write_buffers_));
-    for (const auto& b : write_buffers_)
-      payload.append(static_cast<const char*>(b.data()), b.size());
-    const asio::const_buffer out(payload.data(), payload.size());
+    asio::const_buffer out = write_buffers_.front();
+    if (write_buffers_.size() > 1) {
+      payload.reserve(asio::buffer_size(write_buffers_));
+      for (const auto& b : write_buffers_)
+        payload.append(static_cast<const char*>(b.data()), b.size());
+      out = asio::const_buffer(payload.data(), payload.size());
+    }
     auto [ec, n] = co_await ws_.async_write(out, as_tuple(use_awaitable));
     // Popped before any callback runs: a callback may send or close, which must find the
     // queue without the written messages.
