@@ -19,8 +19,7 @@ asio::awaitable<std::optional<std::string>> shared_epoch_read::async_read() {
   const std::uint64_t needed = started_ + 1;
   const auto deadline = std::chrono::steady_clock::now() + max_wait_;
   while (finished_ < needed) {
-    if (!reading_) {
-      reading_ = true;
+    if (started_ == finished_) {  // no read in flight
       const std::uint64_t number = ++started_;
       std::optional<std::string> result;
       try {
@@ -28,7 +27,6 @@ asio::awaitable<std::optional<std::string>> shared_epoch_read::async_read() {
       } catch (...) {
         result.reset();
       }
-      reading_ = false;
       finished_ = number;
       last_ = std::move(result);
       auto waiters = std::move(waiters_);

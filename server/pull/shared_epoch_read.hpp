@@ -44,9 +44,9 @@ class shared_epoch_read {
   boost::asio::any_io_executor executor_;
   read_function read_;
   std::chrono::steady_clock::duration max_wait_;
-  bool reading_ = false;
-  std::uint64_t started_ = 0;   // reads started, numbered from 1
-  std::uint64_t finished_ = 0;  // the number of the last read that ended
+  // Reads are numbered from 1 and run one at a time: one is in flight while they differ.
+  std::uint64_t started_ = 0;
+  std::uint64_t finished_ = 0;
   std::optional<std::string> last_;
   std::vector<boost::asio::steady_timer*> waiters_;  // woken when a read ends
 };
