@@ -3,18 +3,17 @@
 //
 // Concurrency contract: the session lives on the strand its socket was accepted on. send()
 // and close() may be called from any thread; they post to that strand. Exactly one write
-// is in flight at a time: a write loop drains a bounded queue of encoded messages shared
-// with other sessions (shared_ptr<const std::string>, encoded once per message). A queue
-// over its message or byte limit closes the session with 4008 (slow consumer), so a client
-// that stops reading can never grow server memory. The handler's hooks and the context
-// run and are read on the strand.
+// is in flight at a time: each write's completion starts the next, draining a bounded
+// queue of encoded messages shared with other sessions (shared_ptr<const std::string>, encoded once
+// per message). A queue over its message or byte limit closes the session with 4008 (slow
+// consumer), so a client that stops reading can never grow server memory. The handler's hooks and
+// the context run and are read on the strand.
 
 #include "server/net/connection_registry.hpp"
 #include "server/net/http_types.hpp"
 #include "server/net/ws_metrics.hpp"
 
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/buffered_read_stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -133,7 +132,9 @@ class ws_session final : public connection, public std::enable_shared_from_this<
  private:
   std::size_t gather_write(std::vector<boost::asio::const_buffer>& buffers) const;
   boost::asio::awaitable<void> read_loop();
-  boost::asio::awaitable<void> write_loop();
+  void pump_writes();
+  void on_written(boost::beast::error_code ec);
+  void drop_queue() noexcept;
   void enqueue(ws_message message);
   // `flush`: the queued messages are written before the close frame, instead of dropped.
   void request_close(std::uint16_t code, std::string reason, bool flush = false);
@@ -147,12 +148,13 @@ class ws_session final : public connection, public std::enable_shared_from_this<
   std::shared_ptr<void> context_;
   std::string remote_;  // the peer's address, for operators
   std::chrono::system_clock::time_point connected_at_ = std::chrono::system_clock::now();
-  boost::asio::steady_timer wake_;  // wakes the write loop; never expires on its own
   std::size_t holds_ = 0;
   bool shutdown_pending_ = false;
   bool flush_before_close_ = false;
   std::deque<ws_message> queue_;
   std::vector<boost::asio::const_buffer> write_buffers_;  // reused by every write
+  std::string payload_;        // a write's several buffers copied into one; empty between writes
+  bool write_active_ = false;  // a write or the close is in flight
   std::size_t writing_ = 0;  // how many of the queue's front messages are being written
   std::vector<ws_message> written_;  // the messages of the last write, reused
   static constexpr std::size_t max_batch_messages = 512;
