@@ -121,17 +121,28 @@ class chunked_stream final : public response_stream {
 
 }  // namespace
 
-http_session::http_session(beast::tcp_stream stream, std::shared_ptr<const listener_context> ctx)
-    : stream_(std::move(stream)), ctx_(std::move(ctx)) {}
+http_session::http_session(asio::ip::tcp::socket socket,
+                           std::shared_ptr<const listener_context> ctx)
+    : stream_(std::move(socket)), ctx_(std::move(ctx)) {}
 
-asio::awaitable<void> http_session::run(beast::tcp_stream stream,
+asio::awaitable<void> http_session::run(asio::ip::tcp::socket socket,
                                         std::shared_ptr<const listener_context> ctx) {
-  auto self = std::make_shared<http_session>(std::move(stream), ctx);
-  self->registration_.attach(*ctx->registry, self);
-  co_await self->serve();
+  std::optional<ws_upgrade> upgrade;
+  {
+    auto self = std::make_shared<http_session>(std::move(socket), ctx);
+    self->registration_.attach(*ctx->registry, self);
+    auto served = co_await self->serve();
+    if (served) upgrade.emplace(std::move(*served));
+  }
+  // The WebSocket session runs after the HTTP session, its stream and the frame of serve()
+  // are released: an idle WebSocket connection keeps none of them (docs/fanout.md, "Memory").
+  if (!upgrade) co_return;
+  co_await ws_session::run(std::move(upgrade->socket), std::move(upgrade->already_read),
+                           std::move(upgrade->request), ctx->websocket_options, ctx->websocket,
+                           *ctx->registry);
 }
 
-asio::awaitable<void> http_session::serve() {
+asio::awaitable<std::optional<http_session::ws_upgrade>> http_session::serve() {
   auto self = shared_from_this();
   // Bounded: see request_reader.hpp. The same buffer serves every request of the connection.
   beast::flat_buffer buffer = make_request_buffer(ctx_->limits.max_header_bytes);
@@ -155,13 +166,12 @@ asio::awaitable<void> http_session::serve() {
     if (beast::websocket::is_upgrade(req)) {
       std::string_view path = req.target().substr(0, req.target().find('?'));
       if (ctx_->websocket && path == "/v1/ws") {
-        // The WebSocket session takes the socket; this HTTP session ends here.
+        // The WebSocket session takes the socket; this HTTP session ends here. What was
+        // read past the request already belongs to the WebSocket (a client may send its
+        // first frames right behind the upgrade request).
         registration_.detach();
-        // What was read past the request already belongs to the WebSocket (a client may
-        // send its first frames right behind the upgrade request).
-        co_await ws_session::run(std::move(stream_), std::move(buffer), std::move(req),
-                                 ctx_->websocket_options, ctx_->websocket, *ctx_->registry);
-        co_return;
+        ws_upgrade upgrade{stream_.release_socket(), std::move(buffer), std::move(req)};
+        co_return std::move(upgrade);
       }
       auto res = error_response(req, http::status::not_found, "not_found",
                                 "no WebSocket endpoint at " + std::string(path));
@@ -190,6 +200,7 @@ asio::awaitable<void> http_session::serve() {
   }
   beast::error_code ignored;
   stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  co_return std::nullopt;
 }
 
 void http_session::shutdown() {

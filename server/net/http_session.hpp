@@ -11,10 +11,12 @@
 #include "server/net/ws_session.hpp"
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace fieldsync::server {
@@ -38,16 +40,25 @@ struct listener_context {
 
 class http_session final : public connection, public std::enable_shared_from_this<http_session> {
  public:
-  static boost::asio::awaitable<void> run(boost::beast::tcp_stream stream,
+  static boost::asio::awaitable<void> run(boost::asio::ip::tcp::socket socket,
                                           std::shared_ptr<const listener_context> ctx);
 
-  http_session(boost::beast::tcp_stream stream, std::shared_ptr<const listener_context> ctx);
+  http_session(boost::asio::ip::tcp::socket socket, std::shared_ptr<const listener_context> ctx);
 
   void shutdown() override;
   std::string_view kind() const noexcept override { return "http"; }
 
  private:
-  boost::asio::awaitable<void> serve();
+  // What an accepted upgrade to /v1/ws hands on to the WebSocket session.
+  struct ws_upgrade {
+    boost::asio::ip::tcp::socket socket;
+    boost::beast::flat_buffer already_read;
+    http_request request;
+  };
+
+  // Serves requests until the connection ends, or until an upgrade to the WebSocket
+  // endpoint, which it returns (after detaching this session from the registry).
+  boost::asio::awaitable<std::optional<ws_upgrade>> serve();
 
   boost::beast::tcp_stream stream_;
   std::shared_ptr<const listener_context> ctx_;

@@ -28,7 +28,8 @@ std::string describe(const tcp::endpoint& ep) {
 }
 
 // Over max_connections: say so and hang up, instead of leaving the client to time out.
-asio::awaitable<void> refuse(beast::tcp_stream stream) {
+asio::awaitable<void> refuse(tcp::socket socket) {
+  beast::tcp_stream stream(std::move(socket));
   auto res = error_response(http::status::service_unavailable, "too_many_connections",
                             "the server is at its connection limit; retry later");
   res.set(http::field::retry_after, "1");
@@ -41,9 +42,9 @@ asio::awaitable<void> refuse(beast::tcp_stream stream) {
 // A session that holds its place in the listener's budget until it ends, WebSocket
 // included (the HTTP session awaits the WebSocket it upgraded to).
 asio::awaitable<void> counted_session([[maybe_unused]] connection_budget::slot slot,
-                                      beast::tcp_stream stream,
+                                      tcp::socket socket,
                                       std::shared_ptr<const listener_context> ctx) {
-  co_await http_session::run(std::move(stream), std::move(ctx));
+  co_await http_session::run(std::move(socket), std::move(ctx));
 }
 
 }  // namespace
@@ -104,13 +105,15 @@ asio::awaitable<void> listener::accept_loop() {
       continue;
     }
     socket.set_option(tcp::no_delay(true), ec);
-    beast::tcp_stream stream(std::move(socket));
     auto slot = budget_->try_acquire();
     if (!slot) {
-      spawn_logged(strand, refuse(std::move(stream)), "refusal of a connection");
+      spawn_logged(strand, refuse(std::move(socket)), "refusal of a connection");
       continue;
     }
-    spawn_logged(strand, counted_session(std::move(*slot), std::move(stream), ctx_),
+    // The socket, not a beast::tcp_stream, is handed on: moving a tcp_stream allocates a new
+    // implementation and leaves the old one alive in the frame it was moved from, which
+    // cost every idle WebSocket connection about 3 KiB (docs/fanout.md, "Memory").
+    spawn_logged(strand, counted_session(std::move(*slot), std::move(socket), ctx_),
                  "HTTP session");
   }
   spdlog::debug("{} listener closed", ctx_->name);

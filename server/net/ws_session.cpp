@@ -59,15 +59,34 @@ ws_session::ws_session(stream_type ws, const ws_options& options,
                        std::shared_ptr<ws_handler> handler)
     : ws_(std::move(ws)), options_(options), handler_(std::move(handler)) {}
 
-asio::awaitable<void> ws_session::run(beast::tcp_stream stream, beast::flat_buffer already_read,
+asio::awaitable<void> ws_session::run(asio::ip::tcp::socket socket, beast::flat_buffer already_read,
                                       http_request req, const ws_options& options,
                                       std::shared_ptr<ws_handler> handler,
                                       connection_registry& registry) {
+  // The upgrade runs in a frame of its own, released once it is done: this one lives as
+  // long as the connection and holds nothing of the request (docs/fanout.md, "Memory").
+  auto self = co_await open(std::move(socket), std::move(already_read), std::move(req), options,
+                            std::move(handler));
+  if (!self) co_return;
+  self->registration_.attach(registry, self);
+  if (options.metrics) options.metrics->sessions->add();
+  self->handler_->on_open(*self);
+  co_await self->read_loop();
+  if (options.metrics) options.metrics->sessions->sub();
+}
+
+asio::awaitable<std::shared_ptr<ws_session>> ws_session::open(asio::ip::tcp::socket socket,
+                                                              beast::flat_buffer already_read,
+                                                              http_request req,
+                                                              const ws_options& options,
+                                                              std::shared_ptr<ws_handler> handler) {
   if (!offers_subprotocol(req[http::field::sec_websocket_protocol], ws_subprotocol)) {
     auto res = error_response(req, http::status::bad_request, "unsupported_subprotocol",
                               "the WebSocket endpoint speaks the subprotocol fieldsync.v1; "
                               "offer it in Sec-WebSocket-Protocol");
-    co_return co_await refuse(stream, std::move(res));
+    beast::tcp_stream stream(std::move(socket));
+    co_await refuse(stream, std::move(res));
+    co_return nullptr;
   }
 
   const auto origin = req.find(http::field::origin);
@@ -80,13 +99,20 @@ asio::awaitable<void> ws_session::run(beast::tcp_stream stream, beast::flat_buff
     auto res = error_response(req, http::status::forbidden, "origin_not_allowed",
                               "WebSocket connections from this origin are not allowed "
                               "(websocket.allowed_origins)");
-    co_return co_await refuse(stream, std::move(res));
+    beast::tcp_stream stream(std::move(socket));
+    co_await refuse(stream, std::move(res));
+    co_return nullptr;
   }
 
-  // Beast's own timeouts replace the tcp_stream's: handshake, then idle with pings.
-  stream.expires_never();
-  stream_type ws(std::move(stream));
-  ws.next_layer().buffer() = std::move(already_read);
+  // Beast's own timeouts, not the tcp_stream's: handshake, then idle with pings.
+  stream_type ws(std::move(socket));
+  // Only the unread bytes are kept, in a buffer of their size: the HTTP session's read
+  // buffer would otherwise stay allocated for the connection's life (in this frame too).
+  if (already_read.size() > 0) {
+    auto& pending = ws.next_layer().buffer();
+    pending.commit(asio::buffer_copy(pending.prepare(already_read.size()), already_read.data()));
+  }
+  already_read = beast::flat_buffer();
   websocket::stream_base::timeout timeouts{};
   timeouts.handshake_timeout = options.handshake_timeout;
   timeouts.idle_timeout = options.idle_timeout;
@@ -122,21 +148,15 @@ asio::awaitable<void> ws_session::run(beast::tcp_stream stream, beast::flat_buff
   if (auto refusal = self->handler_->on_upgrade(*self, req)) {
     auto& tcp = beast::get_lowest_layer(self->ws_);
     tcp.expires_after(options.handshake_timeout);
-    co_return co_await refuse(tcp, std::move(*refusal));
+    co_await refuse(tcp, std::move(*refusal));
+    co_return nullptr;
   }
   auto [ec] = co_await self->ws_.async_accept(req, as_tuple(use_awaitable));
   if (ec) {
     spdlog::debug("websocket handshake failed: {}", ec.message());
-    co_return;
+    co_return nullptr;
   }
-  // This frame lives as long as the session: keep no request headers in it.
-  req = http_request();
-
-  self->registration_.attach(registry, self);
-  if (options.metrics) options.metrics->sessions->add();
-  self->handler_->on_open(*self);
-  co_await self->read_loop();
-  if (options.metrics) options.metrics->sessions->sub();
+  co_return self;
 }
 
 json::object ws_session::describe() {
@@ -153,7 +173,16 @@ asio::awaitable<void> ws_session::read_loop() {
   auto self = shared_from_this();
   beast::flat_buffer buffer;
   for (;;) {
-    auto [ec, n] = co_await ws_.async_read(buffer, as_tuple(use_awaitable));
+    // Beast prepares a read's whole buffer before it waits, so an idle connection would
+    // hold 1.5 KiB for nothing: the first read of a message asks for at most
+    // idle_read_bytes, the rest of the message for as much as it needs, and the buffer is
+    // freed after each message (docs/fanout.md, "Memory").
+    beast::error_code ec;
+    do {
+      const std::size_t limit = buffer.size() == 0 ? idle_read_bytes : 0;
+      auto [read_ec, n] = co_await ws_.async_read_some(buffer, limit, as_tuple(use_awaitable));
+      ec = read_ec;
+    } while (!ec && !ws_.is_message_done());
     if (ec) {
       if (ec == websocket::error::message_too_big) {
         spdlog::info("websocket closed: message over {} bytes", options_.max_message_bytes);
@@ -162,17 +191,15 @@ asio::awaitable<void> ws_session::read_loop() {
       }
       break;
     }
-    if (!ws_.got_text()) {
-      buffer.consume(n);
+    if (ws_.got_text()) {
+      auto data = buffer.cdata();
+      handler_->on_message(*this,
+                           std::string_view(static_cast<const char*>(data.data()), data.size()));
+    } else {
       request_close(ws_close::unsupported_data, "fieldsync.v1 uses text frames");
-      continue;
     }
-    auto data = buffer.cdata();
-    handler_->on_message(
-        *this, std::string_view(static_cast<const char*>(data.data()), data.size()));
-    buffer.consume(n);
-    // A large message's buffer is not kept for the life of a mostly idle connection.
-    if (buffer.capacity() > 16 * 1024) buffer.shrink_to_fit();
+    buffer.clear();
+    buffer.shrink_to_fit();
   }
   closed_ = true;
   pump_writes();

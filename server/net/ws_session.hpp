@@ -14,6 +14,7 @@
 #include "server/net/ws_metrics.hpp"
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/buffered_read_stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -92,7 +93,7 @@ class ws_session final : public connection, public std::enable_shared_from_this<
   // the WebSocket stream. A request without the fieldsync.v1 subprotocol gets a 400 JSON
   // answer instead, one from an origin the options do not allow a 403. `options` outlive
   // the session (they belong to the listener).
-  static boost::asio::awaitable<void> run(boost::beast::tcp_stream stream,
+  static boost::asio::awaitable<void> run(boost::asio::ip::tcp::socket socket,
                                           boost::beast::flat_buffer already_read, http_request req,
                                           const ws_options& options,
                                           std::shared_ptr<ws_handler> handler,
@@ -130,6 +131,10 @@ class ws_session final : public connection, public std::enable_shared_from_this<
   boost::json::object describe();
 
  private:
+  // The upgrade: checks, options, the handshake. Null when it was refused or failed.
+  static boost::asio::awaitable<std::shared_ptr<ws_session>> open(
+      boost::asio::ip::tcp::socket socket, boost::beast::flat_buffer already_read, http_request req,
+      const ws_options& options, std::shared_ptr<ws_handler> handler);
   std::size_t gather_write(std::vector<boost::asio::const_buffer>& buffers) const;
   boost::asio::awaitable<void> read_loop();
   void pump_writes();
@@ -158,6 +163,7 @@ class ws_session final : public connection, public std::enable_shared_from_this<
   std::size_t writing_ = 0;  // how many of the queue's front messages are being written
   std::vector<ws_message> written_;  // the messages of the last write, reused
   static constexpr std::size_t max_batch_messages = 512;
+  static constexpr std::size_t idle_read_bytes = 128;
   std::size_t queued_bytes_ = 0;
   std::optional<boost::beast::websocket::close_reason> close_requested_;
   bool closed_ = false;
