@@ -341,12 +341,15 @@ void ws_session::send(std::shared_ptr<const std::string> message) {
 void ws_session::send(ws_message message) {
   asio::dispatch(ws_.get_executor(), [self = shared_from_this(), m = std::move(message)]() mutable {
     self->enqueue(std::move(m));
+    self->pump_writes();
   });
 }
 
 void ws_session::send(std::vector<ws_message> batch) {
   asio::dispatch(ws_.get_executor(), [self = shared_from_this(), b = std::move(batch)]() mutable {
+    // All of them queued before the write starts: they go out together, not the first alone.
     for (auto& m : b) self->enqueue(std::move(m));
+    self->pump_writes();
   });
 }
 
@@ -366,7 +369,6 @@ void ws_session::enqueue(ws_message message) {
   }
   queued_bytes_ += message.size();
   queue_.push_back(std::move(message));
-  pump_writes();
 }
 
 void ws_session::close(std::uint16_t code, std::string reason) {

@@ -140,6 +140,7 @@ class ws_session final : public connection, public std::enable_shared_from_this<
   void pump_writes();
   void on_written(boost::beast::error_code ec);
   void drop_queue() noexcept;
+  // Queues a message (or drops it, closing on overflow); the caller then pumps the writes.
   void enqueue(ws_message message);
   // `flush`: the queued messages are written before the close frame, instead of dropped.
   void request_close(std::uint16_t code, std::string reason, bool flush = false);
