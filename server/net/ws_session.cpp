@@ -306,7 +306,13 @@ void ws_session::on_written(beast::error_code ec) {
       done.on_done(true);
     }
   }
-  written.clear();  // releases the messages; the vector keeps its capacity
+  written.clear();  // releases the messages
+  // Both vectors are reused from write to write, but a burst's batch (a snapshot, up to
+  // max_batch_messages) does not size them for the rest of the connection's life: kept,
+  // they could hold up to 48 KiB per idle session after a large snapshot.
+  if (written.capacity() > kept_batch_capacity) std::vector<ws_message>().swap(written);
+  if (write_buffers_.capacity() > 2 * kept_batch_capacity + 2)
+    std::vector<asio::const_buffer>().swap(write_buffers_);
   write_active_ = false;
   if (ec) {
     if (!is_normal_end(ec)) spdlog::debug("websocket write failed: {}", ec.message());

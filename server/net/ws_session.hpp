@@ -165,6 +165,7 @@ class ws_session final : public connection, public std::enable_shared_from_this<
   std::vector<ws_message> written_;  // the messages of the last write, reused
   static constexpr std::size_t max_batch_messages = 512;
   static constexpr std::size_t idle_read_bytes = 128;
+  static constexpr std::size_t kept_batch_capacity = 16;  // messages; see on_written()
   std::size_t queued_bytes_ = 0;
   std::optional<boost::beast::websocket::close_reason> close_requested_;
   bool closed_ = false;
