@@ -82,6 +82,18 @@ struct test_server {
   std::uint16_t port() const { return acceptor.local_endpoint().port(); }
 };
 
+// A plain Beast client with the upgrade done, for tests that look at frames.
+beast::websocket::stream<beast::tcp_stream> open_plain_client(asio::io_context& ioc,
+                                                              std::uint16_t port) {
+  beast::websocket::stream<beast::tcp_stream> ws(ioc);
+  ws.next_layer().connect({asio::ip::make_address("127.0.0.1"), port});
+  ws.set_option(beast::websocket::stream_base::decorator([](beast::websocket::request_type& r) {
+    r.set(http::field::sec_websocket_protocol, ws_subprotocol);
+  }));
+  ws.handshake("127.0.0.1", "/v1/ws");
+  return ws;
+}
+
 }  // namespace
 
 TEST_CASE("a send queue over its message limit closes the session with 4008", "[ws][backpressure]") {
@@ -132,12 +144,7 @@ TEST_CASE("queued messages go out in batches of at most batch_bytes, in order", 
   test_server server(opts, std::make_shared<flood_handler>(500, 1000));
   // A plain Beast client, to see the frames as they come.
   asio::io_context ioc;
-  beast::websocket::stream<beast::tcp_stream> ws(ioc);
-  ws.next_layer().connect({asio::ip::make_address("127.0.0.1"), server.port()});
-  ws.set_option(beast::websocket::stream_base::decorator([](beast::websocket::request_type& r) {
-    r.set(http::field::sec_websocket_protocol, ws_subprotocol);
-  }));
-  ws.handshake("127.0.0.1", "/v1/ws");
+  auto ws = open_plain_client(ioc, server.port());
   ws.write(asio::buffer(std::string("flood")));
   std::size_t next = 0, batches = 0;
   while (next < 500) {
@@ -167,12 +174,7 @@ TEST_CASE("messages arrive whole whatever their size and framing", "[ws][read]")
   opts.max_message_bytes = 4096;
   test_server server(opts, std::make_shared<echo_handler>());
   asio::io_context ioc;
-  beast::websocket::stream<beast::tcp_stream> ws(ioc);
-  ws.next_layer().connect({asio::ip::make_address("127.0.0.1"), server.port()});
-  ws.set_option(beast::websocket::stream_base::decorator([](beast::websocket::request_type& r) {
-    r.set(http::field::sec_websocket_protocol, ws_subprotocol);
-  }));
-  ws.handshake("127.0.0.1", "/v1/ws");
+  auto ws = open_plain_client(ioc, server.port());
   ws.text(true);
   auto echoed = [&ws] {
     beast::flat_buffer buffer;
